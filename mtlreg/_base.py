@@ -1,0 +1,317 @@
+"""Estimator plumbing shared by every formulation: validate, lay out, solve, set attributes.
+
+A formulation (``GroupLassoRegressor``, ...) only says which loss it uses and
+builds its penalty in ``_make_penalty``; everything else lives here.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from ._layout import SharedDesign, TaskBlocks, rowwise_predict
+from .datafits import DATAFITS
+from .solvers import fista
+from .utils.validation import (
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_targets,
+    check_X,
+)
+
+
+class MultiTaskLinearModel(BaseEstimator):
+    """Base class: a datafit (from ``_loss``) plus the penalty of ``_make_penalty``."""
+
+    _loss = "squared"
+
+    _parameter_constraints = {
+        "fit_intercept": ["boolean"],
+        "task_column": [None, Interval(Integral, None, None, closed="neither"), str],
+        "task_weights": [None, StrOptions({"samples"}), "array-like", dict],
+        "l2_reg": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def _make_penalty(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ fit
+    def _prepare(self, X, y, sample_weight, reset=True):
+        """Validate once and build the task layout and the datafit."""
+        X, task_ids = check_X(self, X, reset=reset)
+        y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if task_ids is None:
+            self._y_ndim = y.ndim
+            Y = y.reshape(X.shape[0], -1)
+            tasks = np.arange(Y.shape[1])
+            layout = SharedDesign(X, Y, sample_weight, self.task_weights, self.fit_intercept)
+        else:
+            tasks, codes = np.unique(task_ids, return_inverse=True)
+            missing = np.isnan(y)
+            sample_weight = np.where(missing, 0.0, sample_weight)
+            y = np.where(missing, 0.0, y)
+            layout = TaskBlocks(
+                X, y, codes.astype(np.intp), tasks, sample_weight, self.task_weights,
+                self.fit_intercept,
+            )
+        self._check_layout(layout, tasks)
+        return layout, DATAFITS[self._loss](layout), tasks
+
+    def _null_model(self, layout, datafit):
+        """Intercept and datafit gradient at ``W = 0`` (they define alpha_max and tol's scale)."""
+        W0 = np.zeros((layout.n_features, layout.n_tasks))
+        b0 = datafit.initial_intercept() if self.fit_intercept else np.zeros(layout.n_tasks)
+        G0 = datafit.gradient(datafit.linear_predictor(W0, b0))[0]
+        return W0, b0, G0
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_columns)
+            The features; with ``task_column`` set, one column of ``X`` names the
+            task of each row and the others are the features.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets. 2-D only in the shared layout (``task_column=None``), one
+            column per task; NaN marks a missing label, left out of the loss.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : object
+        """
+        layout, datafit, tasks = self._prepare(X, y, sample_weight)
+        penalty = self._make_penalty()
+        W0, b0, G0 = self._null_model(layout, datafit)
+        if self.warm_start and self._can_warm_start(tasks, layout.n_features):
+            W0 = np.array(self.coef_.T, dtype=np.float64)
+            if self.fit_intercept:
+                b0 = layout.centre_intercept(W0, self.intercept_)
+        result = fista(
+            datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
+            max_iter=self.max_iter, gradient_scale=float(np.max(np.abs(G0), initial=0.0)),
+            verbose=self.verbose,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
+                f"iterations: optimality measure {result.stop_crit:.3e} > {result.tol_abs:.3e} "
+                "(tol times the gradient scale). Increase max_iter or tol, or scale the "
+                "features.",
+                ConvergenceWarning,
+            )
+        self.tasks_ = tasks
+        self.n_tasks_ = len(tasks)
+        self._set_coef(result.W, layout.uncentre_intercept(result.W, result.b)
+                       if self.fit_intercept else np.zeros(len(tasks)))
+        self.n_iter_ = result.n_iter
+        self.stop_crit_ = result.stop_crit
+        self.objective_ = result.objective
+        return self
+
+    def _set_coef(self, W, intercept):
+        self.coef_ = np.ascontiguousarray(W.T)
+        self.intercept_ = intercept
+
+    def _can_warm_start(self, tasks, n_features):
+        return (
+            hasattr(self, "coef_")
+            and self.coef_.shape == (len(tasks), n_features)
+            and np.array_equal(self.tasks_, tasks)
+        )
+
+    def compute_alpha_max(self, X, y, sample_weight=None):
+        """Smallest ``alpha`` for which every coefficient is zero, for this data and settings.
+
+        Does not fit nor change the estimator.
+        """
+        est = clone(self)
+        layout, datafit, _ = est._prepare(X, y, sample_weight)
+        return est._make_penalty().alpha_max(est._null_model(layout, datafit)[2])
+
+    # -------------------------------------------------------------- predict
+    def _decision(self, X):
+        check_is_fitted(self)
+        X, task_ids = check_X(self, X, reset=False)
+        if task_ids is None:
+            Z = np.asarray(X @ self.coef_.T) + self.intercept_
+            return Z.ravel() if self._y_ndim == 1 else Z
+        return rowwise_predict(X, self._task_codes(task_ids), self.coef_, self.intercept_)
+
+    def _task_codes(self, task_ids):
+        tasks = self.tasks_
+        try:
+            pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
+            known = tasks[pos] == task_ids
+        except TypeError:  # e.g. numbers against string task labels
+            known = np.zeros(len(task_ids), dtype=bool)
+            pos = None
+        if not np.all(known):
+            unseen = np.unique(np.asarray(task_ids)[~known].astype(str))
+            raise ValueError(
+                f"Unknown task(s) {unseen[:20].tolist()} in the task column: the model was "
+                f"fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
+                f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others."
+            )
+        return pos.astype(np.intp)
+
+    def _check_layout(self, layout, tasks):
+        """Hook for loss-specific checks on the laid-out data."""
+
+    def _more_tags_common(self, tags):
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class MultiTaskRegressorMixin(RegressorMixin):
+    """Squared loss, real targets."""
+
+    _loss = "squared"
+
+    def _check_y(self, y, n_samples, per_task):
+        return check_targets(y, n_samples, per_task=per_task, numeric=True)
+
+    def predict(self, X):
+        """Predict with the linear model of each row's task.
+
+        Returns ``(n_samples,)`` in the per-task layout (and for a 1-D fit ``y``),
+        ``(n_samples, n_tasks)`` in the shared layout.
+        """
+        return self._decision(X)
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the prediction; in the shared layout, averaged over tasks using only
+        the labelled entries of each task (NaN = missing label)."""
+        y_pred = self.predict(X)
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
+            y = y[:, 0]
+        if not np.isnan(y).any():
+            return r2_score(y, y_pred, sample_weight=sample_weight)
+        Y, P = y.reshape(len(y), -1), y_pred.reshape(len(y), -1)
+        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        scores = []
+        for t in range(Y.shape[1]):
+            seen = ~np.isnan(Y[:, t])
+            scores.append(r2_score(Y[seen, t], P[seen, t],
+                                   sample_weight=None if sw is None else sw[seen]))
+        return float(np.mean(scores))
+
+    def __sklearn_tags__(self):
+        return self._more_tags_common(super().__sklearn_tags__())
+
+
+class MultiTaskClassifierMixin(ClassifierMixin):
+    """Logistic loss, binary labels per task (two classes overall, ``classes_``)."""
+
+    _loss = "logistic"
+
+    def _check_y(self, y, n_samples, per_task):
+        y = check_targets(y, n_samples, per_task=per_task, numeric=False)
+        missing = _missing_mask(y)
+        observed = y[~missing]
+        check_classification_targets(observed)
+        classes = np.unique(observed)
+        if len(classes) > 2:
+            raise ValueError(
+                "Only binary classification is supported: "
+                f"{type(self).__name__} fits one binary problem per task, with two classes "
+                f"overall; y has {len(classes)} classes: {classes[:10].tolist()}."
+            )
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of two classes; only one class "
+                f"({classes.tolist()}) is present in y."
+            )
+        self.classes_ = classes
+        y01 = np.full(y.shape, np.nan)
+        y01[~missing] = observed == classes[1]
+        return y01
+
+    def _check_layout(self, layout, tasks):
+        p = layout.task_means(layout.y)
+        weighted = layout._task_sums(layout.c)
+        one_class = np.flatnonzero((p <= 0) | (p >= 1) | (weighted <= 0))
+        if len(one_class) and self.fit_intercept:
+            raise ValueError(
+                f"Task(s) {np.asarray(tasks)[one_class][:20].tolist()} have samples of only "
+                "one class (after sample weighting): the intercept of such a task is "
+                "unbounded. Give every task both classes, or set fit_intercept=False."
+            )
+
+    def decision_function(self, X):
+        """Linear predictor ``x . w_t + b_t`` of the positive class ``classes_[1]``."""
+        return self._decision(X)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        ``(n_samples, 2)`` (columns in the order of ``classes_``) in the per-task
+        layout and for a 1-D fit ``y``; in the shared layout with a 2-D ``y``,
+        ``(n_samples, n_tasks)``: the probability of ``classes_[1]`` for each task
+        (the multilabel convention of :class:`~sklearn.neural_network.MLPClassifier`).
+        """
+        p = expit(self._decision(X))
+        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably."""
+        z = self._decision(X)
+        log_p = -np.logaddexp(0.0, -z)
+        return np.column_stack([-np.logaddexp(0.0, z), log_p]) if z.ndim == 1 else log_p
+
+    def predict(self, X):
+        """Predicted class per row (and per task in the shared layout)."""
+        positive = self._decision(X) > 0
+        return self.classes_[positive.astype(np.intp)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy over the labelled entries (NaN = missing in the shared layout)."""
+        y = np.asarray(y)
+        y_pred = self.predict(X)
+        if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
+            y = y[:, 0]
+        seen = ~_missing_mask(y)
+        correct = (y_pred == y) & seen
+        if sample_weight is None:
+            return float(correct.sum() / seen.sum())
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        sw = sw[:, None] if y.ndim == 2 else sw
+        return float((correct * sw).sum() / (seen * sw).sum())
+
+    def __sklearn_tags__(self):
+        tags = self._more_tags_common(super().__sklearn_tags__())
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+def _missing_mask(y):
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind == "O":
+        return np.vectorize(lambda v: v is None or (isinstance(v, float) and np.isnan(v)),
+                            otypes=[bool])(y) if y.size else np.zeros(y.shape, bool)
+    return np.zeros(y.shape, dtype=bool)
+
+
+__all__ = ["MultiTaskLinearModel", "MultiTaskRegressorMixin", "MultiTaskClassifierMixin"]

@@ -1,0 +1,228 @@
+"""The task layout: validated input turned, once, into the view the solvers use.
+
+Two layouts are supported and both produce the same small interface, a linear
+operator ``A : (W, b) -> Z`` with observation weights ``c`` (same shape as ``Z``):
+
+* :class:`SharedDesign` -- one design ``X (n, d)`` for every task and targets
+  ``Y (n, T)``; ``Z = X W + 1 b^T`` has shape ``(n, T)``. A NaN in ``Y`` means
+  "no label for this task on this sample": its weight is 0.
+* :class:`TaskBlocks` -- each row belongs to one task (``codes[i]``);
+  ``z_i = x_i . w_{t(i)} + b_{t(i)}`` has shape ``(n,)``.
+
+Loss scaling (written once here, used by every datafit): with sample weights
+``s_i`` and task weights ``lambda_t``, the weight of observation ``(i, t)`` is
+
+    c_it = lambda_t * s_i / n_t,     n_t = sum of s_i over the labelled rows of task t,
+
+so the data term is ``sum_t lambda_t * (1/n_t) sum_{i in t} s_i loss(y_it, z_it)``:
+each task contributes its (weighted) mean loss. For a shared design without
+missing labels and ``lambda_t = 1`` this is exactly scikit-learn's
+``1/(2n) ||Y - XW||_F^2`` (the squared loss carries the 1/2).
+
+With ``fit_intercept`` the features are centred implicitly (never copied, so a
+sparse ``X`` stays sparse): ``z = (x - mu_t) . w_t + b'_t``. This is an exact
+reparametrisation (``b_t = b'_t - mu_t . w_t``) that makes the intercept nearly
+decouple from ``W`` (exactly, for the squared loss) and keeps the step size sane
+on uncentred data.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from . import _kernels
+from .utils.validation import resolve_task_weights
+
+
+def task_sample_counts(mask, sample_weight, codes, tasks):
+    """Per-task weighted counts ``n_t`` (validated) -- see the module docstring."""
+    if codes is None:  # shared design: mask (n, T)
+        n_t = sample_weight @ mask
+    else:
+        n_t = np.bincount(codes, weights=sample_weight, minlength=len(tasks))
+    empty = np.flatnonzero(n_t <= 0)
+    if empty.size:
+        raise ValueError(
+            f"Task(s) {np.asarray(tasks)[empty].tolist()[:20]} have no labelled sample "
+            "with positive weight (all labels missing or all sample weights zero): every "
+            "task needs at least one to be fitted."
+        )
+    return n_t
+
+
+class _CentredOperator:
+    """Shared logic of both layouts: implicit centring, intercept, Lipschitz bound."""
+
+    def __init__(self, X, y, c, mu, fit_intercept):
+        self.X = X
+        self.y = y  # same shape as Z, with 0 where unlabelled
+        self.c = c  # observation weights, same shape as Z, 0 where unlabelled
+        self.mu = mu  # (n_tasks, n_features) centring means (zeros without intercept)
+        self.fit_intercept = fit_intercept
+        self.n_features = X.shape[1]
+
+    # A(W, b) = raw(W) + (b - mu_t . w_t)
+    def matvec(self, W, b):
+        offset = b - np.einsum("tj,jt->t", self.mu, W)
+        return self._raw_matvec(W, offset)
+
+    # A^T R = (raw^T R - mu_t * sum_t(R), sum_t(R))
+    def rmatvec(self, R):
+        G, gb = self._raw_rmatvec(R)
+        G -= self.mu.T * gb
+        if not self.fit_intercept:
+            gb[:] = 0.0
+        return G, gb
+
+    def uncentre_intercept(self, W, b):
+        """Intercept in the original (uncentred) feature space."""
+        return b - np.einsum("tj,jt->t", self.mu, W)
+
+    def centre_intercept(self, W, b):
+        return b + np.einsum("tj,jt->t", self.mu, W)
+
+    def task_means(self, values):
+        """Weighted mean per task of an array shaped like Z (uses c, which sums to lambda_t)."""
+        sums = self._task_sums(self.c * values)
+        return sums / np.maximum(self._task_sums(self.c), np.finfo(float).tiny)
+
+
+class SharedDesign(_CentredOperator):
+    """One design for all tasks: X (n, d), Y (n, T), weights c (n, T)."""
+
+    layout = "shared"
+
+    def __init__(self, X, Y, sample_weight, task_weights, fit_intercept):
+        mask = ~np.isnan(Y)
+        n_tasks = Y.shape[1]
+        n_t = task_sample_counts(mask, sample_weight, None, np.arange(n_tasks))
+        self.lambdas = resolve_task_weights(task_weights, np.arange(n_tasks), n_t)
+        c = mask * sample_weight[:, None] * (self.lambdas / n_t)[None, :]
+        y = np.where(mask, Y, 0.0)
+        # One centring vector for every task (the s-weighted mean of all rows): with
+        # no missing labels it equals the per-task means, and it keeps the bound below valid.
+        if fit_intercept:
+            mu1 = np.asarray(sample_weight @ X).ravel() / sample_weight.sum()
+        else:
+            mu1 = np.zeros(X.shape[1])
+        mu = np.broadcast_to(mu1, (n_tasks, X.shape[1]))
+        super().__init__(X, y, c, mu, fit_intercept)
+        self.n_tasks = n_tasks
+        self._n_t = n_t
+        self._sample_weight = sample_weight
+        self._mu1 = mu1
+
+    def _raw_matvec(self, W, offset):
+        return np.asarray(self.X @ W) + offset[None, :]
+
+    def _raw_rmatvec(self, R):
+        return np.asarray(self.X.T @ R), R.sum(axis=0)
+
+    def _task_sums(self, values):
+        return values.sum(axis=0)
+
+    def sq_norm_bound(self):
+        """max_t ||diag(sqrt(c_t)) [X - 1 mu^T, 1]||_2^2 (bounded through the mask)."""
+        scale = np.max(self.lambdas / self._n_t)
+        s = self._sample_weight
+        return scale * _sq_spectral_norm(self.X, s, self._mu1, self.fit_intercept)
+
+
+class TaskBlocks(_CentredOperator):
+    """Per-task samples: row i of X belongs to task codes[i]."""
+
+    layout = "blocks"
+
+    def __init__(self, X, y, codes, tasks, sample_weight, task_weights, fit_intercept):
+        n_tasks = len(tasks)
+        n_t = task_sample_counts(None, sample_weight, codes, tasks)
+        self.lambdas = resolve_task_weights(task_weights, tasks, n_t)
+        c = sample_weight * (self.lambdas / n_t)[codes]
+        self.codes = codes
+        self.n_tasks = n_tasks
+        self._sample_weight = sample_weight
+        if sp.issparse(X):
+            X = sp.csr_matrix(X)
+            X.sort_indices()
+        if fit_intercept:
+            sums = np.zeros((n_tasks, X.shape[1]))
+            for t in range(n_tasks):
+                rows = codes == t
+                sums[t] = np.asarray(sample_weight[rows] @ X[rows]).ravel()
+            mu = sums / n_t[:, None]
+        else:
+            mu = np.zeros((n_tasks, X.shape[1]))
+        super().__init__(X, y, c, mu, fit_intercept)
+
+    def _raw_matvec(self, W, offset):
+        return rowwise_predict(self.X, self.codes, W.T, offset)
+
+    def _raw_rmatvec(self, r):
+        GT = np.empty((self.n_tasks, self.n_features))
+        gb = np.empty(self.n_tasks)
+        if sp.issparse(self.X):
+            X = self.X
+            _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, self.codes, r, GT, gb)
+        else:
+            _kernels.rowwise_rmatvec_dense(self.X, self.codes, r, GT, gb)
+        return GT.T, gb
+
+    def _task_sums(self, values):
+        return np.bincount(self.codes, weights=values, minlength=self.n_tasks)
+
+    def sq_norm_bound(self):
+        """max_t ||diag(sqrt(c_t)) [X_t - 1 mu_t^T, 1]||_2^2, computed task by task."""
+        best = 0.0
+        for t in range(self.n_tasks):
+            rows = np.flatnonzero(self.codes == t)
+            s = self.c[rows]
+            best = max(best, _sq_spectral_norm(self.X[rows], s, self.mu[t], self.fit_intercept))
+        return best
+
+
+def rowwise_predict(X, codes, coef, intercept):
+    """``z_i = x_i . coef[codes[i]] + intercept[codes[i]]`` for dense or sparse ``X``."""
+    coef = np.ascontiguousarray(coef, dtype=np.float64)
+    intercept = np.ascontiguousarray(intercept, dtype=np.float64)
+    out = np.empty(X.shape[0])
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        return _kernels.rowwise_matvec_csr(
+            X.data, X.indices, X.indptr, codes, coef, intercept, out
+        )
+    return _kernels.rowwise_matvec_dense(np.ascontiguousarray(X), codes, coef, intercept, out)
+
+
+def _sq_spectral_norm(X, s, mu, with_ones):
+    """Squared largest singular value of ``diag(sqrt(s)) [X - 1 mu^T, (1)]``.
+
+    Exact (Gram matrix eigenvalue) when one side is small, Lanczos otherwise, with
+    a relative safety margin so that the result is an upper bound in floating point.
+    """
+    n, d = X.shape
+    sqrt_s = np.sqrt(s)
+    if min(n, d + 1) <= 600:
+        Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
+        M = sqrt_s[:, None] * (Xd - mu[None, :])
+        if with_ones:
+            M = np.hstack([M, sqrt_s[:, None]])
+        gram = M.T @ M if M.shape[1] <= M.shape[0] else M @ M.T
+        top = np.linalg.eigvalsh(gram)[-1] if gram.size else 0.0
+        return float(max(top, 0.0)) * (1 + 1e-10)
+    k = d + int(with_ones)
+
+    def mv(v):
+        v = np.ravel(v)
+        z = np.asarray(X @ v[:d]).ravel() - mu @ v[:d]
+        if with_ones:
+            z = z + v[d]
+        return sqrt_s * z
+
+    def rmv(u):
+        u = sqrt_s * np.ravel(u)
+        g = np.asarray(X.T @ u).ravel() - mu * u.sum()
+        return np.concatenate([g, [u.sum()]]) if with_ones else g
+
+    normal = LinearOperator((k, k), matvec=lambda v: rmv(mv(v)), dtype=float)
+    top = eigsh(normal, k=1, which="LA", tol=1e-8, return_eigenvectors=False)[0]
+    return float(max(top, 0.0)) * (1 + 1e-6)

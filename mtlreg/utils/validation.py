@@ -1,0 +1,194 @@
+"""Input checks. This is the one module that imports scikit-learn's private API."""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils._param_validation import Interval, StrOptions  # noqa: F401
+from sklearn.utils.validation import (  # noqa: F401
+    _check_feature_names,
+    _check_n_features,
+    _check_sample_weight,
+    check_array,
+    validate_data,
+)
+
+__all__ = [
+    "Interval",
+    "StrOptions",
+    "_fit_context",
+    "check_X",
+    "check_targets",
+    "resolve_task_weights",
+]
+
+_ACCEPT_SPARSE = ("csr", "csc")
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc")
+
+
+def check_X(estimator, X, *, reset):
+    """Validate ``X``; split off the task column when ``estimator.task_column`` is set.
+
+    Returns ``(X_features, task_ids)`` with ``task_ids=None`` in the shared layout.
+    ``n_features_in_`` (and ``feature_names_in_``) describe the whole ``X`` the
+    estimator receives, the task column included.
+    """
+    column = estimator.task_column
+    if column is None:
+        X = validate_data(
+            estimator, X, reset=reset, accept_sparse=_ACCEPT_SPARSE,
+            dtype=np.float64, ensure_min_samples=1,
+        )
+        return X, None
+
+    name = type(estimator).__name__
+    if _is_dataframe(X):
+        columns = list(X.columns)
+        if isinstance(column, str):
+            if column not in columns:
+                raise ValueError(f"task_column={column!r} is not a column of X: {columns}.")
+            position = columns.index(column)
+        else:
+            position = _column_position(column, len(columns), name)
+        _check_feature_names(estimator, X, reset=reset)
+        _check_n_features(estimator, X, reset=reset)
+        task_ids = X.iloc[:, position].to_numpy()
+        X_rest = X.drop(columns=X.columns[position])
+    else:
+        if isinstance(column, str):
+            raise ValueError(
+                f"task_column={column!r} is a column name, which needs X to be a pandas "
+                "DataFrame; pass an integer column index for arrays."
+            )
+        if not sp.issparse(X):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(
+                    f"Expected a 2D array for X, got an array of shape {X.shape}. With "
+                    "task_column set, X holds the task column and the features."
+                )
+        _check_feature_names(estimator, X, reset=reset)
+        _check_n_features(estimator, X, reset=reset)
+        position = _column_position(column, X.shape[1], name)
+        if sp.issparse(X):
+            X = X.tocsc()
+            task_ids = X[:, position].toarray().ravel()
+            keep = np.delete(np.arange(X.shape[1]), position)
+            X_rest = X[:, keep]
+        else:
+            task_ids = X[:, position]
+            X_rest = np.delete(X, position, axis=1)
+    task_ids = _check_task_ids(task_ids)
+    X_rest = check_array(
+        X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=np.float64, input_name="X",
+        estimator=estimator, ensure_min_features=0,
+    )
+    return X_rest, task_ids
+
+
+def _column_position(column, n_columns, name):
+    if not isinstance(column, Integral):
+        raise ValueError(f"task_column must be None, an int or a str; got {column!r}.")
+    if not -n_columns <= column < n_columns:
+        raise ValueError(
+            f"task_column={column} is out of range for X with {n_columns} columns."
+        )
+    return int(column) % n_columns
+
+
+def _check_task_ids(task_ids):
+    task_ids = np.asarray(task_ids)
+    if task_ids.dtype.kind == "O":
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in task_ids):
+            raise ValueError("The task column contains missing values (None or NaN).")
+        try:
+            task_ids = task_ids.astype(np.float64)
+        except (TypeError, ValueError):
+            task_ids = task_ids.astype(str)
+    if task_ids.dtype.kind == "f" and not np.all(np.isfinite(task_ids)):
+        raise ValueError("The task column contains NaN or infinite values.")
+    return task_ids
+
+
+def check_targets(y, n_samples, *, per_task, numeric):
+    """Validate ``y``: 1-D or 2-D (shared layout only), NaN allowed (missing label).
+
+    Returns an array of shape ``(n_samples,)`` or ``(n_samples, n_tasks)``.
+    """
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    if sp.issparse(y):
+        raise TypeError("A sparse y is not supported; pass a dense array.")
+    y = np.asarray(y)
+    if numeric:
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"y must be numeric; got dtype {y.dtype}.") from exc
+        y = y.astype(np.float64, copy=False)
+        if np.isinf(y).any():
+            raise ValueError("Input y contains infinity (NaN, meaning a missing label, is allowed).")
+    if y.ndim == 2 and per_task:
+        if y.shape[1] != 1:
+            raise ValueError(
+                f"With task_column set, y must be 1-D (one target per row); got shape {y.shape}."
+            )
+        y = y[:, 0]
+    if y.ndim not in (1, 2) or y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has shape {y.shape}: expected ({n_samples},) or ({n_samples}, n_tasks) to "
+            f"match X's {n_samples} samples."
+        )
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError("y has no task (0 columns).")
+    return y
+
+
+def resolve_task_weights(spec, tasks, n_t):
+    """Task weights ``lambda_t`` from the ``task_weights`` parameter.
+
+    ``None`` -> 1 for every task (each task's mean loss counts equally);
+    ``"samples"`` -> ``T * n_t / sum(n_t)`` (each sample counts equally, same overall scale);
+    an array in the order of ``tasks`` or a dict ``{task: weight}`` (missing tasks get 1).
+    """
+    n_tasks = len(tasks)
+    if spec is None:
+        return np.ones(n_tasks)
+    if isinstance(spec, str):  # "samples" (other strings are rejected by the constraints)
+        return n_tasks * n_t / n_t.sum()
+    if isinstance(spec, dict):
+        index = {_key(t): k for k, t in enumerate(tasks)}
+        unknown = [key for key in spec if _key(key) not in index]
+        if unknown:
+            raise ValueError(
+                f"task_weights names task(s) {unknown} that are not in the data; "
+                f"known tasks: {list(tasks)[:20]}{' ...' if n_tasks > 20 else ''}."
+            )
+        weights = np.ones(n_tasks)
+        for key, value in spec.items():
+            weights[index[_key(key)]] = value
+    else:
+        weights = np.asarray(spec, dtype=np.float64)
+        if weights.shape != (n_tasks,):
+            raise ValueError(
+                f"task_weights has shape {weights.shape}; expected ({n_tasks},), one "
+                "weight per task in the order of tasks_."
+            )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError(
+            "task_weights must be finite and non-negative with a positive sum; "
+            f"got {weights.tolist()[:20]}."
+        )
+    return weights
+
+
+def _key(task):
+    """Dict keys match task labels whatever their numeric type (3 == 3.0 == np.int32(3))."""
+    if isinstance(task, (Integral, float, np.floating)):
+        return float(task)
+    return str(task)

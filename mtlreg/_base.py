@@ -70,11 +70,29 @@ class MultiTaskLinearModel(BaseEstimator):
                 self.fit_intercept,
             )
         self._check_layout(layout, tasks)
-        return layout, DATAFITS[self._loss](layout), tasks
+        return layout, self._make_datafit(DATAFITS[self._loss](layout)), tasks
+
+    # Hooks for formulations whose solver variable is not W itself (dirty: [B; S]).
+    def _make_datafit(self, datafit):
+        return datafit
+
+    def _n_variable_rows(self, n_features):
+        return n_features
+
+    def _model_coef(self, V):
+        """``W (n_features, n_tasks)`` from the solver variable."""
+        return V
+
+    def _variable_from_fitted(self):
+        return np.array(self.coef_.T, dtype=np.float64)
+
+    def _set_coef(self, V, intercept):
+        self.coef_ = np.ascontiguousarray(self._model_coef(V).T)
+        self.intercept_ = intercept
 
     def _null_model(self, layout, datafit):
         """Intercept and datafit gradient at ``W = 0`` (they define alpha_max and tol's scale)."""
-        W0 = np.zeros((layout.n_features, layout.n_tasks))
+        W0 = np.zeros((self._n_variable_rows(layout.n_features), layout.n_tasks))
         b0 = datafit.initial_intercept() if self.fit_intercept else np.zeros(layout.n_tasks)
         G0 = datafit.gradient(datafit.linear_predictor(W0, b0))[0]
         return W0, b0, G0
@@ -102,14 +120,11 @@ class MultiTaskLinearModel(BaseEstimator):
         penalty = self._make_penalty()
         W0, b0, G0 = self._null_model(layout, datafit)
         if self.warm_start and self._can_warm_start(tasks, layout.n_features):
-            W0 = np.array(self.coef_.T, dtype=np.float64)
+            W0 = self._variable_from_fitted()
             if self.fit_intercept:
-                b0 = layout.centre_intercept(W0, self.intercept_)
-        result = fista(
-            datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
-            max_iter=self.max_iter, gradient_scale=float(np.max(np.abs(G0), initial=0.0)),
-            verbose=self.verbose,
-        )
+                b0 = layout.centre_intercept(self._model_coef(W0), self.intercept_)
+        result = self._solve(layout, datafit, penalty, W0, b0,
+                             float(np.max(np.abs(G0), initial=0.0)))
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
@@ -120,16 +135,19 @@ class MultiTaskLinearModel(BaseEstimator):
             )
         self.tasks_ = tasks
         self.n_tasks_ = len(tasks)
-        self._set_coef(result.W, layout.uncentre_intercept(result.W, result.b)
+        W = self._model_coef(result.W)
+        self._set_coef(result.W, layout.uncentre_intercept(W, result.b)
                        if self.fit_intercept else np.zeros(len(tasks)))
         self.n_iter_ = result.n_iter
         self.stop_crit_ = result.stop_crit
         self.objective_ = result.objective
         return self
 
-    def _set_coef(self, W, intercept):
-        self.coef_ = np.ascontiguousarray(W.T)
-        self.intercept_ = intercept
+    def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
+        return fista(
+            datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
+            max_iter=self.max_iter, gradient_scale=gradient_scale, verbose=self.verbose,
+        )
 
     def _can_warm_start(self, tasks, n_features):
         return (
@@ -143,9 +161,13 @@ class MultiTaskLinearModel(BaseEstimator):
 
         Does not fit nor change the estimator.
         """
+        return self._make_penalty().alpha_max(self._null_gradient(X, y, sample_weight))
+
+    def _null_gradient(self, X, y, sample_weight):
+        """Data-fit gradient at ``W = 0`` (optimal intercept), on a clone: self is untouched."""
         est = clone(self)
         layout, datafit, _ = est._prepare(X, y, sample_weight)
-        return est._make_penalty().alpha_max(est._null_model(layout, datafit)[2])
+        return est._null_model(layout, datafit)[2]
 
     # -------------------------------------------------------------- predict
     def _decision(self, X):

@@ -125,3 +125,188 @@ def l21_subdiff_distance(W, G, alpha, positive):
         if dist > worst:
             worst = dist
     return worst
+
+
+# --------------------------------------------------------------------------- #
+# Element-wise l1, l1/l2 (sparse group) and l1/linf operators
+# --------------------------------------------------------------------------- #
+@njit(cache=True)
+def soft_threshold(W, threshold, positive):
+    out = np.empty_like(W)
+    n_rows, n_cols = W.shape
+    for j in range(n_rows):
+        for t in range(n_cols):
+            v = W[j, t]
+            if v > threshold:
+                out[j, t] = v - threshold
+            elif v < -threshold and not positive:
+                out[j, t] = v + threshold
+            else:
+                out[j, t] = 0.0
+    return out
+
+
+@njit(cache=True)
+def l1_subdiff_distance(W, G, alpha, positive):
+    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
+    worst = 0.0
+    n_rows, n_cols = W.shape
+    for j in range(n_rows):
+        for t in range(n_cols):
+            w, g = W[j, t], G[j, t]
+            if w > 0.0:
+                d = abs(g + alpha)
+            elif w < 0.0:
+                d = abs(g - alpha)
+            elif positive:
+                d = max(0.0, -g - alpha)
+            else:
+                d = max(0.0, abs(g) - alpha)
+            if d > worst:
+                worst = d
+    return worst
+
+
+@njit(cache=True)
+def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
+    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j)), max over rows."""
+    n_rows, n_cols = W.shape
+    worst = 0.0
+    for j in range(n_rows):
+        norm2 = 0.0
+        for t in range(n_cols):
+            norm2 += W[j, t] * W[j, t]
+        if norm2 > 0.0:
+            norm = np.sqrt(norm2)
+            dist2 = 0.0
+            for t in range(n_cols):
+                w = W[j, t]
+                g = G[j, t] + alpha_l21 * w / norm
+                if w > 0.0:
+                    v = g + alpha_l1
+                elif w < 0.0:
+                    v = g - alpha_l1
+                elif positive:
+                    v = min(0.0, g + alpha_l1)
+                else:
+                    v = max(0.0, abs(g) - alpha_l1)
+                dist2 += v * v
+            dist = np.sqrt(dist2)
+        else:
+            st2 = 0.0
+            for t in range(n_cols):
+                g = G[j, t]
+                if positive:
+                    v = max(0.0, -g - alpha_l1)
+                else:
+                    v = max(0.0, abs(g) - alpha_l1)
+                st2 += v * v
+            dist = max(0.0, np.sqrt(st2) - alpha_l21)
+        if dist > worst:
+            worst = dist
+    return worst
+
+
+@njit(cache=True)
+def project_l1_ball(v, radius):
+    """Euclidean projection of the vector v onto {u : ||u||_1 <= radius} (sort-based)."""
+    a = np.abs(v)
+    if a.sum() <= radius:
+        return v.copy()
+    if radius <= 0.0:
+        return np.zeros_like(v)
+    mu = np.sort(a)[::-1]
+    cumsum = 0.0
+    theta = 0.0
+    for k in range(mu.shape[0]):
+        cumsum += mu[k]
+        candidate = (cumsum - radius) / (k + 1)
+        if mu[k] - candidate > 0.0:
+            theta = candidate
+    out = np.empty_like(v)
+    for i in range(v.shape[0]):
+        m = max(a[i] - theta, 0.0)
+        out[i] = m if v[i] >= 0.0 else -m
+    return out
+
+
+@njit(cache=True)
+def linf_prox_rows(W, threshold, positive):
+    """prox of ``threshold * sum_j ||W_j||_inf``: W_j - proj_{l1 ball(threshold)}(W_j)."""
+    out = np.empty_like(W)
+    for j in range(W.shape[0]):
+        row = W[j].copy()
+        if positive:
+            for t in range(row.shape[0]):
+                if row[t] < 0.0:
+                    row[t] = 0.0
+        out[j] = row - project_l1_ball(row, threshold)
+    return out
+
+
+@njit(cache=True)
+def l1inf_subdiff_distance(W, G, alpha, positive):
+    """max_j dist(-G_j, alpha * d||W_j||_inf (+ normal cone of W_j >= 0))."""
+    n_rows, n_cols = W.shape
+    worst = 0.0
+    for j in range(n_rows):
+        wmax = 0.0
+        for t in range(n_cols):
+            wmax = max(wmax, abs(W[j, t]))
+        a = -G[j].copy()  # the target point
+        if wmax == 0.0:
+            if positive:
+                for t in range(n_cols):
+                    a[t] = max(a[t], 0.0)  # the cone absorbs the negative part
+            r = a - project_l1_ball(a, alpha)
+            dist = np.sqrt(np.sum(r * r))
+        else:
+            # coordinates off the active set: subgradient 0 (or cone if w=0, positive)
+            dist2 = 0.0
+            n_active = 0
+            for t in range(n_cols):
+                if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
+                    n_active += 1
+                else:
+                    v = a[t]
+                    if positive and W[j, t] == 0.0 and v < 0.0:
+                        v = 0.0
+                    dist2 += v * v
+            # active set: alpha * sign(w_t) * theta_t with theta in the simplex
+            b = np.empty(n_active)
+            k = 0
+            for t in range(n_cols):
+                if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
+                    b[k] = a[t] * (1.0 if W[j, t] > 0 else -1.0) / alpha if alpha > 0 else 0.0
+                    k += 1
+            if alpha > 0.0:
+                theta = project_simplex(b)
+                for k in range(n_active):
+                    diff = alpha * (b[k] - theta[k])
+                    dist2 += diff * diff
+            else:  # the subdifferential of 0 * ||.||_inf is {0}
+                for t in range(n_cols):
+                    if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
+                        dist2 += a[t] * a[t]
+            dist = np.sqrt(dist2)
+        if dist > worst:
+            worst = dist
+    return worst
+
+
+@njit(cache=True)
+def project_simplex(v):
+    """Euclidean projection onto {theta >= 0, sum theta = 1}."""
+    n = v.shape[0]
+    u = np.sort(v)[::-1]
+    cumsum = 0.0
+    tau = 0.0
+    for k in range(n):
+        cumsum += u[k]
+        candidate = (cumsum - 1.0) / (k + 1)
+        if u[k] - candidate > 0.0:
+            tau = candidate
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = max(v[i] - tau, 0.0)
+    return out

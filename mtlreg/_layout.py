@@ -81,6 +81,26 @@ class _CentredOperator:
     def centre_intercept(self, W, b):
         return b + np.einsum("tj,jt->t", self.mu, W)
 
+    def task_gram(self):
+        """Per-task normal equations of the weighted least-squares data term.
+
+        Returns ``H (T, k, k)`` and ``r (T, k)`` with ``a_i = [x_i - mu_t, 1]``
+        (``k = d + 1``; without intercept ``a_i = x_i`` and ``k = d``):
+        ``H_t = sum_i c_it a_i a_i^T`` and ``r_t = sum_i c_it y_it a_i``, so that the
+        squared data term of task t is ``v^T H_t v / 2 - r_t^T v + const``.
+        Dense algebra: meant for moderate ``n_features``.
+        """
+        k = self.n_features + int(self.fit_intercept)
+        H = np.empty((self.n_tasks, k, k))
+        r = np.empty((self.n_tasks, k))
+        for t, (A, c, y) in enumerate(self._task_rows()):
+            if self.fit_intercept:
+                A = np.hstack([A - self.mu[t], np.ones((A.shape[0], 1))])
+            Ac = A * c[:, None]
+            H[t] = A.T @ Ac
+            r[t] = Ac.T @ y
+        return H, r
+
     def task_means(self, values):
         """Weighted mean per task of an array shaped like Z (uses c, which sums to lambda_t)."""
         sums = self._task_sums(self.c * values)
@@ -120,6 +140,12 @@ class SharedDesign(_CentredOperator):
 
     def _task_sums(self, values):
         return values.sum(axis=0)
+
+    def _task_rows(self):
+        Xd = self.X.toarray() if sp.issparse(self.X) else np.asarray(self.X)
+        for t in range(self.n_tasks):
+            rows = self.c[:, t] > 0
+            yield Xd[rows], self.c[rows, t], self.y[rows, t]
 
     def sq_norm_bound(self):
         """max_t ||diag(sqrt(c_t)) [X - 1 mu^T, 1]||_2^2 (bounded through the mask)."""
@@ -169,6 +195,12 @@ class TaskBlocks(_CentredOperator):
 
     def _task_sums(self, values):
         return np.bincount(self.codes, weights=values, minlength=self.n_tasks)
+
+    def _task_rows(self):
+        for t in range(self.n_tasks):
+            rows = np.flatnonzero(self.codes == t)
+            X_t = self.X[rows]
+            yield (X_t.toarray() if sp.issparse(X_t) else X_t), self.c[rows], self.y[rows]
 
     def sq_norm_bound(self):
         """max_t ||diag(sqrt(c_t)) [X_t - 1 mu_t^T, 1]||_2^2, computed task by task."""

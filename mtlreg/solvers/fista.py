@@ -129,3 +129,11 @@ def kkt_violation(datafit, penalty, W, Z, fit_intercept):
     G, gb = datafit.gradient(Z)
     gb_viol = float(np.max(np.abs(gb), initial=0.0)) if fit_intercept else 0.0
     return max(penalty.subdiff_distance(W, G), gb_viol)
+
+
+def result_at(datafit, penalty, W, b, *, n_iter, tol_abs, fit_intercept=True):
+    """A :class:`SolverResult` for a point found by another method (checked, not trusted)."""
+    Z = datafit.linear_predictor(W, b)
+    kkt = kkt_violation(datafit, penalty, W, Z, fit_intercept)
+    objective = datafit.value(Z) + penalty.value(W)
+    return SolverResult(W, b, n_iter, kkt, tol_abs, kkt <= tol_abs, objective)

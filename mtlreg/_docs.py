@@ -1,0 +1,58 @@
+"""Docstring pieces shared by every estimator."""
+
+_COMMON_PARAMS_DOC = """
+    fit_intercept : bool, default=True
+        Fit one unpenalised intercept per task.
+    task_column : int, str or None, default=None
+        ``None``: shared design, ``y`` is ``(n_samples, n_tasks)``. Otherwise the
+        column of ``X`` (index, or name for a DataFrame) that holds each row's task;
+        ``predict`` reads the same column and rejects tasks not seen in ``fit``.
+    task_weights : None, "samples", array-like of shape (n_tasks,) or dict, default=None
+        The weights ``lambda_t`` of the task losses. ``None``: every task's mean loss
+        counts equally (``lambda_t = 1``); ``"samples"``: every sample counts
+        equally (``lambda_t = T n_t / sum_s n_s``); an array in the order of
+        ``tasks_`` or a dict ``{task: weight}`` (unnamed tasks get 1), e.g. to
+        favour a main task over auxiliary ones. Tunable with ``GridSearchCV``.
+    l2_reg : float, default=%(l2_default)s
+        Strength of the optional ridge term ``(l2_reg / 2) ||W||_F^2``.
+    tol : float, default=1e-4
+        Relative tolerance: the solver stops when the optimality measure (distance
+        of ``-gradient`` to the subdifferential, and the intercept gradient) falls
+        below ``tol`` times the largest entry of the data-fit gradient at ``W = 0``.
+    max_iter : int, default=1000
+        Maximum number of FISTA iterations.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting on the same tasks and features.
+    verbose : int, default=0
+        Print the solver's progress every 10 iterations.
+"""
+
+_ATTRIBUTES_DOC = """
+    coef_ : ndarray of shape (n_tasks, n_features)
+        ``W.T``: row ``t`` holds the coefficients of task ``tasks_[t]`` (as in
+        :class:`~sklearn.linear_model.MultiTaskLasso`).
+    intercept_ : ndarray of shape (n_tasks,)
+        The intercept of each task (zeros when ``fit_intercept=False``).
+    tasks_ : ndarray of shape (n_tasks,)
+        The task labels: ``0 .. n_tasks - 1`` in the shared layout, the sorted
+        distinct values of the task column otherwise.
+    n_tasks_ : int
+    n_iter_ : int
+        Number of solver iterations run.
+    stop_crit_ : float
+        Optimality measure at the returned solution.
+    objective_ : float
+        Value of the objective at the returned solution.
+    n_features_in_ : int
+        Number of columns of ``X`` seen in ``fit`` (the task column included).
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when ``X`` has string column names.
+"""
+
+
+def fill_doc(template, l2_default="0.0"):
+    """Insert the parameters and attributes every estimator shares into a docstring."""
+    params = _COMMON_PARAMS_DOC.strip("\n").lstrip().replace("%(l2_default)s", l2_default)
+    return template.replace("%(params)s", params).replace(
+        "%(attributes)s", _ATTRIBUTES_DOC.strip("\n").lstrip()
+    )

@@ -1,0 +1,114 @@
+"""Mean-regularised multi-task learning (soft parameter sharing, Evgeniou & Pontil 2004)."""
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._base import MultiTaskClassifierMixin, MultiTaskLinearModel, MultiTaskRegressorMixin
+from ._docs import fill_doc
+from .penalties import MeanRegularization, with_ridge
+from .solvers import result_at, solve_mean_regularized
+from .solvers.direct import LinAlgError
+from .utils.validation import Interval
+
+
+class _MeanRegularizedMixin:
+    _parameter_constraints = {
+        **MultiTaskLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, task_column=None,
+                 task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, verbose=0):
+        self.alpha = alpha
+        self.l2_reg = l2_reg
+        self.fit_intercept = fit_intercept
+        self.task_column = task_column
+        self.task_weights = task_weights
+        self.tol = tol
+        self.max_iter = max_iter
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _make_penalty(self):
+        return with_ridge(MeanRegularization(self.alpha), self.l2_reg)
+
+
+_OBJECTIVE = """
+        sum_t lambda_t / n_t * sum_{i in task t} s_i loss(y_it, x_i . w_t + b_t)
+            + (alpha / 2) sum_t ||w_t - w_bar||_2^2 + (l2_reg / 2) ||W||_F^2
+
+    with ``w_bar = (1/T) sum_t w_t`` the mean of the task vectors. ``alpha``
+    couples the tasks (``alpha = 0``: independent ridge per task; ``alpha -> inf``:
+    one shared vector); ``l2_reg`` shrinks everything, the mean included."""
+
+
+class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
+                               MultiTaskLinearModel):
+    _max_direct_features = 2000
+
+    def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
+        """Direct solve when it applies (dense, moderate d, strictly convex), else FISTA.
+
+        The direct solution is verified by the optimality measure; if it misses
+        ``tol`` (ill-conditioning) FISTA polishes it.
+        """
+        direct = (not sp.issparse(layout.X) and layout.n_features <= self._max_direct_features
+                  and self.alpha + self.l2_reg > 0)
+        if direct:
+            try:
+                W, b = solve_mean_regularized(layout, self.alpha, self.l2_reg)
+            except LinAlgError:
+                direct = False
+        if not direct:
+            return super()._solve(layout, datafit, penalty, W0, b0, gradient_scale)
+        if not self.fit_intercept:
+            b = np.zeros(layout.n_tasks)
+        tol_abs = self.tol * max(gradient_scale, np.finfo(float).tiny)
+        result = result_at(datafit, penalty, W, b, n_iter=1, tol_abs=tol_abs,
+                           fit_intercept=self.fit_intercept)
+        if result.converged:
+            return result
+        return super()._solve(layout, datafit, penalty, W, b, gradient_scale)
+
+    __doc__ = fill_doc(r"""Mean-regularised multi-task regression (soft parameter sharing).
+
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``, with
+    ``loss(y, z) = (y - z)^2 / 2``::
+    """ + _OBJECTIVE + r"""
+
+    The squared loss makes the problem a linear system, solved directly (per-task
+    Gram matrices and one ``d x d`` system for the coupling, Sherman-Morrison
+    style) when the features are dense; FISTA otherwise.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the coupling to the task mean.
+    %(params)s
+    Attributes
+    ----------
+    %(attributes)s
+    """, l2_default="0.01")
+
+
+class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
+                                MultiTaskLinearModel):
+    __doc__ = fill_doc(r"""Mean-regularised multi-task logistic regression.
+
+    Minimises, with labels ``y_it in {0, 1}`` and
+    ``loss(y, z) = log(1 + exp(z)) - y z``::
+    """ + _OBJECTIVE + r"""
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Strength of the coupling to the task mean.
+    %(params)s
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two class labels, shared by every task.
+    %(attributes)s
+    """, l2_default="0.01")

@@ -1,0 +1,35 @@
+"""Penalties: the non-smooth part of the objective, on ``W`` of shape ``(n_features, n_tasks)``.
+
+Every penalty implements the same small contract:
+
+``value(W)``
+    the penalty's value;
+``prox(W, step)``
+    ``argmin_U 1/(2 step) ||U - W||_F^2 + value(U)``;
+``subdiff_distance(W, G)``
+    an optimality measure: the distance from ``-G`` to the subdifferential of the
+    penalty at ``W`` (``G`` the datafit gradient), 0 exactly at a solution (for the
+    separable penalties, the largest such distance over rows or entries);
+``alpha_max(G0)``
+    the smallest ``alpha`` for which ``W = 0`` is a solution, given the datafit
+    gradient ``G0`` at ``W = 0`` (with the intercept at its optimum); ``inf``
+    where no finite ``alpha`` zeroes ``W`` (quadratic penalties).
+"""
+
+from ._composite import Dirty, WithRidge, with_ridge
+from ._quadratic import MeanRegularization, Zero
+from ._row import L1, L1Inf, L21, SparseGroupL1L21
+from ._spectral import TraceNorm
+
+__all__ = [
+    "Dirty",
+    "L1",
+    "L1Inf",
+    "L21",
+    "MeanRegularization",
+    "SparseGroupL1L21",
+    "TraceNorm",
+    "WithRidge",
+    "Zero",
+    "with_ridge",
+]

@@ -1,0 +1,86 @@
+"""Penalties built from others: a ridge term, and the dirty model's W = B + S."""
+
+import numpy as np
+
+from ._row import L1
+
+
+class WithRidge:
+    r"""``penalty(W) + (l2_reg / 2) ||W||_F^2``.
+
+    Notes
+    -----
+    ``prox_{step (P + l2/2 ||.||^2)}(V) = prox_{step' P}(V / (1 + step l2))`` with
+    ``step' = step / (1 + step l2)``; the ridge gradient ``l2 W`` moves into ``G``
+    for the optimality measure, and ``alpha_max`` is unchanged (the ridge gradient
+    vanishes at 0).
+    """
+
+    def __init__(self, penalty, l2_reg):
+        self.penalty = penalty
+        self.l2_reg = float(l2_reg)
+
+    def value(self, W):
+        return self.penalty.value(W) + 0.5 * self.l2_reg * float((W**2).sum())
+
+    def prox(self, W, step):
+        shrink = 1.0 + step * self.l2_reg
+        return self.penalty.prox(W / shrink, step / shrink)
+
+    def subdiff_distance(self, W, G):
+        return self.penalty.subdiff_distance(W, G + self.l2_reg * W)
+
+    def alpha_max(self, G0):
+        return self.penalty.alpha_max(G0)
+
+    def __getattr__(self, name):  # anything else (beta_max, rank, ...) is the penalty's
+        if name == "penalty":
+            raise AttributeError(name)
+        return getattr(self.penalty, name)
+
+
+def with_ridge(penalty, l2_reg):
+    """``penalty`` plus ``(l2_reg / 2) ||W||_F^2`` (``penalty`` itself when ``l2_reg == 0``)."""
+    return WithRidge(penalty, l2_reg) if l2_reg > 0 else penalty
+
+
+class Dirty:
+    r"""Dirty model penalty on the stacked variable ``V = [B; S]`` (``2 n_features`` rows).
+
+    ``block(B) + beta * ||S||_1`` with ``block`` a row-block penalty (``L1Inf`` or
+    ``L21``) on the shared part ``B`` and the lasso on the task-specific part ``S``;
+    the model's coefficients are ``W = B + S`` (see :class:`mtlreg.datafits.SumOfParts`).
+
+    Notes
+    -----
+    The penalty is separable in ``(B, S)``: each half is proxed by its own
+    operator, and the optimality measure is the larger of the two halves'.
+    ``alpha_max`` refers to ``block`` (the shared part); ``beta_max = max |G0|``.
+    """
+
+    def __init__(self, block, beta, positive=False):
+        self.block = block
+        self.specific = L1(beta, positive=positive)
+
+    @staticmethod
+    def split(V):
+        d = V.shape[0] // 2
+        return V[:d], V[d:]
+
+    def value(self, V):
+        B, S = self.split(V)
+        return self.block.value(B) + self.specific.value(S)
+
+    def prox(self, V, step):
+        B, S = self.split(V)
+        return np.vstack([self.block.prox(B, step), self.specific.prox(S, step)])
+
+    def subdiff_distance(self, V, G):
+        (B, S), (GB, GS) = self.split(V), self.split(G)
+        return max(self.block.subdiff_distance(B, GB), self.specific.subdiff_distance(S, GS))
+
+    def alpha_max(self, G0):
+        return self.block.alpha_max(self.split(G0)[0])
+
+    def beta_max(self, G0):
+        return self.specific.alpha_max(self.split(G0)[1])

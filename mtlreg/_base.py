@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._layout import SharedDesign, TaskBlocks, rowwise_predict
-from .datafits import DATAFITS
+from .datafits import make_datafit
 from .solvers import fista
 from .utils.validation import (
     Interval,
@@ -70,7 +70,7 @@ class MultiTaskLinearModel(BaseEstimator):
                 self.fit_intercept,
             )
         self._check_layout(layout, tasks)
-        return layout, self._make_datafit(DATAFITS[self._loss](layout)), tasks
+        return layout, self._make_datafit(make_datafit(self._loss, layout)), tasks
 
     # Hooks for formulations whose solver variable is not W itself (dirty: [B; S]).
     def _make_datafit(self, datafit):

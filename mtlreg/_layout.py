@@ -88,8 +88,10 @@ class _CentredOperator:
         (``k = d + 1``; without intercept ``a_i = x_i`` and ``k = d``):
         ``H_t = sum_i c_it a_i a_i^T`` and ``r_t = sum_i c_it y_it a_i``, so that the
         squared data term of task t is ``v^T H_t v / 2 - r_t^T v + const``.
-        Dense algebra: meant for moderate ``n_features``.
+        Dense algebra: meant for moderate ``n_features``. Computed once, then cached.
         """
+        if getattr(self, "_gram", None) is not None:
+            return self._gram
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
@@ -99,6 +101,7 @@ class _CentredOperator:
             Ac = A * c[:, None]
             H[t] = A.T @ Ac
             r[t] = Ac.T @ y
+        self._gram = (H, r)
         return H, r
 
     def task_means(self, values):

@@ -82,7 +82,70 @@ class Logistic(_LinearDatafit):
         return np.log(p / (1 - p))
 
 
+class GramQuadratic:
+    r"""The squared datafit of :class:`Quadratic`, evaluated from per-task Gram matrices.
+
+    With ``v_t = [w_t; b_t]`` (``b_t`` in the centred coordinates of the layout)
+    the data term of task ``t`` is ``v_t^T H_t v_t / 2 - r_t^T v_t + c_t`` (see
+    ``layout.task_gram``). The "prediction" this datafit works on is ``V`` itself,
+    shape ``(n_tasks, k)``: an iteration costs ``O(T k^2)`` instead of
+    ``O(nnz(X))``, a large saving when tasks have many more samples than features
+    (School: 139 tasks of 22-251 rows, ``k = 29``). Same value and gradient as
+    :class:`Quadratic` (up to rounding), and an exact Lipschitz constant.
+    """
+
+    curvature = 1.0
+
+    def __init__(self, layout):
+        self.layout = layout
+        self.H, self.r = layout.task_gram()
+        self.const = 0.5 * float(np.sum(layout.c * layout.y**2))
+        self.fit_intercept = layout.fit_intercept
+        self._lipschitz = None
+
+    def linear_predictor(self, W, b):
+        if self.fit_intercept:
+            return np.hstack([W.T, b[:, None]])
+        return np.ascontiguousarray(W.T)
+
+    def value(self, V):
+        HV = np.matmul(self.H, V[:, :, None])[:, :, 0]
+        return float(0.5 * np.sum(V * HV) - np.sum(self.r * V) + self.const)
+
+    def gradient(self, V):
+        grad = np.matmul(self.H, V[:, :, None])[:, :, 0] - self.r
+        d = self.layout.n_features
+        gb = grad[:, d].copy() if self.fit_intercept else np.zeros(len(grad))
+        return np.ascontiguousarray(grad[:, :d].T), gb
+
+    def lipschitz(self):
+        if self._lipschitz is None:
+            top = np.linalg.eigvalsh(self.H)[:, -1] if self.H.size else np.zeros(1)
+            self._lipschitz = float(max(top.max(initial=0.0), 0.0)) * (1 + 1e-10)
+        return self._lipschitz
+
+    def initial_intercept(self):
+        return self.layout.task_means(self.layout.y)
+
+
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}
+
+# Use the Gram form when its per-iteration cost T k^2 is well below the data's
+# (about 2 nnz(X) multiply-adds per iteration), and its memory stays small.
+_GRAM_MAX_ENTRIES = 4_000_000
+
+
+def make_datafit(loss, layout):
+    """The datafit for ``loss`` on ``layout``, in its cheapest exact form."""
+    if loss == "squared":
+        k = layout.n_features + int(layout.fit_intercept)
+        gram_cost = layout.n_tasks * k * k
+        data_cost = 2 * (layout.X.nnz if hasattr(layout.X, "nnz") else layout.X.size)
+        if layout.layout == "shared":
+            data_cost *= layout.n_tasks
+        if gram_cost <= _GRAM_MAX_ENTRIES and 2 * gram_cost < data_cost:
+            return GramQuadratic(layout)
+    return DATAFITS[loss](layout)
 
 
 class SumOfParts:

@@ -33,15 +33,19 @@ class TraceNorm:
         return int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300)))
 
     def subdiff_distance(self, W, G):
-        U, s, Vt = np.linalg.svd(W, full_matrices=True)
-        r = int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300))) if s.size else 0
-        A = U.T @ (-G) @ Vt.T  # -G in the singular bases of W
-        top = A[:r, :r] - self.alpha * np.eye(r)
-        cross = np.concatenate([A[:r, r:].ravel(), A[r:, :r].ravel()])
-        rest = A[r:, r:]
+        U, s, Vt = np.linalg.svd(W, full_matrices=False)
+        r = int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300)))
+        U1, V1 = U[:, :r], Vt[:r].T
+        A = -G
+        UA, AV = U1.T @ A, A @ V1
+        core = UA @ V1  # U1^T A V1
+        top2 = float(((core - self.alpha * np.eye(r)) ** 2).sum())
+        # the parts of A in exactly one of the two singular subspaces
+        cross2 = float((UA**2).sum() + (AV**2).sum() - 2 * (core**2).sum())
+        rest = A - U1 @ UA - AV @ V1.T + U1 @ core @ V1.T  # (I - U1U1^T) A (I - V1V1^T)
         sv = np.linalg.svd(rest, compute_uv=False) if rest.size else np.zeros(0)
-        rest_dist2 = float(np.sum(np.maximum(sv - self.alpha, 0.0) ** 2))
-        return float(np.sqrt((top**2).sum() + (cross**2).sum() + rest_dist2))
+        rest2 = float(np.sum(np.maximum(sv - self.alpha, 0.0) ** 2))
+        return float(np.sqrt(top2 + max(cross2, 0.0) + rest2))
 
     def alpha_max(self, G0):
         return float(np.linalg.norm(G0, 2)) if G0.size else 0.0

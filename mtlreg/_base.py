@@ -239,6 +239,13 @@ class MultiTaskRegressorMixin(RegressorMixin):
                                    sample_weight=None if sw is None else sw[seen]))
         return float(np.mean(scores))
 
+    def _test_loss(self, X, y, sample_weight=None):
+        """Mean squared error over the labelled entries (used by the ``*CV`` estimators)."""
+        y = self._check_y(y, len(y), per_task=self.task_column is not None)
+        y = y.reshape(len(y), -1)
+        pred = self._decision(X).reshape(len(y), -1)
+        return _weighted_mean((y - pred) ** 2, sample_weight)
+
     def __sklearn_tags__(self):
         return self._more_tags_common(super().__sklearn_tags__())
 
@@ -321,10 +328,27 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         sw = sw[:, None] if y.ndim == 2 else sw
         return float((correct * sw).sum() / (seen * sw).sum())
 
+    def _test_loss(self, X, y, sample_weight=None):
+        """Mean logistic loss over the labelled entries (used by the ``*CV`` estimators)."""
+        y = np.asarray(y)
+        missing = _missing_mask(y)
+        y01 = np.where(missing, np.nan, y == self.classes_[1]).astype(float)
+        y01 = y01.reshape(len(y), -1)
+        z = self._decision(X).reshape(len(y), -1)
+        return _weighted_mean(np.logaddexp(0.0, z) - y01 * z, sample_weight)
+
     def __sklearn_tags__(self):
         tags = self._more_tags_common(super().__sklearn_tags__())
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _weighted_mean(values, sample_weight):
+    """Mean of ``values (n, T)`` over its non-NaN entries, rows weighted by ``sample_weight``."""
+    seen = ~np.isnan(values)
+    w = np.ones(len(values)) if sample_weight is None else np.asarray(sample_weight, float)
+    w = seen * w[:, None]
+    return float(np.sum(np.where(seen, values, 0.0) * w) / max(w.sum(), np.finfo(float).tiny))
 
 
 def _missing_mask(y):

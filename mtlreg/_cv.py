@@ -1,0 +1,289 @@
+"""Cross-validated estimators (``GroupLassoRegressorCV``, ...), in the style of ``MultiTaskLassoCV``.
+
+Each fold fits a warm-started regularization path (:func:`regularization_path`)
+on its training part and scores every solution on its test part; folds run
+through joblib (``n_jobs``), hence also on a Dask cluster with
+``joblib.parallel_backend("dask")``. Every fold is deterministic, so serial
+and parallel runs choose the same parameters. The chosen model is refitted on
+all the data.
+"""
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import check_is_fitted
+
+from ._path import _grid, regularization_path
+from .model_selection import default_cv
+from .utils.validation import Interval, _fit_context
+
+_CV_PARAMS = {
+    "alphas": None,
+    "n_alphas": 30,
+    "eps": 1e-3,
+    "cv": None,
+    "n_jobs": None,
+    "verbose": 0,
+}
+
+
+class _MultiTaskCVBase(BaseEstimator):
+    """Shared machinery; concrete classes are made by :func:`_make_cv_class`."""
+
+    _estimator_class = None
+    _second = None  # (parameter name, CV parameter name, default values)
+
+    _cv_constraints = {
+        "alphas": ["array-like", None],
+        "n_alphas": [Interval(Integral, 1, None, closed="left")],
+        "eps": [Interval(Real, 0, 1, closed="right")],
+        "cv": ["cv_object"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def _base_estimator(self):
+        names = inspect.signature(self._estimator_class.__init__).parameters
+        return self._estimator_class(**{n: getattr(self, n) for n in names
+                                        if n != "self" and hasattr(self, n)})
+
+    def _second_grid(self, base, X, y, sample_weight):
+        if self._second is None:
+            return None
+        name, cv_name, default = self._second
+        values = getattr(self, cv_name)
+        if values is None and callable(default):
+            values = default(base, X, y, sample_weight)
+        elif values is None:
+            values = default
+        return name, [float(v) for v in np.atleast_1d(values)]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Choose the parameters by cross-validation, then refit on all the data."""
+        base = self._base_estimator()
+        second = self._second_grid(base, X, y, sample_weight)
+        values = [None] if second is None else second[1]
+        # the grids come from the full data (as in scikit-learn's LinearModelCV)
+        if self.alphas is None:
+            grids = []
+            for value in values:
+                est = clone(base) if second is None else clone(base).set_params(
+                    **{second[0]: value})
+                layout, datafit, _ = est._prepare(X, y, sample_weight)
+                G0 = est._null_model(layout, datafit)[2]
+                grids.append(_grid(est, datafit, G0, self.n_alphas, self.eps))
+            grids = np.asarray(grids)
+        else:
+            grids = np.broadcast_to(np.asarray(self.alphas, dtype=float),
+                                    (len(values), np.size(self.alphas)))
+            grids = -np.sort(-grids, axis=1)
+        if self.cv is None or isinstance(self.cv, Integral):
+            cv = default_cv(base, 5 if self.cv is None else self.cv)
+        else:
+            cv = check_cv(self.cv)
+        folds = list(cv.split(X, y))
+        losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+            delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids, second)
+            for train, test in folds
+        )
+        path = np.stack(losses, axis=-1)  # (G, A, n_folds)
+        mean = path.mean(axis=-1)
+        g, a = np.unravel_index(np.argmin(mean), mean.shape)
+        best = {"alpha": float(grids[g, a])}
+        if second is not None:
+            best[second[0]] = values[g]
+        self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
+        self.alpha_ = best["alpha"]
+        if second is None:
+            self.alphas_ = grids[0]
+            self._set_path(path[0])
+        else:
+            setattr(self, second[0] + "_", best[second[0]])
+            self.alphas_ = grids
+            setattr(self, self._second[1] + "_", np.asarray(values, dtype=float))
+            self._set_path(path)
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(self, name, value)
+        return self
+
+    def _set_path(self, path):
+        setattr(self, self._path_name, path)
+
+    def predict(self, X):
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    def score(self, X, y, sample_weight=None):
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = self._estimator_class().__sklearn_tags__()
+        return tags
+
+
+class _ClassifierCVMethods:
+    def decision_function(self, X):
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def predict_log_proba(self, X):
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+
+def _fold_losses(base, X, y, sample_weight, train, test, grids, second):
+    """Loss on the test part of every solution of the path fitted on the train part."""
+    sw_train = None if sample_weight is None else _safe_indexing(sample_weight, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    sw_test = None if sample_weight is None else np.asarray(
+        _safe_indexing(sample_weight, test), dtype=float)
+    path = regularization_path(
+        base, _safe_indexing(X, train), _safe_indexing(y, train),
+        sample_weight=sw_train, alphas=grids, second=second,
+    )
+    est = clone(base)
+    est._prepare(_safe_indexing(X, train), _safe_indexing(y, train), sw_train)
+    est.tasks_ = path.tasks
+    est.n_tasks_ = len(path.tasks)
+    losses = np.empty(grids.shape)
+    for g in range(grids.shape[0]):
+        for a in range(grids.shape[1]):
+            est.coef_, est.intercept_ = path.coefs[g, a], path.intercepts[g, a]
+            losses[g, a] = est._test_loss(X_test, y_test, sw_test)
+    return losses
+
+
+def _make_cv_class(estimator_class, second=None, doc_extra=""):
+    """A ``<Estimator>CV`` class: the estimator's parameters (but the tuned ones) + CV's."""
+    is_classifier = hasattr(estimator_class, "predict_proba")
+    tuned = {"alpha"} | ({second[0]} if second else set())
+    base_sig = inspect.signature(estimator_class.__init__).parameters
+    params = dict(_CV_PARAMS)
+    if second is not None:
+        params = {"alphas": None, second[1]: None, **params}
+    params.update({n: p.default for n, p in base_sig.items() if n not in tuned | {"self"}})
+
+    def __init__(self, **kwargs):
+        unknown = set(kwargs) - set(params)
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+        for name, default in params.items():
+            setattr(self, name, kwargs.get(name, default))
+
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d)
+           for n, d in params.items()]
+    )
+    constraints = {k: v for k, v in estimator_class._parameter_constraints.items()
+                   if k not in tuned}
+    constraints.update(_MultiTaskCVBase._cv_constraints)
+    if second is not None:
+        constraints[second[1]] = ["array-like", None]
+    name = estimator_class.__name__ + "CV"
+    path_name = "log_loss_path_" if is_classifier else "mse_path_"
+    tuned_doc = "``alpha``" + (f" and ``{second[0]}``" if second else "")
+    doc = f"""{estimator_class.__name__} with {tuned_doc} chosen by cross-validation.
+
+    Every fold fits a warm-started path over the grid of ``alpha`` (from
+    ``alpha_max`` down to ``eps * alpha_max``, ``n_alphas`` values, computed on the
+    full data{', one path per value of ``' + second[1] + '``' if second else ''}),
+    scores it on its test part ({'mean logistic loss' if is_classifier else
+    'mean squared error'} over the labelled entries) and the best parameters
+    are refitted on all the data. The objective and the other parameters are
+    those of :class:`mtlreg.{estimator_class.__name__}`.
+
+    Parameters
+    ----------
+    alphas : array-like, default=None
+        Explicit grid of ``alpha`` (else computed from ``n_alphas`` and ``eps``).
+    {doc_extra}n_alphas : int, default=30
+    eps : float, default=1e-3
+        ``alpha_min / alpha_max``.
+    cv : int, cross-validation generator or iterable, default=None
+        ``None`` or an int ``k`` (default 5): ``k`` folds, task-stratified
+        (:class:`mtlreg.model_selection.TaskStratifiedKFold`) in the per-task
+        layout, plain ``KFold`` with a shared design.
+    n_jobs : int, default=None
+        Folds run in parallel through joblib (also on Dask, with
+        ``joblib.parallel_backend("dask")``); results do not depend on it.
+    verbose : int, default=0
+    **other parameters : those of :class:`mtlreg.{estimator_class.__name__}` but
+        {tuned_doc}.
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen ``alpha``.{chr(10) + '    ' + second[0] + '_ : float' + chr(10) + '        The chosen ``' + second[0] + '``.' if second else ''}
+    alphas_ : ndarray
+        The grid(s) of ``alpha`` ({'one row per ``' + second[1] + '`` value' if second else 'decreasing'}).
+    {path_name} : ndarray of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)
+        Test loss of every solution on every fold.
+    estimator_ : {estimator_class.__name__}
+        The model refitted on all the data; ``coef_``, ``intercept_`` and the other
+        fitted attributes are also set on this object.
+    """
+    bases = (_ClassifierCVMethods, _MultiTaskCVBase) if is_classifier else (_MultiTaskCVBase,)
+    namespace = {
+        "__init__": __init__, "__doc__": doc, "__module__": "mtlreg",
+        "_estimator_class": estimator_class, "_second": second,
+        "_parameter_constraints": constraints, "_path_name": path_name,
+    }
+    return type(name, bases, namespace)
+
+
+# ------------------------------------------------------------------ the classes
+from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor  # noqa: E402
+from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor  # noqa: E402
+from ._sparse import (  # noqa: E402
+    DirtyClassifier,
+    DirtyRegressor,
+    IndependentClassifier,
+    IndependentRegressor,
+    SparseGroupLassoClassifier,
+    SparseGroupLassoRegressor,
+)
+from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
+
+
+def _relative_betas(base, X, y, sample_weight):
+    return base.compute_beta_max(X, y, sample_weight) * np.array([0.5, 0.1, 0.02])
+
+
+_L1_RATIOS = ("l1_ratio", "l1_ratios", (0.2, 0.5, 0.8))
+_L1_RATIOS_DOC = ("l1_ratios : array-like, default=None\n        Values of ``l1_ratio`` "
+                  "to try (``None``: 0.2, 0.5, 0.8).\n    ")
+_BETAS = ("beta", "betas", _relative_betas)
+_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` to try "
+              "(``None``: 0.5, 0.1 and 0.02 times ``compute_beta_max``).\n    ")
+_L2_REGS = ("l2_reg", "l2_regs", (1e-3, 1e-2, 1e-1))
+_L2_REGS_DOC = ("l2_regs : array-like, default=None\n        Values of ``l2_reg`` to try "
+                "(``None``: 0.001, 0.01, 0.1).\n    ")
+
+GroupLassoRegressorCV = _make_cv_class(GroupLassoRegressor)
+GroupLassoClassifierCV = _make_cv_class(GroupLassoClassifier)
+TraceNormRegressorCV = _make_cv_class(TraceNormRegressor)
+TraceNormClassifierCV = _make_cv_class(TraceNormClassifier)
+IndependentRegressorCV = _make_cv_class(IndependentRegressor)
+IndependentClassifierCV = _make_cv_class(IndependentClassifier)
+SparseGroupLassoRegressorCV = _make_cv_class(SparseGroupLassoRegressor, _L1_RATIOS,
+                                             _L1_RATIOS_DOC)
+SparseGroupLassoClassifierCV = _make_cv_class(SparseGroupLassoClassifier, _L1_RATIOS,
+                                              _L1_RATIOS_DOC)
+DirtyRegressorCV = _make_cv_class(DirtyRegressor, _BETAS, _BETAS_DOC)
+DirtyClassifierCV = _make_cv_class(DirtyClassifier, _BETAS, _BETAS_DOC)
+MeanRegularizedRegressorCV = _make_cv_class(MeanRegularizedRegressor, _L2_REGS, _L2_REGS_DOC)
+MeanRegularizedClassifierCV = _make_cv_class(MeanRegularizedClassifier, _L2_REGS,
+                                             _L2_REGS_DOC)

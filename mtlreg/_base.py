@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._layout import SharedDesign, TaskBlocks, rowwise_predict
 from .datafits import make_datafit
-from .solvers import fista
+from .solvers import select_solver
 from .utils.validation import (
     Interval,
     StrOptions,
@@ -41,6 +41,7 @@ class MultiTaskLinearModel(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "solver": [StrOptions({"auto", "fista", "admm", "bcd"})],
         "verbose": ["verbose"],
     }
 
@@ -144,7 +145,8 @@ class MultiTaskLinearModel(BaseEstimator):
         return self
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        return fista(
+        solve = select_solver(self.solver, datafit, penalty)
+        return solve(
             datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
             max_iter=self.max_iter, gradient_scale=gradient_scale, verbose=self.verbose,
         )

@@ -1,4 +1,4 @@
-"""Cross-validated estimators (``GroupLassoRegressorCV``, ...), in the style of ``MultiTaskLassoCV``.
+"""Cross-validated estimators (``GroupLassoRegressorCV``, ...), like ``MultiTaskLassoCV``.
 
 Each fold fits a warm-started regularization path (:func:`regularization_path`)
 on its training part and scores every solution on its test part; folds run
@@ -12,6 +12,7 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
@@ -66,6 +67,7 @@ class _MultiTaskCVBase(BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the parameters by cross-validation, then refit on all the data."""
+        X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
         base = self._base_estimator()
         second = self._second_grid(base, X, y, sample_weight)
         values = [None] if second is None else second[1]
@@ -84,7 +86,7 @@ class _MultiTaskCVBase(BaseEstimator):
                                     (len(values), np.size(self.alphas)))
             grids = -np.sort(-grids, axis=1)
         if self.cv is None or isinstance(self.cv, Integral):
-            cv = default_cv(base, 5 if self.cv is None else self.cv)
+            cv = default_cv(base, y, 5 if self.cv is None else self.cv)
         else:
             cv = check_cv(self.cv)
         folds = list(cv.split(X, y))
@@ -143,6 +145,15 @@ class _ClassifierCVMethods:
         return self.estimator_.predict_log_proba(X)
 
 
+def _indexable(a):
+    """Something ``_safe_indexing`` can split by rows: arrays, DataFrames, CSR matrices."""
+    if a is None or hasattr(a, "iloc"):
+        return a
+    if sp.issparse(a):
+        return sp.csr_matrix(a)
+    return np.asarray(a)
+
+
 def _fold_losses(base, X, y, sample_weight, train, test, grids, second):
     """Loss on the test part of every solution of the path fitted on the train part."""
     sw_train = None if sample_weight is None else _safe_indexing(sample_weight, train)
@@ -195,6 +206,9 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     name = estimator_class.__name__ + "CV"
     path_name = "log_loss_path_" if is_classifier else "mse_path_"
     tuned_doc = "``alpha``" + (f" and ``{second[0]}``" if second else "")
+    second_attr = (f"\n    {second[0]}_ : float\n        The chosen ``{second[0]}``."
+                   if second else "")
+    grid_doc = f"one row per ``{second[1]}`` value" if second else "decreasing"
     doc = f"""{estimator_class.__name__} with {tuned_doc} chosen by cross-validation.
 
     Every fold fits a warm-started path over the grid of ``alpha`` (from
@@ -215,7 +229,8 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     cv : int, cross-validation generator or iterable, default=None
         ``None`` or an int ``k`` (default 5): ``k`` folds, task-stratified
         (:class:`mtlreg.model_selection.TaskStratifiedKFold`) in the per-task
-        layout, plain ``KFold`` with a shared design.
+        layout; with a shared design, ``StratifiedKFold`` for a one-task classifier
+        and ``KFold`` otherwise.
     n_jobs : int, default=None
         Folds run in parallel through joblib (also on Dask, with
         ``joblib.parallel_backend("dask")``); results do not depend on it.
@@ -226,9 +241,9 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     Attributes
     ----------
     alpha_ : float
-        The chosen ``alpha``.{chr(10) + '    ' + second[0] + '_ : float' + chr(10) + '        The chosen ``' + second[0] + '``.' if second else ''}
+        The chosen ``alpha``.{second_attr}
     alphas_ : ndarray
-        The grid(s) of ``alpha`` ({'one row per ``' + second[1] + '`` value' if second else 'decreasing'}).
+        The grid(s) of ``alpha`` ({grid_doc}).
     {path_name} : ndarray of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)
         Test loss of every solution on every fold.
     estimator_ : {estimator_class.__name__}

@@ -20,9 +20,17 @@ _COMMON_PARAMS_DOC = """
         of ``-gradient`` to the subdifferential, and the intercept gradient) falls
         below ``tol`` times the largest entry of the data-fit gradient at ``W = 0``.
     max_iter : int, default=1000
-        Maximum number of FISTA iterations.
+        Maximum number of solver iterations (FISTA or ADMM iterations, BCD sweeps).
     warm_start : bool, default=False
         Start from the previous solution when refitting on the same tasks and features.
+    solver : {"auto", "fista", "admm", "bcd"}, default="auto"
+        ``"fista"``: accelerated proximal gradient, any loss and penalty.
+        ``"admm"``: exact per-task solves (squared loss with few features, any
+        penalty but the dirty model's); insensitive to feature scaling.
+        ``"bcd"``: block coordinate descent (same conditions, row-separable
+        penalties). ``"auto"``: ADMM where it applies, FISTA otherwise (and the
+        direct solve for the mean-regularized squared loss). All reach the same
+        optimum.
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """

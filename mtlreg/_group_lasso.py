@@ -16,7 +16,7 @@ class _GroupLassoMixin:
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None,
                  task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
-                 warm_start=False, verbose=0):
+                 warm_start=False, solver="auto", verbose=0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column
@@ -26,6 +26,7 @@ class _GroupLassoMixin:
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.solver = solver
         self.verbose = verbose
 
     def _make_penalty(self):
@@ -72,11 +73,11 @@ class GroupLassoRegressor(_GroupLassoMixin, MultiTaskRegressorMixin, MultiTaskLi
 class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
     def __init__(self, alpha=0.01, *, fit_intercept=True, task_column=None,
                  task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
-                 warm_start=False, verbose=0):
+                 warm_start=False, solver="auto", verbose=0):
         super().__init__(
             alpha, fit_intercept=fit_intercept, task_column=task_column,
             task_weights=task_weights, l2_reg=l2_reg, positive=positive, tol=tol,
-            max_iter=max_iter, warm_start=warm_start, verbose=verbose,
+            max_iter=max_iter, warm_start=warm_start, solver=solver, verbose=verbose,
         )
 
     __doc__ = fill_doc(r"""Multi-task group-lasso logistic regression (one binary problem per task).

@@ -71,140 +71,107 @@ def rowwise_rmatvec_csr(data, indices, indptr, codes, r, GT, gb):
 
 
 # --------------------------------------------------------------------------- #
-# Row-group (l2,1) operators on W of shape (n_features, n_tasks)
+# Row operators: prox and optimality measure of each row penalty on one row w
+# (a vector over tasks). The matrix kernels below loop over rows; the block
+# coordinate descent solver calls the row functions directly.
 # --------------------------------------------------------------------------- #
 @njit(cache=True)
-def group_soft_threshold_rows(W, threshold, positive):
-    """prox of ``threshold * sum_j ||W_j||_2`` (rows), optionally with W >= 0."""
-    n_features, n_tasks = W.shape
-    out = np.zeros_like(W)
-    for j in range(n_features):
-        norm2 = 0.0
-        for t in range(n_tasks):
-            v = W[j, t]
-            if positive and v < 0.0:
-                v = 0.0
-            norm2 += v * v
+def l21_row_prox(z, threshold, positive, out):
+    """out = prox of ``threshold * ||.||_2`` (+ indicator of >= 0) at z."""
+    norm2 = 0.0
+    for t in range(z.shape[0]):
+        v = z[t]
+        if positive and v < 0.0:
+            v = 0.0
+        out[t] = v
+        norm2 += v * v
+    norm = np.sqrt(norm2)
+    scale = 1.0 - threshold / norm if norm > threshold else 0.0
+    for t in range(z.shape[0]):
+        out[t] *= scale
+
+
+@njit(cache=True)
+def l21_row_dist(w, g, alpha, positive):
+    """dist(-g, alpha * d||w||_2 (+ normal cone of w >= 0))."""
+    norm2 = 0.0
+    for t in range(w.shape[0]):
+        norm2 += w[t] * w[t]
+    if norm2 > 0.0:
         norm = np.sqrt(norm2)
-        if norm > threshold:
-            scale = 1.0 - threshold / norm
-            for t in range(n_tasks):
-                v = W[j, t]
-                if positive and v < 0.0:
-                    v = 0.0
-                out[j, t] = scale * v
-    return out
+        dist2 = 0.0
+        for t in range(w.shape[0]):
+            v = g[t] + alpha * w[t] / norm
+            if positive and w[t] == 0.0 and v > 0.0:
+                v = 0.0  # the normal cone of {w >= 0} at 0 absorbs a positive part
+            dist2 += v * v
+        return np.sqrt(dist2)
+    g2 = 0.0
+    for t in range(w.shape[0]):
+        v = g[t]
+        if positive and v > 0.0:
+            v = 0.0
+        g2 += v * v
+    return max(0.0, np.sqrt(g2) - alpha)
 
 
 @njit(cache=True)
-def l21_subdiff_distance(W, G, alpha, positive):
-    """max_j dist(-G_j, alpha * d||W_j||_2 (+ normal cone of W_j >= 0 if positive))."""
-    n_features, n_tasks = W.shape
-    worst = 0.0
-    for j in range(n_features):
-        norm2 = 0.0
-        for t in range(n_tasks):
-            norm2 += W[j, t] * W[j, t]
-        if norm2 > 0.0:
-            norm = np.sqrt(norm2)
-            dist2 = 0.0
-            for t in range(n_tasks):
-                v = G[j, t] + alpha * W[j, t] / norm
-                if positive and W[j, t] == 0.0 and v > 0.0:
-                    v = 0.0  # the normal cone of {w >= 0} at 0 absorbs a positive part
-                dist2 += v * v
-            dist = np.sqrt(dist2)
+def l1_row_prox(z, threshold, positive, out):
+    for t in range(z.shape[0]):
+        v = z[t]
+        if v > threshold:
+            out[t] = v - threshold
+        elif v < -threshold and not positive:
+            out[t] = v + threshold
         else:
-            g2 = 0.0
-            for t in range(n_tasks):
-                g = G[j, t]
-                if positive and g > 0.0:
-                    g = 0.0
-                g2 += g * g
-            dist = max(0.0, np.sqrt(g2) - alpha)
-        if dist > worst:
-            worst = dist
+            out[t] = 0.0
+
+
+@njit(cache=True)
+def l1_row_dist(w, g, alpha, positive):
+    worst = 0.0
+    for t in range(w.shape[0]):
+        if w[t] > 0.0:
+            d = abs(g[t] + alpha)
+        elif w[t] < 0.0:
+            d = abs(g[t] - alpha)
+        elif positive:
+            d = max(0.0, -g[t] - alpha)
+        else:
+            d = max(0.0, abs(g[t]) - alpha)
+        worst = max(worst, d)
     return worst
 
 
-# --------------------------------------------------------------------------- #
-# Element-wise l1, l1/l2 (sparse group) and l1/linf operators
-# --------------------------------------------------------------------------- #
 @njit(cache=True)
-def soft_threshold(W, threshold, positive):
-    out = np.empty_like(W)
-    n_rows, n_cols = W.shape
-    for j in range(n_rows):
-        for t in range(n_cols):
-            v = W[j, t]
-            if v > threshold:
-                out[j, t] = v - threshold
-            elif v < -threshold and not positive:
-                out[j, t] = v + threshold
-            else:
-                out[j, t] = 0.0
-    return out
-
-
-@njit(cache=True)
-def l1_subdiff_distance(W, G, alpha, positive):
-    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
-    worst = 0.0
-    n_rows, n_cols = W.shape
-    for j in range(n_rows):
-        for t in range(n_cols):
-            w, g = W[j, t], G[j, t]
-            if w > 0.0:
-                d = abs(g + alpha)
-            elif w < 0.0:
-                d = abs(g - alpha)
+def sparse_group_row_dist(w, g, alpha_l1, alpha_l21, positive):
+    """dist(-g, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(w) (+ normal cone of w >= 0))."""
+    norm2 = 0.0
+    for t in range(w.shape[0]):
+        norm2 += w[t] * w[t]
+    if norm2 > 0.0:
+        norm = np.sqrt(norm2)
+        dist2 = 0.0
+        for t in range(w.shape[0]):
+            v = g[t] + alpha_l21 * w[t] / norm
+            if w[t] > 0.0:
+                v = v + alpha_l1
+            elif w[t] < 0.0:
+                v = v - alpha_l1
             elif positive:
-                d = max(0.0, -g - alpha)
+                v = min(0.0, v + alpha_l1)
             else:
-                d = max(0.0, abs(g) - alpha)
-            if d > worst:
-                worst = d
-    return worst
-
-
-@njit(cache=True)
-def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
-    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j)), max over rows."""
-    n_rows, n_cols = W.shape
-    worst = 0.0
-    for j in range(n_rows):
-        norm2 = 0.0
-        for t in range(n_cols):
-            norm2 += W[j, t] * W[j, t]
-        if norm2 > 0.0:
-            norm = np.sqrt(norm2)
-            dist2 = 0.0
-            for t in range(n_cols):
-                w = W[j, t]
-                g = G[j, t] + alpha_l21 * w / norm
-                if w > 0.0:
-                    v = g + alpha_l1
-                elif w < 0.0:
-                    v = g - alpha_l1
-                elif positive:
-                    v = min(0.0, g + alpha_l1)
-                else:
-                    v = max(0.0, abs(g) - alpha_l1)
-                dist2 += v * v
-            dist = np.sqrt(dist2)
+                v = max(0.0, abs(v) - alpha_l1)
+            dist2 += v * v
+        return np.sqrt(dist2)
+    st2 = 0.0
+    for t in range(w.shape[0]):
+        if positive:
+            v = max(0.0, -g[t] - alpha_l1)
         else:
-            st2 = 0.0
-            for t in range(n_cols):
-                g = G[j, t]
-                if positive:
-                    v = max(0.0, -g - alpha_l1)
-                else:
-                    v = max(0.0, abs(g) - alpha_l1)
-                st2 += v * v
-            dist = max(0.0, np.sqrt(st2) - alpha_l21)
-        if dist > worst:
-            worst = dist
-    return worst
+            v = max(0.0, abs(g[t]) - alpha_l1)
+        st2 += v * v
+    return max(0.0, np.sqrt(st2) - alpha_l21)
 
 
 @njit(cache=True)
@@ -231,70 +198,6 @@ def project_l1_ball(v, radius):
 
 
 @njit(cache=True)
-def linf_prox_rows(W, threshold, positive):
-    """prox of ``threshold * sum_j ||W_j||_inf``: W_j - proj_{l1 ball(threshold)}(W_j)."""
-    out = np.empty_like(W)
-    for j in range(W.shape[0]):
-        row = W[j].copy()
-        if positive:
-            for t in range(row.shape[0]):
-                if row[t] < 0.0:
-                    row[t] = 0.0
-        out[j] = row - project_l1_ball(row, threshold)
-    return out
-
-
-@njit(cache=True)
-def l1inf_subdiff_distance(W, G, alpha, positive):
-    """max_j dist(-G_j, alpha * d||W_j||_inf (+ normal cone of W_j >= 0))."""
-    n_rows, n_cols = W.shape
-    worst = 0.0
-    for j in range(n_rows):
-        wmax = 0.0
-        for t in range(n_cols):
-            wmax = max(wmax, abs(W[j, t]))
-        a = -G[j].copy()  # the target point
-        if wmax == 0.0:
-            if positive:
-                for t in range(n_cols):
-                    a[t] = max(a[t], 0.0)  # the cone absorbs the negative part
-            r = a - project_l1_ball(a, alpha)
-            dist = np.sqrt(np.sum(r * r))
-        else:
-            # coordinates off the active set: subgradient 0 (or cone if w=0, positive)
-            dist2 = 0.0
-            n_active = 0
-            for t in range(n_cols):
-                if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
-                    n_active += 1
-                else:
-                    v = a[t]
-                    if positive and W[j, t] == 0.0 and v < 0.0:
-                        v = 0.0
-                    dist2 += v * v
-            # active set: alpha * sign(w_t) * theta_t with theta in the simplex
-            b = np.empty(n_active)
-            k = 0
-            for t in range(n_cols):
-                if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
-                    b[k] = a[t] * (1.0 if W[j, t] > 0 else -1.0) / alpha if alpha > 0 else 0.0
-                    k += 1
-            if alpha > 0.0:
-                theta = project_simplex(b)
-                for k in range(n_active):
-                    diff = alpha * (b[k] - theta[k])
-                    dist2 += diff * diff
-            else:  # the subdifferential of 0 * ||.||_inf is {0}
-                for t in range(n_cols):
-                    if abs(W[j, t]) >= wmax * (1.0 - 1e-12):
-                        dist2 += a[t] * a[t]
-            dist = np.sqrt(dist2)
-        if dist > worst:
-            worst = dist
-    return worst
-
-
-@njit(cache=True)
 def project_simplex(v):
     """Euclidean projection onto {theta >= 0, sum theta = 1}."""
     n = v.shape[0]
@@ -310,3 +213,124 @@ def project_simplex(v):
     for i in range(n):
         out[i] = max(v[i] - tau, 0.0)
     return out
+
+
+@njit(cache=True)
+def linf_row_prox(z, threshold, positive, out):
+    """prox of ``threshold * ||.||_inf``: z - proj_{l1 ball(threshold)}(z) (Moreau)."""
+    row = z.copy()
+    if positive:
+        for t in range(row.shape[0]):
+            if row[t] < 0.0:
+                row[t] = 0.0
+    proj = project_l1_ball(row, threshold)
+    for t in range(row.shape[0]):
+        out[t] = row[t] - proj[t]
+
+
+@njit(cache=True)
+def l1inf_row_dist(w, g, alpha, positive):
+    """dist(-g, alpha * d||w||_inf (+ normal cone of w >= 0))."""
+    n = w.shape[0]
+    wmax = 0.0
+    for t in range(n):
+        wmax = max(wmax, abs(w[t]))
+    a = -g.copy()  # the target point
+    if wmax == 0.0:
+        if positive:
+            for t in range(n):
+                a[t] = max(a[t], 0.0)  # the cone absorbs the negative part
+        r = a - project_l1_ball(a, alpha)
+        return np.sqrt(np.sum(r * r))
+    # off the active set the subgradient is 0 (or the cone where w = 0, positive)
+    dist2 = 0.0
+    n_active = 0
+    for t in range(n):
+        if abs(w[t]) >= wmax * (1.0 - 1e-12):
+            n_active += 1
+        else:
+            v = a[t]
+            if positive and w[t] == 0.0 and v < 0.0:
+                v = 0.0
+            dist2 += v * v
+    # on the active set: alpha * sign(w_t) * theta_t with theta in the simplex
+    b = np.empty(n_active)
+    k = 0
+    for t in range(n):
+        if abs(w[t]) >= wmax * (1.0 - 1e-12):
+            b[k] = a[t] * (1.0 if w[t] > 0 else -1.0)
+            k += 1
+    if alpha > 0.0:
+        theta = project_simplex(b / alpha)
+        for k in range(n_active):
+            diff = b[k] - alpha * theta[k]
+            dist2 += diff * diff
+    else:  # the subdifferential of 0 * ||.||_inf is {0}
+        for k in range(n_active):
+            dist2 += b[k] * b[k]
+    return np.sqrt(dist2)
+
+
+# --------------------------------------------------------------------------- #
+# Matrix versions on W of shape (n_rows, n_tasks), one row at a time
+# --------------------------------------------------------------------------- #
+@njit(cache=True)
+def group_soft_threshold_rows(W, threshold, positive):
+    """prox of ``threshold * sum_j ||W_j||_2`` (rows), optionally with W >= 0."""
+    out = np.empty_like(W)
+    for j in range(W.shape[0]):
+        l21_row_prox(W[j], threshold, positive, out[j])
+    return out
+
+
+@njit(cache=True)
+def l21_subdiff_distance(W, G, alpha, positive):
+    """max_j dist(-G_j, alpha * d||W_j||_2 (+ normal cone of W_j >= 0 if positive))."""
+    worst = 0.0
+    for j in range(W.shape[0]):
+        worst = max(worst, l21_row_dist(W[j], G[j], alpha, positive))
+    return worst
+
+
+@njit(cache=True)
+def soft_threshold(W, threshold, positive):
+    out = np.empty_like(W)
+    for j in range(W.shape[0]):
+        l1_row_prox(W[j], threshold, positive, out[j])
+    return out
+
+
+@njit(cache=True)
+def l1_subdiff_distance(W, G, alpha, positive):
+    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
+    worst = 0.0
+    for j in range(W.shape[0]):
+        worst = max(worst, l1_row_dist(W[j], G[j], alpha, positive))
+    return worst
+
+
+@njit(cache=True)
+def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
+    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j)), max over rows."""
+    worst = 0.0
+    for j in range(W.shape[0]):
+        worst = max(worst, sparse_group_row_dist(W[j], G[j], alpha_l1, alpha_l21, positive))
+    return worst
+
+
+@njit(cache=True)
+def linf_prox_rows(W, threshold, positive):
+    """prox of ``threshold * sum_j ||W_j||_inf``: W_j - proj_{l1 ball(threshold)}(W_j)."""
+    out = np.empty_like(W)
+    for j in range(W.shape[0]):
+        linf_row_prox(W[j], threshold, positive, out[j])
+    return out
+
+
+@njit(cache=True)
+def l1inf_subdiff_distance(W, G, alpha, positive):
+    """max_j dist(-G_j, alpha * d||W_j||_inf (+ normal cone of W_j >= 0))."""
+    worst = 0.0
+    for j in range(W.shape[0]):
+        worst = max(worst, l1inf_row_dist(W[j], G[j], alpha, positive))
+    return worst

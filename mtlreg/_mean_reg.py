@@ -20,7 +20,8 @@ class _MeanRegularizedMixin:
     }
 
     def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, task_column=None,
-                 task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, verbose=0):
+                 task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
+                 verbose=0):
         self.alpha = alpha
         self.l2_reg = l2_reg
         self.fit_intercept = fit_intercept
@@ -29,6 +30,7 @@ class _MeanRegularizedMixin:
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.solver = solver
         self.verbose = verbose
 
     def _make_penalty(self):
@@ -49,12 +51,14 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
     _max_direct_features = 2000
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        """Direct solve when it applies (dense, moderate d, strictly convex), else FISTA.
+        """Direct solve when it applies (``solver="auto"``, dense, moderate d, strictly
+        convex), else the iterative solver.
 
         The direct solution is verified by the optimality measure; if it misses
-        ``tol`` (ill-conditioning) FISTA polishes it.
+        ``tol`` (ill-conditioning) the iterative solver polishes it.
         """
-        direct = (not sp.issparse(layout.X) and layout.n_features <= self._max_direct_features
+        direct = (self.solver == "auto" and not sp.issparse(layout.X)
+                  and layout.n_features <= self._max_direct_features
                   and self.alpha + self.l2_reg > 0)
         if direct:
             try:

@@ -17,7 +17,7 @@ _DATA_TERM = "sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_
 
 
 def _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                 warm_start, verbose):
+                 warm_start, solver, verbose):
     self.fit_intercept = fit_intercept
     self.task_column = task_column
     self.task_weights = task_weights
@@ -25,6 +25,7 @@ def _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, ma
     self.tol = tol
     self.max_iter = max_iter
     self.warm_start = warm_start
+    self.solver = solver
     self.verbose = verbose
 
 
@@ -39,12 +40,12 @@ class _SparseGroupLassoMixin:
 
     def __init__(self, alpha=0.1, *, l1_ratio=0.5, positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
-                 warm_start=False, verbose=0):
+                 warm_start=False, solver="auto", verbose=0):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.positive = positive
         _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, verbose)
+                     warm_start, solver, verbose)
 
     def _make_penalty(self):
         return with_ridge(SparseGroupL1L21(self.alpha, self.l1_ratio, self.positive),
@@ -100,13 +101,14 @@ class _DirtyMixin:
 
     def __init__(self, alpha=0.1, beta=0.1, *, block_norm="l1inf", positive=False,
                  fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
-                 tol=1e-4, max_iter=1000, warm_start=False, verbose=0):
+                 tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
+                 verbose=0):
         self.alpha = alpha
         self.beta = beta
         self.block_norm = block_norm
         self.positive = positive
         _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, verbose)
+                     warm_start, solver, verbose)
 
     def _make_penalty(self):
         block = (L1Inf if self.block_norm == "l1inf" else L21)(self.alpha, self.positive)
@@ -191,12 +193,12 @@ class _IndependentMixin:
 
     def __init__(self, alpha=0.1, *, penalty="l2", positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
-                 warm_start=False, verbose=0):
+                 warm_start=False, solver="auto", verbose=0):
         self.alpha = alpha
         self.penalty = penalty
         self.positive = positive
         _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, verbose)
+                     warm_start, solver, verbose)
 
     def _make_penalty(self):
         if self.penalty == "l1":
@@ -204,7 +206,7 @@ class _IndependentMixin:
         return with_ridge(Zero(self.positive), self.alpha + self.l2_reg)
 
 
-_INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline, same solver and data handling.
+_INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
     Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
 

@@ -17,7 +17,8 @@ class _TraceNormMixin:
     }
 
     def __init__(self, alpha=0.1, *, fit_intercept=True, task_column=None, task_weights=None,
-                 l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False, verbose=0):
+                 l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
+                 verbose=0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.task_column = task_column
@@ -26,6 +27,7 @@ class _TraceNormMixin:
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.solver = solver
         self.verbose = verbose
 
     def _make_penalty(self):

@@ -3,7 +3,7 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection import BaseCrossValidator, KFold
+from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
 
@@ -76,10 +76,13 @@ class TaskStratifiedKFold(BaseCrossValidator):
         return folds
 
 
-def default_cv(estimator, n_splits=5):
-    """Task-stratified folds in the per-task layout, plain K-fold for a shared design."""
+def default_cv(estimator, y=None, n_splits=5):
+    """Task-stratified folds in the per-task layout; with a shared design, stratified
+    K-fold for a classifier with one task (1-D ``y``), plain K-fold otherwise."""
     if estimator.task_column is not None:
         return TaskStratifiedKFold(n_splits, task_column=estimator.task_column)
+    if hasattr(estimator, "predict_proba") and y is not None and np.ndim(y) == 1:
+        return StratifiedKFold(n_splits)
     return KFold(n_splits)
 
 

@@ -33,6 +33,10 @@ class WithRidge:
     def alpha_max(self, G0):
         return self.penalty.alpha_max(G0)
 
+    def row_spec(self, n_rows):
+        kind, a1, a2, l2, positive = self.penalty.row_spec(n_rows)
+        return kind, a1, a2, l2 + self.l2_reg, positive
+
     def __getattr__(self, name):  # anything else (beta_max, rank, ...) is the penalty's
         if name == "penalty":
             raise AttributeError(name)
@@ -78,6 +82,15 @@ class Dirty:
     def subdiff_distance(self, V, G):
         (B, S), (GB, GS) = self.split(V), self.split(G)
         return max(self.block.subdiff_distance(B, GB), self.specific.subdiff_distance(S, GS))
+
+    def row_spec(self, n_rows):
+        d = n_rows // 2
+        shared, specific = self.block.row_spec(d), self.specific.row_spec(d)
+        if shared[4] != specific[4]:
+            raise ValueError("both parts of the dirty model share the positivity constraint")
+        return (np.concatenate([shared[0], specific[0]]),
+                np.concatenate([shared[1], specific[1]]),
+                np.concatenate([shared[2], specific[2]]), 0.0, shared[4])
 
     def alpha_max(self, G0):
         return self.block.alpha_max(self.split(G0)[0])

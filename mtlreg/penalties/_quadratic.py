@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._row import _spec
+
 
 class Zero:
     """No penalty (with a ridge term: independent ridge per task); ``positive``
@@ -9,6 +11,9 @@ class Zero:
 
     def __init__(self, positive=False):
         self.positive = bool(positive)
+
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 5, 0.0, 0.0, self.positive)
 
     def value(self, W):
         return 0.0
@@ -41,6 +46,9 @@ class MeanRegularization:
 
     def __init__(self, alpha):
         self.alpha = float(alpha)
+
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 4, self.alpha, 0.0, False)
 
     @staticmethod
     def _deviation(W):

@@ -6,6 +6,12 @@ from scipy.optimize import brentq
 from .. import _kernels
 
 
+def _spec(n_rows, kind, a1, a2, positive, l2=0.0):
+    """Row description for block coordinate descent (see ``solvers._bcd_kernels``)."""
+    return (np.full(n_rows, kind), np.full(n_rows, float(a1)), np.full(n_rows, float(a2)),
+            l2, positive)
+
+
 def _c(W):
     return np.ascontiguousarray(W, dtype=np.float64)
 
@@ -22,6 +28,9 @@ class L1:
     def __init__(self, alpha, positive=False):
         self.alpha = float(alpha)
         self.positive = bool(positive)
+
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 1, self.alpha, 0.0, self.positive)
 
     def value(self, W):
         return self.alpha * float(np.abs(W).sum())
@@ -54,6 +63,9 @@ class L21:
         self.alpha = float(alpha)
         self.positive = bool(positive)
 
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 0, self.alpha, 0.0, self.positive)
+
     def value(self, W):
         return self.alpha * float(np.sqrt((W**2).sum(axis=1)).sum())
 
@@ -81,6 +93,9 @@ class L1Inf:
     def __init__(self, alpha, positive=False):
         self.alpha = float(alpha)
         self.positive = bool(positive)
+
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 3, self.alpha, 0.0, self.positive)
 
     def value(self, W):
         return self.alpha * float(np.abs(W).max(axis=1, initial=0.0).sum())
@@ -116,6 +131,9 @@ class SparseGroupL1L21:
     @property
     def _alphas(self):
         return self.alpha * self.l1_ratio, self.alpha * (1.0 - self.l1_ratio)
+
+    def row_spec(self, n_rows):
+        return _spec(n_rows, 2, *self._alphas, self.positive)
 
     def value(self, W):
         a1, a21 = self._alphas

@@ -1,6 +1,35 @@
-"""Solvers: they see a datafit and a penalty, nothing else."""
+"""Solvers: they see a datafit and a penalty, nothing else.
 
+``fista`` works for every datafit and penalty; ``admm`` (exact per-task solves)
+and ``bcd`` (block coordinate descent) need the squared loss in Gram form;
+``solve_mean_regularized`` is the direct solve of the mean-regularized squared loss.
+"""
+
+from .admm import admm, supports_admm
+from .bcd import bcd, supports_bcd
 from .direct import solve_mean_regularized
 from .fista import SolverResult, fista, kkt_violation, result_at
 
-__all__ = ["SolverResult", "fista", "kkt_violation", "result_at", "solve_mean_regularized"]
+SOLVERS = {"fista": fista, "admm": admm, "bcd": bcd}
+
+
+def select_solver(name, datafit, penalty):
+    """The solver function for ``name``; ``"auto"``: ADMM where it applies, else FISTA."""
+    if name == "auto":
+        name = "admm" if supports_admm(datafit, penalty) else "fista"
+    return SOLVERS[name]
+
+
+__all__ = [
+    "SOLVERS",
+    "SolverResult",
+    "admm",
+    "bcd",
+    "fista",
+    "kkt_violation",
+    "result_at",
+    "select_solver",
+    "solve_mean_regularized",
+    "supports_admm",
+    "supports_bcd",
+]

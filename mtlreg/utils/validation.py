@@ -132,7 +132,9 @@ def check_targets(y, n_samples, *, per_task, numeric):
                 raise ValueError(f"y must be numeric; got dtype {y.dtype}.") from exc
         y = y.astype(np.float64, copy=False)
         if np.isinf(y).any():
-            raise ValueError("Input y contains infinity (NaN, meaning a missing label, is allowed).")
+            raise ValueError(
+                "Input y contains infinity (NaN, meaning a missing label, is allowed)."
+            )
     if y.ndim == 2 and per_task:
         if y.shape[1] != 1:
             raise ValueError(

@@ -117,6 +117,16 @@ class MultiTaskLinearModel(BaseEstimator):
         -------
         self : object
         """
+        state = dict(vars(self))
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            # a failed fit leaves the estimator exactly as it was (unfitted, or the old fit)
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         penalty = self._make_penalty()
         W0, b0, G0 = self._null_model(layout, datafit)

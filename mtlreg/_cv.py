@@ -67,6 +67,15 @@ class _MultiTaskCVBase(BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the parameters by cross-validation, then refit on all the data."""
+        state = dict(vars(self))
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
         base = self._base_estimator()
         second = self._second_grid(base, X, y, sample_weight)

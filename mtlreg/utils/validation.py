@@ -105,10 +105,9 @@ def _check_task_ids(task_ids):
     if task_ids.dtype.kind == "O":
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in task_ids):
             raise ValueError("The task column contains missing values (None or NaN).")
-        try:
-            task_ids = task_ids.astype(np.float64)
-        except (TypeError, ValueError):
-            task_ids = task_ids.astype(str)
+        # numbers stay numbers; anything else is a label compared as text ("01" != "1")
+        numeric = all(isinstance(v, (Integral, float, np.floating)) for v in task_ids)
+        task_ids = task_ids.astype(np.float64 if numeric else str)
     if task_ids.dtype.kind == "f" and not np.all(np.isfinite(task_ids)):
         raise ValueError("The task column contains NaN or infinite values.")
     return task_ids

@@ -27,10 +27,11 @@ _COMMON_PARAMS_DOC = """
         ``"fista"``: accelerated proximal gradient, any loss and penalty.
         ``"admm"``: exact per-task solves (squared loss with few features, any
         penalty but the dirty model's); insensitive to feature scaling.
-        ``"bcd"``: block coordinate descent (same conditions, row-separable
-        penalties). ``"auto"``: ADMM where it applies, FISTA otherwise (and the
-        direct solve for the mean-regularized squared loss). All reach the same
-        optimum.
+        ``"bcd"``: block coordinate descent (squared loss with few features or a
+        dense shared design; row-separable penalties, i.e. all but the trace
+        norm), with working sets on a shared design. ``"auto"``: ADMM where it
+        applies, else BCD on a dense shared design, else FISTA (and the direct
+        solve for the mean-regularized squared loss). All reach the same optimum.
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """

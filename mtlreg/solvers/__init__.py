@@ -14,9 +14,20 @@ SOLVERS = {"fista": fista, "admm": admm, "bcd": bcd}
 
 
 def select_solver(name, datafit, penalty):
-    """The solver function for ``name``; ``"auto"``: ADMM where it applies, else FISTA."""
+    """The solver function for ``name``.
+
+    ``"auto"``: ADMM where it applies (Gram form; robust to badly scaled features),
+    else working-set BCD on a dense shared design with a row-separable penalty,
+    else FISTA (logistic loss, sparse designs, the dirty model in Gram form).
+    """
     if name == "auto":
-        name = "admm" if supports_admm(datafit, penalty) else "fista"
+        if supports_admm(datafit, penalty):
+            name = "admm"
+        elif supports_bcd(datafit, penalty) and not hasattr(datafit, "H") and not hasattr(
+                getattr(datafit, "datafit", None), "H"):
+            name = "bcd"
+        else:
+            name = "fista"
     return SOLVERS[name]
 
 

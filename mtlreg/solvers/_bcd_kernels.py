@@ -80,6 +80,97 @@ def _row_dist(kind, w, g, a1, a2, positive):
 
 
 @njit(cache=True)
+def _new_row(kd, v, g, h, L, a1, a2, l2, positive, z, new):
+    """The block update of one row ``v`` given its gradient ``g`` and the curvature of
+    each task ``h`` (``L = max h``): exact per-task minimisation for penalties
+    separable over tasks (l1, none), a proximal step of size ``1/L`` otherwise."""
+    T = v.shape[0]
+    if L <= 0.0:  # the feature is constant in every task: only the penalty sees it
+        for t in range(T):
+            new[t] = 0.0
+    elif kd == L1_KIND or kd == ZERO_KIND:
+        thr = a1 if kd == L1_KIND else 0.0
+        for t in range(T):
+            u = h[t] * v[t] - g[t]
+            if u > thr:
+                u -= thr
+            elif u < -thr and not positive:
+                u += thr
+            else:
+                u = 0.0
+            new[t] = u / (h[t] + l2) if h[t] + l2 > 0.0 else 0.0
+    else:
+        step = 1.0 / L
+        shrink = 1.0 + step * l2
+        for t in range(T):
+            z[t] = (v[t] - step * g[t]) / shrink
+        _row_prox(kd, z, step / shrink, a1, a2, positive, new)
+
+
+@njit(cache=True)
+def row_scores(V, G, feat, kind, a1, a2, l2, positive):
+    """Optimality measure of every row (the working-set priority); G is per feature."""
+    out = np.empty(V.shape[0])
+    g = np.empty(V.shape[1])
+    for rho in range(V.shape[0]):
+        for t in range(V.shape[1]):
+            g[t] = G[feat[rho], t] + l2 * V[rho, t]
+        out[rho] = _row_dist(kind[rho], V[rho], g, a1[rho], a2[rho], positive)
+    return out
+
+
+@njit(cache=True)
+def bcd_design(X, mu, C, R, V, feat, rows, b, D, kind, a1, a2, l2, positive,
+               fit_intercept, n_epochs):
+    """Sweeps of block coordinate descent on a dense shared design, over ``rows`` only.
+
+    ``R = C * (Z - Y)`` (n, T) is the weighted residual, kept up to date;
+    ``D[j, t] = sum_i C_it (x_ij - mu_j)^2`` the curvature of feature j in task t.
+    """
+    n, T = R.shape
+    z = np.empty(T)
+    new = np.empty(T)
+    g = np.empty(T)
+    h = np.empty(T)
+    for _ in range(n_epochs):
+        for rho in rows:
+            j = feat[rho]
+            Lj = 0.0
+            for t in range(T):
+                h[t] = D[j, t]
+                Lj = max(Lj, h[t])
+                g[t] = 0.0
+            for i in range(n):
+                xij = X[i, j] - mu[j]
+                for t in range(T):
+                    g[t] += xij * R[i, t]
+            _new_row(kind[rho], V[rho], g, h, Lj, a1[rho], a2[rho], l2, positive, z, new)
+            changed = False
+            for t in range(T):
+                new[t] -= V[rho, t]  # now the change
+                if new[t] != 0.0:
+                    changed = True
+                    V[rho, t] += new[t]
+            if changed:
+                for i in range(n):
+                    xij = X[i, j] - mu[j]
+                    for t in range(T):
+                        R[i, t] += C[i, t] * xij * new[t]
+        if fit_intercept:
+            for t in range(T):
+                gb = 0.0
+                cb = 0.0
+                for i in range(n):
+                    gb += R[i, t]
+                    cb += C[i, t]
+                if cb > 0.0:
+                    delta = -gb / cb
+                    b[t] += delta
+                    for i in range(n):
+                        R[i, t] += C[i, t] * delta
+
+
+@njit(cache=True)
 def _exact_products(H, V, feat, b, fit_intercept, Q):
     """Q[t] = H_t [w_t; b_t] with w = sum of the rows of V per feature."""
     T, k, _ = H.shape
@@ -134,34 +225,17 @@ def bcd_gram(H, r, V, feat, b, kind, a1, a2, l2, positive, fit_intercept, tol_ab
     _exact_products(H, V, feat, b, fit_intercept, Q)
     z = np.empty(T)
     new = np.empty(T)
+    g = np.empty(T)
+    h = np.empty(T)
     kkt = np.inf
     epoch = 0
     for epoch in range(1, max_epochs + 1):
         for rho in range(n_rows):
             j = feat[rho]
-            kd = kind[rho]
-            if L[j] <= 0.0:  # the feature is constant in every task: only the penalty sees it
-                for t in range(T):
-                    new[t] = 0.0
-            elif kd == L1_KIND or kd == ZERO_KIND:
-                # separable over tasks: exact coordinate minimisation, task by task
-                for t in range(T):
-                    h = H[t, j, j]
-                    u = h * V[rho, t] - (Q[t, j] - r[t, j])
-                    thr = a1[rho] if kd == L1_KIND else 0.0
-                    if u > thr:
-                        u -= thr
-                    elif u < -thr and not positive:
-                        u += thr
-                    else:
-                        u = 0.0
-                    new[t] = u / (h + l2) if h + l2 > 0.0 else 0.0
-            else:
-                step = 1.0 / L[j]
-                shrink = 1.0 + step * l2
-                for t in range(T):
-                    z[t] = (V[rho, t] - step * (Q[t, j] - r[t, j])) / shrink
-                _row_prox(kd, z, step / shrink, a1[rho], a2[rho], positive, new)
+            for t in range(T):
+                g[t] = Q[t, j] - r[t, j]
+                h[t] = H[t, j, j]
+            _new_row(kind[rho], V[rho], g, h, L[j], a1[rho], a2[rho], l2, positive, z, new)
             for t in range(T):
                 delta = new[t] - V[rho, t]
                 if delta != 0.0:
@@ -170,9 +244,9 @@ def bcd_gram(H, r, V, feat, b, kind, a1, a2, l2, positive, fit_intercept, tol_ab
                         Q[t, i] += H[t, i, j] * delta
         if fit_intercept:
             for t in range(T):
-                h = H[t, d, d]
-                if h > 0.0:
-                    delta = -(Q[t, d] - r[t, d]) / h
+                hb = H[t, d, d]
+                if hb > 0.0:
+                    delta = -(Q[t, d] - r[t, d]) / hb
                     b[t] += delta
                     for i in range(k):
                         Q[t, i] += H[t, i, d] * delta

@@ -25,6 +25,7 @@ from .utils.validation import (
     _fit_context,
     check_targets,
     check_X,
+    fit_or_restore,
 )
 
 
@@ -117,14 +118,7 @@ class MultiTaskLinearModel(BaseEstimator):
         -------
         self : object
         """
-        state = dict(vars(self))
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            # a failed fit leaves the estimator exactly as it was (unfitted, or the old fit)
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
         layout, datafit, tasks = self._prepare(X, y, sample_weight)

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._path import _grid, regularization_path
 from .model_selection import default_cv
-from .utils.validation import Interval, _fit_context
+from .utils.validation import Interval, _fit_context, fit_or_restore
 
 _CV_PARAMS = {
     "alphas": None,
@@ -67,13 +67,7 @@ class _MultiTaskCVBase(BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Choose the parameters by cross-validation, then refit on all the data."""
-        state = dict(vars(self))
-        try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
         X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)

@@ -110,11 +110,17 @@ def format_table(rows, n_seeds):
              + (" +- std" if n_seeds > 1 else ""), "", head, "|" + "---|" * 6]
     for name, ev, ev_sd, rmse, rmse_sd, chosen, fit_s, n_tr, n_te in rows:
         sd = (lambda v: f" +- {v:.3f}") if n_seeds > 1 else (lambda v: "")
-        alpha = "; ".join(", ".join(f"{k.split('__')[1]}={v:.3g}" for k, v in c.items())
-                          for c in chosen)
+        alpha = _most_chosen(chosen)
         lines.append(f"| {name} | {ev:.3f}{sd(ev_sd)} | {rmse:.3f}{sd(rmse_sd)} | {alpha} | "
                      f"{fit_s:.2f} | {n_tr} / {n_te} |")
     return "\n".join(lines)
+
+
+def _most_chosen(chosen):
+    """The most frequent choice over the splits, with its count when there are several."""
+    labels = [", ".join(f"{k.split('__')[1]}={v:.3g}" for k, v in c.items()) for c in chosen]
+    best = max(set(labels), key=labels.count)
+    return best if len(labels) == 1 else f"{best} ({labels.count(best)}/{len(labels)})"
 
 
 def main(argv=None):

@@ -20,10 +20,23 @@ __all__ = [
     "_fit_context",
     "check_X",
     "check_targets",
+    "fit_or_restore",
     "resolve_task_weights",
 ]
 
 _ACCEPT_SPARSE = ("csr", "csc")
+
+
+def fit_or_restore(estimator, fit, *args):
+    """Run ``fit(*args)``; if it raises, leave ``estimator`` exactly as it was
+    (unfitted, or with its previous fit): a bad input loses nothing."""
+    state = dict(vars(estimator))
+    try:
+        return fit(*args)
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(state)
+        raise
 
 
 def _is_dataframe(X):

@@ -40,12 +40,13 @@ class TraceNorm:
         UA, AV = U1.T @ A, A @ V1
         core = UA @ V1  # U1^T A V1
         top2 = float(((core - self.alpha * np.eye(r)) ** 2).sum())
-        # the parts of A in exactly one of the two singular subspaces
-        cross2 = float((UA**2).sum() + (AV**2).sum() - 2 * (core**2).sum())
+        # the parts of A in exactly one of the two singular subspaces (computed as
+        # matrices, not as differences of norms, which would cancel near a solution)
+        cross2 = float(((UA - core @ V1.T) ** 2).sum() + ((AV - U1 @ core) ** 2).sum())
         rest = A - U1 @ UA - AV @ V1.T + U1 @ core @ V1.T  # (I - U1U1^T) A (I - V1V1^T)
         sv = np.linalg.svd(rest, compute_uv=False) if rest.size else np.zeros(0)
         rest2 = float(np.sum(np.maximum(sv - self.alpha, 0.0) ** 2))
-        return float(np.sqrt(top2 + max(cross2, 0.0) + rest2))
+        return float(np.sqrt(top2 + cross2 + rest2))
 
     def alpha_max(self, G0):
         return float(np.linalg.norm(G0, 2)) if G0.size else 0.0

@@ -135,7 +135,7 @@ def check_targets(y, n_samples, *, per_task, numeric):
         raise ValueError("This estimator requires y to be passed, but the target y is None.")
     if sp.issparse(y):
         raise TypeError("A sparse y is not supported; pass a dense array.")
-    y = np.asarray(y)
+    y = _pandas_nullable_to_numpy(y) if hasattr(y, "to_numpy") else np.asarray(y)
     if numeric:
         if y.dtype.kind not in "biuf":
             try:
@@ -161,6 +161,27 @@ def check_targets(y, n_samples, *, per_task, numeric):
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError("y has no task (0 columns).")
     return y
+
+
+def _pandas_nullable_to_numpy(y):
+    """pandas targets with nullable dtypes (Int64, Float64, boolean): pd.NA -> NaN.
+
+    Without missing values they keep their NumPy type (int64, bool, float64).
+    """
+    import pandas as pd
+
+    dtypes = list(y.dtypes) if hasattr(y, "dtypes") and y.ndim == 2 else [y.dtype]
+    nullable = [dt for dt in dtypes if isinstance(dt, pd.api.extensions.ExtensionDtype)
+                and (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))]
+    if not nullable:
+        return y.to_numpy()
+    if bool(np.asarray(y.isna()).any()):
+        return y.to_numpy(dtype=np.float64, na_value=np.nan)
+    if all(pd.api.types.is_bool_dtype(dt) for dt in dtypes):
+        return y.to_numpy(dtype=bool)
+    if all(pd.api.types.is_integer_dtype(dt) for dt in dtypes):
+        return y.to_numpy(dtype=np.int64)
+    return y.to_numpy(dtype=np.float64)
 
 
 def resolve_task_weights(spec, tasks, n_t):

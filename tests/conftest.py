@@ -1,0 +1,78 @@
+"""Shared fixtures: small, fast multi-task problems in both layouts."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+
+@dataclass
+class Data:
+    """A small problem as the estimator sees it, plus its pieces.
+
+    ``X`` is what goes to ``fit`` (the task column first in the per-task layout,
+    so use ``task_column`` = ``self.task_column``); ``features`` is ``X`` without
+    the task column; ``task_ids`` is ``None`` in the shared layout.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    features: np.ndarray
+    task_ids: object
+    task_column: object
+    n_tasks: int
+
+
+def make_data(layout="shared", loss="squared", *, n=40, d=6, T=3, seed=0, sizes=None,
+              n_informative=3, noise=0.3, offset=1.5):
+    """Random small problem: features with a non-zero mean (so the intercept matters),
+    row-sparse true coefficients, squared or logistic (0/1 labels) targets.
+
+    Shared layout: ``X (n, d)``, ``y (n, T)``. Per-task layout: tasks of unequal
+    sizes (``sizes`` or ``n // T +- 3``), the task id in column 0 of ``X``.
+    """
+    rng = np.random.default_rng(seed)
+    W = np.zeros((d, T))
+    support = rng.choice(d, min(n_informative, d), replace=False)
+    W[support] = rng.standard_normal((len(support), T))
+    b = rng.standard_normal(T)
+    if layout == "shared":
+        F = rng.standard_normal((n, d)) + offset
+        Z = F @ W + b
+        task_ids = None
+    else:
+        if sizes is None:
+            base = max(n // T, 6)
+            sizes = [base + (3 if t % 2 else -3) for t in range(T)]
+        task_ids = np.repeat(np.arange(T), sizes)
+        rng.shuffle(task_ids)  # tasks interleaved, not in contiguous blocks
+        F = rng.standard_normal((len(task_ids), d)) + offset
+        Z = np.einsum("ij,ji->i", F, W[:, task_ids]) + b[task_ids]
+    if loss == "squared":
+        y = Z + noise * rng.standard_normal(Z.shape)
+    else:
+        Zc = Z - Z.mean(axis=0)
+        y = (rng.uniform(size=Z.shape) < 1 / (1 + np.exp(-Zc))).astype(np.float64)
+        _ensure_both_classes(y, task_ids)
+    if task_ids is None:
+        return Data(F, y, F, None, None, T)
+    X = np.column_stack([task_ids.astype(np.float64), F])
+    return Data(X, y, F, task_ids, 0, T)
+
+
+def _ensure_both_classes(y, task_ids):
+    if task_ids is None:
+        for t in range(y.shape[1]):
+            if y[:, t].min() == y[:, t].max():
+                y[0, t] = 1 - y[0, t]
+                y[1, t] = y[0, t]  # keep the flip from being the only one of its kind
+    else:
+        for t in np.unique(task_ids):
+            rows = np.flatnonzero(task_ids == t)
+            if y[rows].min() == y[rows].max():
+                y[rows[:2]] = 1 - y[rows[0]]
+
+
+@pytest.fixture(params=["shared", "per_task"])
+def layout(request):
+    return request.param

@@ -6,7 +6,8 @@ A datafit sees one task layout (:mod:`mtlreg._layout`), i.e. a linear operator
     F(W, b) = sum_{observations o} c_o * loss(y_o, z_o),       Z = A(W, b)
 
 through ``linear_predictor``, ``value(Z)``, ``gradient(Z)`` (w.r.t. ``W`` and
-``b``), ``lipschitz()`` (a valid upper bound on the Lipschitz constant of the
+``b``), ``exact_value(W, b)`` (the value computed as accurately as possible, for
+reporting), ``lipschitz()`` (a valid upper bound on the Lipschitz constant of the
 gradient w.r.t. the pair ``(W, b)``) and ``initial_intercept()`` (the optimal
 intercept when ``W = 0``). Working on ``Z`` lets a solver reuse predictions:
 ``Z`` is linear in the coefficients.
@@ -28,6 +29,9 @@ class _LinearDatafit:
 
     def value(self, Z):
         return float(np.sum(self.layout.c * self._loss(self.layout.y, Z)))
+
+    def exact_value(self, W, b):
+        return self.value(self.linear_predictor(W, b))
 
     def gradient(self, Z):
         """Gradient w.r.t. ``(W, b)``: ``A^T (c * loss'(y, Z))``."""
@@ -112,6 +116,11 @@ class GramQuadratic:
         HV = np.matmul(self.H, V[:, :, None])[:, :, 0]
         return float(0.5 * np.sum(V * HV) - np.sum(self.r * V) + self.const)
 
+    def exact_value(self, W, b):
+        """From the residuals, not the Gram form: ``v^T H v / 2 - r^T v + const`` loses
+        about ``eps * const`` to cancellation when the fit is nearly exact."""
+        return Quadratic(self.layout).value(self.layout.matvec(W, b))
+
     def gradient(self, V):
         grad = np.matmul(self.H, V[:, :, None])[:, :, 0] - self.r
         d = self.layout.n_features
@@ -169,6 +178,9 @@ class SumOfParts:
 
     def value(self, Z):
         return self.datafit.value(Z)
+
+    def exact_value(self, V, b):
+        return self.datafit.exact_value(self.combine(V), b)
 
     def gradient(self, Z):
         G, gb = self.datafit.gradient(Z)

@@ -124,7 +124,7 @@ def fista(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=10
     if not converged:
         kkt = kkt_violation(datafit, penalty, W, Z, fit_intercept)
         converged = kkt <= tol_abs
-    objective = datafit.value(Z) + penalty.value(W)
+    objective = datafit.exact_value(W, b) + penalty.value(W)
     return SolverResult(W, b, n_iter, kkt, tol_abs, converged, objective, history)
 
 
@@ -138,5 +138,5 @@ def result_at(datafit, penalty, W, b, *, n_iter, tol_abs, fit_intercept=True):
     """A :class:`SolverResult` for a point found by another method (checked, not trusted)."""
     Z = datafit.linear_predictor(W, b)
     kkt = kkt_violation(datafit, penalty, W, Z, fit_intercept)
-    objective = datafit.value(Z) + penalty.value(W)
+    objective = datafit.exact_value(W, b) + penalty.value(W)
     return SolverResult(W, b, n_iter, kkt, tol_abs, kkt <= tol_abs, objective)

@@ -29,6 +29,15 @@ from .utils.validation import (
 )
 
 
+def store_params(estimator, params):
+    """``__init__`` helper: store every constructor argument unchanged (the scikit-learn
+    convention: no validation or conversion before ``fit``). Call as
+    ``store_params(self, locals())``."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class MultiTaskLinearModel(BaseEstimator):
     """Base class: a datafit (from ``_loss``) plus the penalty of ``_make_penalty``."""
 

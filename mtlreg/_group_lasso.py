@@ -2,7 +2,12 @@
 
 from numbers import Real
 
-from ._base import MultiTaskClassifierMixin, MultiTaskLinearModel, MultiTaskRegressorMixin
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
 from .penalties import L21, with_ridge
 from ._docs import fill_doc
 from .utils.validation import Interval
@@ -17,17 +22,7 @@ class _GroupLassoMixin:
     def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None,
                  task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.task_weights = task_weights
-        self.l2_reg = l2_reg
-        self.positive = positive
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-        self.solver = solver
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_penalty(self):
         return with_ridge(L21(self.alpha, positive=self.positive), self.l2_reg)
@@ -74,11 +69,7 @@ class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTask
     def __init__(self, alpha=0.01, *, fit_intercept=True, task_column=None,
                  task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
-        super().__init__(
-            alpha, fit_intercept=fit_intercept, task_column=task_column,
-            task_weights=task_weights, l2_reg=l2_reg, positive=positive, tol=tol,
-            max_iter=max_iter, warm_start=warm_start, solver=solver, verbose=verbose,
-        )
+        store_params(self, locals())
 
     __doc__ = fill_doc(r"""Multi-task group-lasso logistic regression (one binary problem per task).
 

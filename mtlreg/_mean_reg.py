@@ -5,7 +5,12 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import MultiTaskClassifierMixin, MultiTaskLinearModel, MultiTaskRegressorMixin
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
 from ._docs import fill_doc
 from .penalties import MeanRegularization, with_ridge
 from .solvers import result_at, solve_mean_regularized
@@ -22,16 +27,7 @@ class _MeanRegularizedMixin:
     def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, task_column=None,
                  task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
-        self.alpha = alpha
-        self.l2_reg = l2_reg
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.task_weights = task_weights
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-        self.solver = solver
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_penalty(self):
         return with_ridge(MeanRegularization(self.alpha), self.l2_reg)

@@ -4,7 +4,12 @@ from numbers import Real
 
 import numpy as np
 
-from ._base import MultiTaskClassifierMixin, MultiTaskLinearModel, MultiTaskRegressorMixin
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
 from ._docs import fill_doc
 from .datafits import SumOfParts
 from .penalties import L1, L21, Dirty, L1Inf, SparseGroupL1L21, Zero, with_ridge
@@ -14,19 +19,6 @@ _SQUARED = "``loss(y, z) = (y - z)^2 / 2``"
 _LOGISTIC = "``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``"
 _CLASSES = "classes_ : ndarray of shape (2,)\n        The two class labels.\n    "
 _DATA_TERM = "sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_t + b_t)"
-
-
-def _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                 warm_start, solver, verbose):
-    self.fit_intercept = fit_intercept
-    self.task_column = task_column
-    self.task_weights = task_weights
-    self.l2_reg = l2_reg
-    self.tol = tol
-    self.max_iter = max_iter
-    self.warm_start = warm_start
-    self.solver = solver
-    self.verbose = verbose
 
 
 # ----------------------------------------------------------------- sparse group lasso
@@ -41,11 +33,7 @@ class _SparseGroupLassoMixin:
     def __init__(self, alpha=0.1, *, l1_ratio=0.5, positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.positive = positive
-        _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, solver, verbose)
+        store_params(self, locals())
 
     def _make_penalty(self):
         return with_ridge(SparseGroupL1L21(self.alpha, self.l1_ratio, self.positive),
@@ -103,12 +91,7 @@ class _DirtyMixin:
                  fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
                  tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
-        self.alpha = alpha
-        self.beta = beta
-        self.block_norm = block_norm
-        self.positive = positive
-        _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, solver, verbose)
+        store_params(self, locals())
 
     def _make_penalty(self):
         block = (L1Inf if self.block_norm == "l1inf" else L21)(self.alpha, self.positive)
@@ -194,11 +177,7 @@ class _IndependentMixin:
     def __init__(self, alpha=0.1, *, penalty="l2", positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
-        self.alpha = alpha
-        self.penalty = penalty
-        self.positive = positive
-        _common_init(self, fit_intercept, task_column, task_weights, l2_reg, tol, max_iter,
-                     warm_start, solver, verbose)
+        store_params(self, locals())
 
     def _make_penalty(self):
         if self.penalty == "l1":

@@ -4,7 +4,12 @@ from numbers import Real
 
 import numpy as np
 
-from ._base import MultiTaskClassifierMixin, MultiTaskLinearModel, MultiTaskRegressorMixin
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
 from ._docs import fill_doc
 from .penalties import TraceNorm, with_ridge
 from .utils.validation import Interval
@@ -19,16 +24,7 @@ class _TraceNormMixin:
     def __init__(self, alpha=0.1, *, fit_intercept=True, task_column=None, task_weights=None,
                  l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.task_column = task_column
-        self.task_weights = task_weights
-        self.l2_reg = l2_reg
-        self.tol = tol
-        self.max_iter = max_iter
-        self.warm_start = warm_start
-        self.solver = solver
-        self.verbose = verbose
+        store_params(self, locals())
 
     def _make_penalty(self):
         return with_ridge(TraceNorm(self.alpha), self.l2_reg)

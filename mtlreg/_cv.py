@@ -49,9 +49,10 @@ class _MultiTaskCVBase(BaseEstimator):
     }
 
     def _base_estimator(self):
+        """The estimator being tuned; ``verbose`` reports the search, not every solve."""
         names = inspect.signature(self._estimator_class.__init__).parameters
         return self._estimator_class(**{n: getattr(self, n) for n in names
-                                        if n != "self" and hasattr(self, n)})
+                                        if n not in ("self", "verbose") and hasattr(self, n)})
 
     def _second_grid(self, base, X, y, sample_weight):
         if self._second is None:
@@ -94,7 +95,8 @@ class _MultiTaskCVBase(BaseEstimator):
             cv = check_cv(self.cv)
         folds = list(cv.split(X, y))
         losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids, second)
+            delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids, second,
+                                  self.verbose)
             for train, test in folds
         )
         path = np.stack(losses, axis=-1)  # (G, A, n_folds)
@@ -157,7 +159,7 @@ def _indexable(a):
     return np.asarray(a)
 
 
-def _fold_losses(base, X, y, sample_weight, train, test, grids, second):
+def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=0):
     """Loss on the test part of every solution of the path fitted on the train part."""
     sw_train = None if sample_weight is None else _safe_indexing(sample_weight, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
@@ -165,7 +167,7 @@ def _fold_losses(base, X, y, sample_weight, train, test, grids, second):
         _safe_indexing(sample_weight, test), dtype=float)
     path = regularization_path(
         base, _safe_indexing(X, train), _safe_indexing(y, train),
-        sample_weight=sw_train, alphas=grids, second=second,
+        sample_weight=sw_train, alphas=grids, second=second, verbose=verbose,
     )
     est = clone(base)
     est._prepare(_safe_indexing(X, train), _safe_indexing(y, train), sw_train)
@@ -238,6 +240,7 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
         Folds run in parallel through joblib (also on Dask, with
         ``joblib.parallel_backend("dask")``); results do not depend on it.
     verbose : int, default=0
+        Progress: one line per solution of every fold's path (and joblib's report).
     **other parameters : those of :class:`mtlreg.{estimator_class.__name__}` but
         {tuned_doc}.
 

@@ -31,9 +31,10 @@ class RegularizationPath:
 def alpha_grid(estimator, X, y, *, sample_weight=None, n_alphas=30, eps=1e-3, **params):
     """Geometric grid from ``alpha_max`` down to ``eps * alpha_max`` (``n_alphas`` values).
 
-    For the mean-regularized model, whose penalty never zeroes ``W``, the grid
-    starts at 100 times the largest curvature of the data term (where the task
-    vectors are nearly pooled) instead.
+    For quadratic penalties (mean-regularized, independent ridge), which never
+    zero ``W``, the grid runs from 100 times the largest curvature of the data
+    term (nearly pooled task vectors, or nearly zero ones) down to ``eps**2``
+    times that.
     """
     est = clone(estimator).set_params(**params)
     layout, datafit, _ = est._prepare(X, y, sample_weight)
@@ -43,10 +44,12 @@ def alpha_grid(estimator, X, y, *, sample_weight=None, n_alphas=30, eps=1e-3, **
 
 def _grid(est, datafit, G0, n_alphas, eps):
     top = est._make_penalty().alpha_max(G0)
-    if not np.isfinite(top):
+    bottom_ratio = eps
+    if not np.isfinite(top):  # quadratic penalties: no alpha zeroes W
         top = 100.0 * datafit.lipschitz()
+        bottom_ratio = eps**2  # down to 1e-4 times the curvature with the default eps
     top = max(top, np.finfo(float).tiny)
-    return np.geomspace(top, top * eps, n_alphas)
+    return np.geomspace(top, top * bottom_ratio, n_alphas)
 
 
 def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_alphas=30,

@@ -30,8 +30,8 @@ _COMMON_PARAMS_DOC = """
         ``"bcd"``: block coordinate descent (squared loss with few features or a
         dense shared design; row-separable penalties, i.e. all but the trace
         norm), with working sets on a shared design. ``"auto"``: ADMM where it
-        applies, else BCD on a dense shared design, else FISTA (and the direct
-        solve for the mean-regularized squared loss). All reach the same optimum.
+        applies, else BCD where it applies, else FISTA (and the direct solve for
+        the mean-regularized squared loss). All reach the same optimum.
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """

@@ -17,14 +17,15 @@ def select_solver(name, datafit, penalty):
     """The solver function for ``name``.
 
     ``"auto"``: ADMM where it applies (Gram form; robust to badly scaled features),
-    else working-set BCD on a dense shared design with a row-separable penalty,
-    else FISTA (logistic loss, sparse designs, the dirty model in Gram form).
+    else block coordinate descent where it applies (the dirty model in Gram form,
+    a dense shared design with a row-separable penalty), else FISTA (logistic loss,
+    sparse designs, many features per task). Choices measured in
+    ``benchmarks/results/solvers.md``.
     """
     if name == "auto":
         if supports_admm(datafit, penalty):
             name = "admm"
-        elif supports_bcd(datafit, penalty) and not hasattr(datafit, "H") and not hasattr(
-                getattr(datafit, "datafit", None), "H"):
+        elif supports_bcd(datafit, penalty):
             name = "bcd"
         else:
             name = "fista"

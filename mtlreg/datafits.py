@@ -140,8 +140,11 @@ class GramQuadratic:
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}
 
 # Use the Gram form when its per-iteration cost T k^2 is well below the data's
-# (about 2 nnz(X) multiply-adds per iteration), and its memory stays small.
+# (about 2 nnz(X) multiply-adds per iteration), its memory stays small, and the
+# per-task factorisations (T k^3, for ADMM) stay cheap: with k = 501 (shared design,
+# n=800, d=500, T=10) they cost 0.5 s where BCD on X takes 0.02 s.
 _GRAM_MAX_ENTRIES = 4_000_000
+_GRAM_MAX_K = 256
 
 
 def make_datafit(loss, layout):
@@ -152,7 +155,7 @@ def make_datafit(loss, layout):
         data_cost = 2 * (layout.X.nnz if hasattr(layout.X, "nnz") else layout.X.size)
         if layout.layout == "shared":
             data_cost *= layout.n_tasks
-        if gram_cost <= _GRAM_MAX_ENTRIES and 2 * gram_cost < data_cost:
+        if k <= _GRAM_MAX_K and gram_cost <= _GRAM_MAX_ENTRIES and 2 * gram_cost < data_cost:
             return GramQuadratic(layout)
     return DATAFITS[loss](layout)
 

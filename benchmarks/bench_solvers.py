@@ -55,7 +55,9 @@ from _common import (  # noqa: E402
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FAMILIES = ("shared", "school", "large", "logistic", "scaling")
+# run order: the large problem last (its ~5 GB of allocations make the VM reclaim memory
+# for a while, which slowed the next problems down by up to 10x in a trial run)
+FAMILIES = ("shared", "school", "logistic", "scaling", "large")
 
 
 # ============================================================================ problems
@@ -499,8 +501,8 @@ def block_lipschitz_datafit():
 def family_large(cfg):
     """(c) at full size (T=500, ours against skglm's solver) and, in the full run, a
     reduced per-task problem (T=50) where every peer, as shipped, can run."""
-    sizes = [(40, 200, 50, "all")] if cfg.quick else [(200, 1000, 500, "fast"),
-                                                      (100, 300, 50, "all")]
+    sizes = [(40, 200, 50, "all")] if cfg.quick else [(100, 300, 50, "all"),
+                                                      (200, 1000, 500, "fast")]
     return [large_problem(cfg, *s) for s in sizes]
 
 
@@ -787,7 +789,8 @@ def main():
     cfg.slow_cvxpy = args.slow_cvxpy
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    families = args.only or list(FAMILIES)
+    families = [f for f in FAMILIES if f in args.only] if args.only else list(FAMILIES)
+    load_start = os.getloadavg()
     stem = "solvers_quick" if args.quick else "solvers"  # a smoke run never overwrites
     command = "python benchmarks/bench_solvers.py" + " ".join(
         [""] + sys.argv[1:]).rstrip()
@@ -828,6 +831,9 @@ def main():
         family_time[fam] = time.perf_counter() - t_fam
         dump_json(out_dir / f"{stem}_raw.json", raw)
     total = time.perf_counter() - start
+    info["load"] = (f"load average at start {load_start[0]:.2f} / {load_start[1]:.2f} / "
+                    f"{load_start[2]:.2f}, at end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
+                    " (1 / 5 / 15 min; this run alone accounts for about 1-2)")
     write_markdown(out_dir / f"{stem}.md", command, info, import_s, all_rows, summaries,
                    scaling, family_time, total, args)
     print(f"\nwritten to {out_dir / (stem + '.md')} ({total:.0f} s in all)")
@@ -846,6 +852,8 @@ def write_markdown(path, command, info, import_s, rows, summaries, scaling, fami
              f"Command: `{command}` ({total:.0f} s in all: " + ", ".join(
                  f"{k} {v:.0f} s" for k, v in family_time.items()) + ")", ""]
     lines += info_lines(info)
+    if "load" in info:
+        lines.append(f"- {info['load']}")
     lines += [f"- numba cache: {'on-disk (warm)' if args.numba_cache else 'fresh temporary folder (cold compile)'}; "
               f"`import mtlreg` took {import_s:.2f} s", ""]
     lines += [

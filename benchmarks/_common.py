@@ -327,6 +327,37 @@ def plot_traces(title, traces, f_star, path, target=TARGET):
     plt.close(fig)
 
 
+# --------------------------------------------------------------- interference
+def cpu_snapshot():
+    """(wall, busy CPU seconds of the whole machine, CPU seconds of this process)."""
+    import resource
+
+    busy = float("nan")
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal ...
+        busy = (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        pass
+    own = sum(resource.getrusage(who)[k] for who in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN) for k in (0, 1))
+    return time.perf_counter(), busy, own
+
+
+def other_cpu_share(start, end=None):
+    """Share of the machine's CPU capacity used by OTHER processes between two snapshots
+    (0: the benchmark had the machine to itself)."""
+    end = end or cpu_snapshot()
+    wall = end[0] - start[0]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    other = (end[1] - start[1]) - (end[2] - start[2])
+    return max(other, 0.0) / max(wall * cores, 1e-9)
+
+
 # ------------------------------------------------------------------ machine info
 def machine_info():
     info = {"python": sys.version.split()[0], "platform": platform.platform()}

@@ -43,6 +43,8 @@ from _common import (  # noqa: E402
     TABLE_HEADER,
     TARGET,
     Trace,
+    cpu_snapshot,
+    other_cpu_share,
     dump_json,
     info_lines,
     machine_info,
@@ -800,12 +802,13 @@ def main():
     import_s = time.perf_counter() - t0
     info = machine_info()
 
-    all_rows, summaries, scaling, family_time = [], [], None, {}
+    all_rows, summaries, scaling, family_time, interference = [], [], None, {}, {}
     raw = {"command": command, "machine": info, "problems": {}}
     runners = dict(shared=family_shared, school=family_school, large=family_large,
                    logistic=family_logistic)
     for fam in families:
         t_fam = time.perf_counter()
+        snap = cpu_snapshot()
         if fam == "scaling":
             scaling = family_scaling(cfg)
             plot_scaling(scaling, out_dir / f"{stem}_scaling.png")
@@ -829,11 +832,13 @@ def main():
                 raw["problems"][p.key] = dict(title=p.title, traces=traces, summary=summary)
                 _print_rows(rows, summary)
         family_time[fam] = time.perf_counter() - t_fam
+        interference[fam] = other_cpu_share(snap)
         dump_json(out_dir / f"{stem}_raw.json", raw)
     total = time.perf_counter() - start
     info["load"] = (f"load average at start {load_start[0]:.2f} / {load_start[1]:.2f} / "
                     f"{load_start[2]:.2f}, at end {' / '.join(f'{x:.2f}' for x in os.getloadavg())}"
                     " (1 / 5 / 15 min; this run alone accounts for about 1-2)")
+    info["interference"] = interference
     write_markdown(out_dir / f"{stem}.md", command, info, import_s, all_rows, summaries,
                    scaling, family_time, total, args)
     print(f"\nwritten to {out_dir / (stem + '.md')} ({total:.0f} s in all)")
@@ -854,6 +859,10 @@ def write_markdown(path, command, info, import_s, rows, summaries, scaling, fami
     lines += info_lines(info)
     if "load" in info:
         lines.append(f"- {info['load']}")
+    if info.get("interference"):
+        lines.append("- CPU capacity used by other processes during each family (from "
+                     "/proc/stat minus this process; 0% = the machine to itself): " + ", ".join(
+                         f"{k} {100 * v:.0f}%" for k, v in info["interference"].items()))
     lines += [f"- numba cache: {'on-disk (warm)' if args.numba_cache else 'fresh temporary folder (cold compile)'}; "
               f"`import mtlreg` took {import_s:.2f} s", ""]
     lines += [

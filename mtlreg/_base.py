@@ -4,6 +4,7 @@ A formulation (``GroupLassoRegressor``, ...) only says which loss it uses and
 builds its penalty in ``_make_penalty``; everything else lives here.
 """
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 
@@ -14,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._layout import SharedDesign, TaskBlocks, rowwise_predict
 from .datafits import make_datafit
@@ -28,6 +29,17 @@ from .utils.validation import (
     check_X,
     fit_or_restore,
 )
+
+
+_CONTROLLER = []
+
+
+def _single_threaded_blas():
+    """Limit BLAS to one thread (the libraries are looked up once per process: a
+    lookup costs about 1 ms, as much as a whole small fit)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def store_params(estimator, params):
@@ -162,8 +174,8 @@ class MultiTaskLinearModel(BaseEstimator):
         solve = select_solver(self.solver, datafit, penalty)
         # The Gram form does many tiny matrix products per iteration: BLAS threads
         # only add synchronisation there (measured: several times slower with 2).
-        threads = 1 if hasattr(getattr(datafit, "datafit", datafit), "H") else None
-        with threadpool_limits(limits=threads, user_api="blas"):
+        gram = hasattr(getattr(datafit, "datafit", datafit), "H")
+        with _single_threaded_blas() if gram else contextlib.nullcontext():
             return solve(
                 datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
                 max_iter=self.max_iter, gradient_scale=gradient_scale, verbose=self.verbose,

@@ -25,6 +25,49 @@ def rowwise_matvec_dense(X, codes, WT, offset, out):
     return out
 
 
+@njit(cache=True, fastmath=True)
+def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
+    """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
+    with ``a_i = [x_i - mu_t, (1)]``; task t's rows are ``order[starts[t]:starts[t + 1]]``.
+
+    Rows are gathered in chunks into a small buffer and accumulated into a local
+    ``k x k`` array (which the compiler vectorises: 3-4 times faster than
+    accumulating into ``H`` directly)."""
+    d = X.shape[1]
+    T, k = H.shape[0], H.shape[1]
+    chunk = 256
+    A = np.empty((chunk, k))
+    cw = np.empty(chunk)
+    acc = np.empty((k, k))
+    racc = np.empty(k)
+    for t in range(T):
+        acc[:] = 0.0
+        racc[:] = 0.0
+        p = starts[t]
+        while p < starts[t + 1]:
+            m = min(chunk, starts[t + 1] - p)
+            for q in range(m):
+                i = order[p + q]
+                cw[q] = c[i]
+                for j in range(d):
+                    A[q, j] = X[i, j] - mu[t, j]
+                if with_ones:
+                    A[q, d] = 1.0
+                cy = c[i] * y[i]
+                for u in range(k):
+                    racc[u] += cy * A[q, u]
+            for q in range(m):
+                for u in range(k):
+                    w = cw[q] * A[q, u]
+                    for v in range(k):
+                        acc[u, v] += w * A[q, v]
+            p += m
+        for u in range(k):  # exactly symmetric (fastmath may round the halves apart)
+            for v in range(k):
+                H[t, u, v] = 0.5 * (acc[u, v] + acc[v, u])
+        r[t] = racc
+
+
 @njit(cache=True)
 def rowwise_rmatvec_dense(X, codes, r, GT, gb):
     """GT[t] = sum_{i in t} r_i x_i and gb[t] = sum_{i in t} r_i (GT, gb zeroed here)."""

@@ -173,12 +173,14 @@ class TaskBlocks(_CentredOperator):
         if sp.issparse(X):
             X = sp.csr_matrix(X)
             X.sort_indices()
+        # rows grouped by task, once: task t's rows are order[starts[t]:starts[t + 1]]
+        self._order = np.argsort(codes, kind="stable")
+        self._starts = np.searchsorted(codes[self._order], np.arange(n_tasks + 1))
         if fit_intercept:
-            sums = np.zeros((n_tasks, X.shape[1]))
-            for t in range(n_tasks):
-                rows = codes == t
-                sums[t] = np.asarray(sample_weight[rows] @ X[rows]).ravel()
-            mu = sums / n_t[:, None]
+            n = X.shape[0]
+            S = sp.csr_matrix((sample_weight, (codes, np.arange(n))), shape=(n_tasks, n))
+            sums = S @ X  # weighted per-task sums, O(nnz)
+            mu = (sums.toarray() if sp.issparse(sums) else np.asarray(sums)) / n_t[:, None]
         else:
             mu = np.zeros((n_tasks, X.shape[1]))
         super().__init__(X, y, c, mu, fit_intercept)
@@ -199,17 +201,32 @@ class TaskBlocks(_CentredOperator):
     def _task_sums(self, values):
         return np.bincount(self.codes, weights=values, minlength=self.n_tasks)
 
+    def _rows_of(self, t):
+        return self._order[self._starts[t]:self._starts[t + 1]]
+
     def _task_rows(self):
         for t in range(self.n_tasks):
-            rows = np.flatnonzero(self.codes == t)
+            rows = self._rows_of(t)
             X_t = self.X[rows]
             yield (X_t.toarray() if sp.issparse(X_t) else X_t), self.c[rows], self.y[rows]
+
+    def task_gram(self):
+        if getattr(self, "_gram", None) is not None or sp.issparse(self.X):
+            return super().task_gram()
+        k = self.n_features + int(self.fit_intercept)
+        H = np.empty((self.n_tasks, k, k))
+        r = np.empty((self.n_tasks, k))
+        _kernels.task_gram_dense(np.ascontiguousarray(self.X, dtype=np.float64), self._order,
+                                 self._starts, np.ascontiguousarray(self.mu), self.c, self.y,
+                                 self.fit_intercept, H, r)
+        self._gram = (H, r)
+        return H, r
 
     def sq_norm_bound(self):
         """max_t ||diag(sqrt(c_t)) [X_t - 1 mu_t^T, 1]||_2^2, computed task by task."""
         best = 0.0
         for t in range(self.n_tasks):
-            rows = np.flatnonzero(self.codes == t)
+            rows = self._rows_of(t)
             s = self.c[rows]
             best = max(best, _sq_spectral_norm(self.X[rows], s, self.mu[t], self.fit_intercept))
         return best

@@ -145,3 +145,16 @@ def test_admm_rejects_dirty_variants_it_cannot_split(kw):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est.set_params(solver="auto", tol=1e-8, max_iter=100_000).fit(X, y)
+
+
+@pytest.mark.parametrize("shape", [(9, 4), (4, 9), (6, 6)])
+@pytest.mark.parametrize("thr", [0.0, 1e-9, 0.3, 2.0, 100.0])
+def test_singular_value_threshold_matches_svd(shape, thr):
+    rng = np.random.default_rng(2)
+    Y = rng.standard_normal(shape) @ np.diag(np.logspace(0, -3, shape[1]))
+    Y = np.ascontiguousarray(Y * 3)
+    U, s, Vt = np.linalg.svd(Y, full_matrices=False)
+    expected = (U * np.maximum(s - thr, 0.0)) @ Vt
+    Z = np.empty_like(Y)
+    K.singular_value_threshold(Y, thr, Z)
+    np.testing.assert_allclose(Z, expected, rtol=0, atol=1e-12 * s[0])

@@ -652,3 +652,24 @@ FAMILY = [
 @parametrize_with_checks(FAMILY)
 def test_family_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_mean_regularized_direct_solve_falls_back_when_singular():
+    """alpha = l2_reg = 0 with a duplicated feature: the per-task systems are singular,
+    the direct solve cannot factorise them and the iterative solver takes over."""
+    from mtlreg import MeanRegularizedRegressor
+
+    rng = np.random.default_rng(0)
+    task = np.repeat(np.arange(3), 30)
+    X = rng.standard_normal((90, 3))
+    X = np.column_stack([X, X[:, 0]])  # rank-deficient in every task
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.standard_normal(90)
+    est = MeanRegularizedRegressor(alpha=0.0, l2_reg=0.0, task_column=0, tol=1e-10,
+                                   max_iter=100_000).fit(np.column_stack([task, X]), y)
+    assert est.n_iter_ > 1  # not the direct solve
+    for t in range(3):  # each task is its own least-squares fit (min-norm not required)
+        rows = task == t
+        A = np.column_stack([X[rows], np.ones(rows.sum())])
+        coef, *_ = np.linalg.lstsq(A, y[rows], rcond=None)
+        ours = np.r_[est.coef_[t], est.intercept_[t]]
+        np.testing.assert_allclose(A @ ours, A @ coef, atol=1e-6)

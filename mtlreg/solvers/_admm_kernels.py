@@ -20,37 +20,54 @@ from ._bcd_kernels import _row_prox
 
 @njit(cache=True, fastmath=True)
 def shifted_inverse(Ht, rho, M):
-    """``M[t] = (Ht[t] + rho I)^{-1}`` (rho > 0, Ht PSD), through the Cholesky factor
-    ``L`` and its inverse (``M = L^{-T} L^{-1}``); about ``d^3 / 2`` flops per task."""
+    """``M[t] = (Ht[t] + rho I)^{-1}`` (rho > 0, Ht PSD): upper Cholesky factor
+    ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row updates (contiguous
+    and vectorised; dot-product forms are latency-bound at School's ``d = 28``)."""
     T, d, _ = Ht.shape
-    L = np.zeros((d, d))
-    Li_T = np.zeros((d, d))  # (L^{-1})^T, so that every inner loop reads a row
+    R = np.empty((d, d))
+    Y = np.empty((d, d))
+    X = np.empty((d, d))
     for t in range(T):
-        for j in range(d):
-            s = Ht[t, j, j] + rho
-            for k in range(j):
-                s -= L[j, k] * L[j, k]
-            Ljj = np.sqrt(max(s, 1e-300))
-            L[j, j] = Ljj
-            for i in range(j + 1, d):
-                s = Ht[t, i, j]
-                for k in range(j):
-                    s -= L[i, k] * L[j, k]
-                L[i, j] = s / Ljj
-        for j in range(d):  # column j of L^{-1} = row j of Li_T
-            Li_T[j, j] = 1.0 / L[j, j]
-            for i in range(j + 1, d):
-                s = 0.0
-                for k in range(j, i):
-                    s += L[i, k] * Li_T[j, k]
-                Li_T[j, i] = -s / L[i, i]
+        # A = Ht + rho I, upper Cholesky A = R^T R by row axpys (A's upper part in R)
         for i in range(d):
-            for j in range(i, d):
-                s = 0.0
-                for k in range(j, d):
-                    s += Li_T[i, k] * Li_T[j, k]
-                M[t, i, j] = s
-                M[t, j, i] = s
+            for j in range(d):
+                R[i, j] = Ht[t, i, j]
+            R[i, i] += rho
+        for j in range(d):
+            piv = np.sqrt(max(R[j, j], 1e-300))
+            inv = 1.0 / piv
+            for c in range(j, d):
+                R[j, c] *= inv
+            for i in range(j + 1, d):
+                f = R[j, i]
+                for c in range(i, d):
+                    R[i, c] -= f * R[j, c]
+        # R^T Y = I (forward, rows)
+        for i in range(d):
+            for c in range(d):
+                Y[i, c] = 0.0
+            Y[i, i] = 1.0
+            for k in range(i):
+                f = R[k, i]
+                for c in range(k + 1):
+                    Y[i, c] -= f * Y[k, c]
+            inv = 1.0 / R[i, i]
+            for c in range(i + 1):
+                Y[i, c] *= inv
+        # R X = Y (backward, rows)
+        for i in range(d - 1, -1, -1):
+            for c in range(d):
+                X[i, c] = Y[i, c]
+            for k in range(i + 1, d):
+                f = R[i, k]
+                for c in range(d):
+                    X[i, c] -= f * X[k, c]
+            inv = 1.0 / R[i, i]
+            for c in range(d):
+                X[i, c] *= inv
+        for i in range(d):
+            for c in range(d):
+                M[t, i, c] = X[i, c]
 
 
 @njit(cache=True, fastmath=True)
@@ -252,6 +269,44 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S):
 
 
 @njit(cache=True)
+def singular_value_threshold(Y, thr, Z):
+    """``Z = prox_{thr ||.||_*}(Y)``: ``Y = U diag(s) V^T -> U diag(max(s - thr, 0)) V^T``.
+
+    Through the eigendecomposition of the small Gram matrix (``Y^T Y`` or ``Y Y^T``):
+    ``Z = Y V diag(phi) V^T`` with ``phi = max(1 - thr / s, 0)``, 2-4 times cheaper than
+    an SVD of School's ``139 x 28``. Squaring loses the singular values below about
+    ``1e-8 s_max``; they are thresholded to zero anyway unless ``thr`` is that small,
+    and then a full SVD is used.
+    """
+    T, d = Y.shape
+    tall = T >= d
+    G = Y.T @ Y if tall else Y @ Y.T
+    lam, V = np.linalg.eigh(G)
+    top = max(lam[-1], 0.0)
+    if thr * thr < 1e-12 * top:
+        Uo, sv, Vt = np.linalg.svd(Y, full_matrices=False)
+        Z[:] = 0.0
+        for k in range(sv.shape[0]):
+            sk = sv[k] - thr
+            if sk <= 0.0:
+                break
+            Z += sk * np.outer(Uo[:, k], Vt[k])
+        return
+    m = lam.shape[0]
+    Vphi = np.zeros_like(V)
+    for k in range(m):
+        if lam[k] > thr * thr:
+            phi = 1.0 - thr / np.sqrt(lam[k])
+            for i in range(m):
+                Vphi[i, k] = V[i, k] * phi
+    P = Vphi @ V.T
+    if tall:
+        Z[:] = Y @ P
+    else:
+        Z[:] = P @ Y
+
+
+@njit(cache=True)
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding)."""
     Z_old = np.empty_like(Z)
@@ -262,12 +317,6 @@ def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
         Z_old[:] = Z
-        Uo, sv, Vt = np.linalg.svd((W + U) / shrink, full_matrices=False)
-        Z[:] = 0.0
-        for k in range(sv.shape[0]):
-            sk = sv[k] - thr
-            if sk <= 0.0:
-                break
-            Z += sk * np.outer(Uo[:, k], Vt[k])
+        singular_value_threshold((W + U) / shrink, thr, Z)
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual

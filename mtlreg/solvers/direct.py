@@ -12,11 +12,11 @@ summing over tasks, one ``k x k`` system for ``u``:
 
     (I - (alpha/T) sum_t M_t^{-1} E) u = sum_t M_t^{-1} r_t.
 
-Cost: ``T`` Cholesky factorisations of size ``d + 1`` plus one dense solve.
+Cost: ``T`` inversions of size ``d + 1`` (batched) plus one dense solve.
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from numpy.linalg import LinAlgError
 
 
 def solve_mean_regularized(layout, alpha, l2_reg):
@@ -30,19 +30,14 @@ def solve_mean_regularized(layout, alpha, l2_reg):
     d = layout.n_features
     E = np.zeros(k)
     E[:d] = 1.0
-    MinvR = np.empty((T, k))
+    M = H + (alpha + l2_reg) * (np.eye(k) * E)[None]
+    np.linalg.cholesky(M)  # raises LinAlgError unless every task system is positive definite
+    Minv = np.linalg.inv(M)  # batched: one LAPACK call for all tasks
+    MinvR = np.matmul(Minv, r[:, :, None])[:, :, 0]
     MinvE = np.zeros((k, k))  # sum_t M_t^{-1} E
-    factors = []
-    for t in range(T):
-        M = H[t] + np.diag((alpha + l2_reg) * E)
-        factor = cho_factor(M, lower=True, check_finite=False)
-        factors.append(factor)
-        MinvR[t] = cho_solve(factor, r[t], check_finite=False)
-        MinvE[:, :d] += cho_solve(factor, np.eye(k)[:, :d], check_finite=False)
+    MinvE[:, :d] = Minv[:, :, :d].sum(axis=0)
     u = np.linalg.solve(np.eye(k) - (alpha / T) * MinvE, MinvR.sum(axis=0))
-    V = np.empty((T, k))
-    for t in range(T):
-        V[t] = cho_solve(factors[t], r[t] + (alpha / T) * E * u, check_finite=False)
+    V = MinvR + (alpha / T) * np.matmul(Minv, E * u)
     W = np.ascontiguousarray(V[:, :d].T)
     b = V[:, d] if k > d else np.zeros(T)
     return W, b

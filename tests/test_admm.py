@@ -91,9 +91,11 @@ def test_shifted_inverse_matches_numpy():
     H[2] = 0.0  # a task of weight 0
     M = np.empty_like(H)
     for rho in (1e-3, 1.0, 50.0):
-        K.shifted_inverse(H, rho, M)
+        assert K.shifted_inverse(H, np.full(6, rho), M)
         np.testing.assert_allclose(M, np.linalg.inv(H + rho * np.eye(6)), rtol=1e-9,
                                    atol=1e-12 / rho)
+    H[2] = np.diag([1.0, 1, 1, 1, 1, 0])  # singular: reported
+    assert not K.shifted_inverse(H, np.zeros(6), M)
 
 
 def _school_like(seed=0, T=6, d=4):

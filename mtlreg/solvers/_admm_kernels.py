@@ -19,11 +19,14 @@ from ._bcd_kernels import _row_prox
 
 
 @njit(cache=True, fastmath=True)
-def shifted_inverse(Ht, rho, M):
-    """``M[t] = (Ht[t] + rho I)^{-1}`` (rho > 0, Ht PSD): upper Cholesky factor
-    ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row updates (contiguous
-    and vectorised; dot-product forms are latency-bound at School's ``d = 28``)."""
+def shifted_inverse(Ht, shift, M):
+    """``M[t] = (Ht[t] + diag(shift))^{-1}`` for symmetric positive definite systems:
+    upper Cholesky factor ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row
+    updates (contiguous and vectorised; dot-product forms are latency-bound at
+    School's ``d = 28``). Returns False if a pivot is not positive (relative to
+    ``1e-13`` of its diagonal entry): the system is singular to working precision."""
     T, d, _ = Ht.shape
+    ok = True
     R = np.empty((d, d))
     Y = np.empty((d, d))
     X = np.empty((d, d))
@@ -32,12 +35,15 @@ def shifted_inverse(Ht, rho, M):
         for i in range(d):
             for j in range(d):
                 R[i, j] = Ht[t, i, j]
-            R[i, i] += rho
+            R[i, i] += shift[i]
         for j in range(d):
+            if not R[j, j] > 1e-13 * abs(Ht[t, j, j] + shift[j]):
+                ok = False
             piv = np.sqrt(max(R[j, j], 1e-300))
             inv = 1.0 / piv
-            for c in range(j, d):
+            for c in range(j + 1, d):
                 R[j, c] *= inv
+            R[j, j] = piv
             for i in range(j + 1, d):
                 f = R[j, i]
                 for c in range(i, d):
@@ -68,6 +74,7 @@ def shifted_inverse(Ht, rho, M):
         for i in range(d):
             for c in range(d):
                 M[t, i, c] = X[i, c]
+    return ok
 
 
 @njit(cache=True, fastmath=True)

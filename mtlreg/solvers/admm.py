@@ -165,7 +165,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     if not rho > 0:
         rho = 1.0
     M = np.empty_like(Ht)
-    K.shifted_inverse(Ht, rho, M)
+    K.shifted_inverse(Ht, np.full(d, rho), M)
     crit, G = kkt()
     U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
     W = np.empty((T, d))
@@ -183,7 +183,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             factor = 2.0 if primal > dual else 0.5
             rho *= factor
             U /= factor
-            K.shifted_inverse(Ht, rho, M)
+            K.shifted_inverse(Ht, np.full(d, rho), M)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim

@@ -12,11 +12,13 @@ summing over tasks, one ``k x k`` system for ``u``:
 
     (I - (alpha/T) sum_t M_t^{-1} E) u = sum_t M_t^{-1} r_t.
 
-Cost: ``T`` inversions of size ``d + 1`` (batched) plus one dense solve.
+Cost: ``T`` inversions of size ``d + 1`` (compiled, by Cholesky) plus one dense solve.
 """
 
 import numpy as np
 from numpy.linalg import LinAlgError
+
+from ._admm_kernels import shifted_inverse
 
 
 def solve_mean_regularized(layout, alpha, l2_reg):
@@ -30,9 +32,9 @@ def solve_mean_regularized(layout, alpha, l2_reg):
     d = layout.n_features
     E = np.zeros(k)
     E[:d] = 1.0
-    M = H + (alpha + l2_reg) * (np.eye(k) * E)[None]
-    np.linalg.cholesky(M)  # raises LinAlgError unless every task system is positive definite
-    Minv = np.linalg.inv(M)  # batched: one LAPACK call for all tasks
+    Minv = np.empty_like(H)
+    if not shifted_inverse(np.ascontiguousarray(H), (alpha + l2_reg) * E, Minv):
+        raise LinAlgError("a per-task system is singular to working precision")
     MinvR = np.matmul(Minv, r[:, :, None])[:, :, 0]
     MinvE = np.zeros((k, k))  # sum_t M_t^{-1} E
     MinvE[:, :d] = Minv[:, :, :d].sum(axis=0)

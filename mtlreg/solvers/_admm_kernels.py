@@ -1,15 +1,15 @@
 """Compiled ADMM iterations for the squared loss in Gram form (see :mod:`.admm`).
 
-Arrays are task-major: ``Z, U, W (T, d)``; the reduced per-task Gram matrices
-``Ht (T, d, d)`` are factorised as ``L_t L_t^T = Ht_t + rho I`` (Cholesky, redone
-when ``rho`` changes). One ADMM iteration is
+Arrays are task-major: ``Z, U, W (T, d)``; ``Ht (T, d, d)`` are the reduced per-task
+Gram matrices. One ADMM iteration is
 
-    W_t <- (Ht_t + rho I)^{-1} (rt_t + rho (Z_t - U_t))      (every task)
+    W_t <- (Ht_t + diag(rho))^{-1} (rt_t + rho * (Z_t - U_t)) (every task)
     Z   <- prox_{P / rho}(W + U)                             (rows, dirty or trace)
     U   <- U + W - Z
 
-and each ``admm_*`` kernel runs ``n_steps`` of them, returning the primal and dual
-residual norms ``||W - Z||`` and ``rho ||Z - Z_old||`` of the last one.
+with ``rho`` one penalty parameter per row of ``W^T`` (feature), and each ``admm_*``
+kernel runs ``n_steps`` of them, returning the primal and dual residual norms
+``||W - Z||`` and ``||rho * (Z - Z_old)||`` of the last one.
 """
 
 import numpy as np
@@ -79,12 +79,12 @@ def shifted_inverse(Ht, shift, M):
 
 @njit(cache=True, fastmath=True)
 def _solve_tasks(M, rt, Z, U, rho, W):
-    """W_t = M_t (rt_t + rho (Z_t - U_t)), with ``M_t = (H~_t + rho I)^{-1}``."""
+    """W_t = M_t (rt_t + rho * (Z_t - U_t)), with ``M_t = (H~_t + diag(rho))^{-1}``."""
     T, d = rt.shape
     x = np.empty(d)
     for t in range(T):
         for i in range(d):
-            x[i] = rt[t, i] + rho * (Z[t, i] - U[t, i])
+            x[i] = rt[t, i] + rho[i] * (Z[t, i] - U[t, i])
         for i in range(d):
             s = 0.0
             for k in range(d):
@@ -114,9 +114,9 @@ def _dual_update(W, Z, Z_old, U, rho):
             r = W[t, j] - Z[t, j]
             U[t, j] += r
             primal += r * r
-            e = Z[t, j] - Z_old[t, j]
+            e = rho[j] * (Z[t, j] - Z_old[t, j])
             dual += e * e
-    return np.sqrt(primal), rho * np.sqrt(dual)
+    return np.sqrt(primal), np.sqrt(dual)
 
 
 @njit(cache=True)
@@ -126,13 +126,13 @@ def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     z = np.empty(T)
     out = np.empty(T)
     Z_old = np.empty_like(Z)
-    step = 1.0 / rho
-    shrink = 1.0 + step * l2
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
         Z_old[:] = Z
         for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
             for t in range(T):
                 z[t] = (W[t, j] + U[t, j]) / shrink
             _row_prox(kind[j], z, step / shrink, a1[j], a2[j], positive, out)
@@ -264,9 +264,9 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
             if block_is_l21:
-                dirty_l21_row(v, rho, alpha, beta, b, s)
+                dirty_l21_row(v, rho[j], alpha, beta, b, s)
             else:
-                dirty_l1inf_row(v, rho, alpha, beta, b, s)
+                dirty_l1inf_row(v, rho[j], alpha, beta, b, s)
             for t in range(T):
                 B[t, j] = b[t]
                 S[t, j] = s[t]
@@ -317,7 +317,7 @@ def singular_value_threshold(Y, thr, Z):
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding)."""
     Z_old = np.empty_like(Z)
-    step = 1.0 / rho
+    step = 1.0 / rho[0]  # one rho for every row: the prox is not separable
     shrink = 1.0 + step * l2
     thr = step / shrink * alpha
     primal = dual = 0.0

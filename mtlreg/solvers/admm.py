@@ -13,7 +13,10 @@ ADMM then splits ``min_W sum_t f_t(w_t) + P(W)`` as ``W = Z``:
     Z  <- prox_{P / rho}(W + U)
     U  <- U + W - Z
 
-with ``rho`` adapted by residual balancing (Boyd et al. 2011, section 3.4.1).
+with ``rho`` one penalty parameter per feature for row-separable penalties (the
+metric of ``||W - Z + U||`` is then diagonal: a preconditioning that makes badly
+scaled features cheap, see ``_initial_rho``), scaled as a whole by residual
+balancing (Boyd et al. 2011, section 3.4.1).
 (Over-relaxation, tried with a = 1.5, was 3-10 times slower on School.)
 Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
@@ -120,12 +123,12 @@ class _Steps:
                                 self.B, self.S)
         if self.mode == "trace":
             return K.admm_trace(M, rt, Z, U, W, rho, n, self.alpha, self.l2)
-        for _ in range(n):  # any other penalty, through its prox
+        for _ in range(n):  # any other penalty, through its prox (one rho for all rows)
             K._solve_tasks(M, rt, Z, U, rho, W)
             Z_old = Z.copy()
-            Z[:] = self.penalty.prox((W + U).T, 1.0 / rho).T
+            Z[:] = self.penalty.prox((W + U).T, 1.0 / rho[0]).T
             U += W - Z
-        return np.linalg.norm(W - Z), rho * np.linalg.norm(Z - Z_old)
+        return np.linalg.norm(W - Z), rho[0] * np.linalg.norm(Z - Z_old)
 
     def variable(self):
         if self.mode == "dirty":
@@ -135,6 +138,29 @@ class _Steps:
     def gradient(self, G):
         GT = np.ascontiguousarray(G.T)
         return np.vstack([GT, GT]) if self.mode == "dirty" else GT
+
+
+def _initial_rho(Ht, mode):
+    """One penalty parameter per feature for the row-separable modes,
+    ``rho_j = m (c_j / m)^p`` with ``c_j`` the mean curvature of feature ``j`` over the
+    tasks (diagonal of ``H~_t``), ``m`` the mean of the ``c_j`` (mean eigenvalue) and
+    ``p = RHO_EXPONENT``; one ``rho = m`` where the prox needs a single one.
+
+    ``p = 1`` amounts to ADMM on standardised features, ``p = 0`` to one global rho.
+    Measured on School (raw and standardised features, group lasso, sparse group
+    lasso and both dirty models, ADMM iterations to tol 1e-8): ``p = 1/2`` was best
+    or close to it everywhere (raw: 80 / 265 / 80 / 285 iterations, against 125 /
+    930 / 125 / 495 with one rho and 215 / 305 / 215 / 285 with ``p = 1``)."""
+    curv = np.einsum("tjj->j", Ht) / max(Ht.shape[0], 1)
+    mean = float(curv.mean()) if curv.size else 1.0
+    if not mean > 0:
+        mean = 1.0
+    if mode in ("rows", "dirty"):
+        return mean * (np.where(curv > 1e-12 * mean, curv, mean) / mean) ** RHO_EXPONENT
+    return np.full(Ht.shape[1], mean)
+
+
+RHO_EXPONENT = 0.5
 
 
 def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,
@@ -160,12 +186,9 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         K.batched_gradient(Ht, rt, steps.Z, G)
         return penalty.subdiff_distance(steps.variable(), steps.gradient(G)), G
 
-    # rho: the mean curvature of the tasks (mean eigenvalue of H~_t), then adapted
-    rho = float(np.trace(Ht, axis1=1, axis2=2).mean()) / max(d, 1)
-    if not rho > 0:
-        rho = 1.0
+    rho = _initial_rho(Ht, steps.mode)
     M = np.empty_like(Ht)
-    K.shifted_inverse(Ht, np.full(d, rho), M)
+    K.shifted_inverse(Ht, rho, M)
     crit, G = kkt()
     U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
     W = np.empty((T, d))
@@ -178,12 +201,12 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         crit = kkt()[0]
         converged = crit <= tol_abs
         if verbose:
-            print(f"[ADMM] iter {n_iter:5d}  optimality {crit:.3e}  rho {rho:.3e}")
+            print(f"[ADMM] iter {n_iter:5d}  optimality {crit:.3e}  mean rho {rho.mean():.3e}")
         if primal > 10.0 * dual or dual > 10.0 * primal:
             factor = 2.0 if primal > dual else 0.5
             rho *= factor
             U /= factor
-            K.shifted_inverse(Ht, np.full(d, rho), M)
+            K.shifted_inverse(Ht, rho, M)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim

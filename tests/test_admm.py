@@ -26,9 +26,9 @@ from mtlreg.solvers import _admm_kernels as K
 SPLITS = {"l21": (K.dirty_l21_row, l21_row_dist), "l1inf": (K.dirty_l1inf_row, l1inf_row_dist)}
 
 
-def _split(block, v, rho, alpha, beta):
+def _split(block, v, rho, alpha, beta, *start):
     b, s = np.empty_like(v), np.empty_like(v)
-    SPLITS[block][0](v, rho, alpha, beta, b, s)
+    SPLITS[block][0](v, rho, alpha, beta, b, s, *start)
     return b, s
 
 
@@ -50,6 +50,10 @@ def test_dirty_row_split_is_optimal(block, ints, jitter, seed, rho, alpha, beta)
         v = v + 0.3 * np.random.default_rng(seed).standard_normal(v.shape)
     b, s = _split(block, v, rho, alpha, beta)
     _assert_split_optimal(block, v, rho, alpha, beta, b, s)
+    if block == "l1inf":  # any starting point of the threshold search
+        for start in (0.0, 1e-3, 0.7, 5.0, 1e6):
+            b2, s2 = _split(block, v, rho, alpha, beta, start)
+            _assert_split_optimal(block, v, rho, alpha, beta, b2, s2)
 
 
 @pytest.mark.parametrize("block", list(SPLITS))

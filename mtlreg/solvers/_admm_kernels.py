@@ -211,11 +211,15 @@ def _capped_sum(a, theta, cap):
 
 
 @njit(cache=True)
-def dirty_l1inf_row(v, rho, alpha, beta, b, s):
+def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     """As :func:`dirty_l21_row` for ``alpha ||b||_inf``: with ``a = |v|`` and ``cap = beta/rho``,
-    ``theta >= 0`` solves ``sum_i min(max(a_i - theta, 0), cap) = alpha / rho``
-    (``theta = 0`` if the left side is already <= alpha / rho); then
-    ``b = sign(v) min(a, theta)`` and ``s = sign(v) max(a - theta - cap, 0)``.
+    ``theta >= 0`` solves ``h(theta) = sum_i min(max(a_i - theta, 0), cap) = alpha / rho``
+    (``theta = 0`` if ``h(0) <= alpha / rho``); then ``b = sign(v) min(a, theta)`` and
+    ``s = sign(v) max(a - theta - cap, 0)``. Returns ``theta``.
+
+    ``h`` is piecewise linear and non-increasing: Newton steps from ``theta0`` (the
+    previous iteration's value: a few O(T) passes once ADMM settles), safeguarded
+    by bisection inside a bracket that always holds the root.
     """
     T = v.shape[0]
     a = np.abs(v)
@@ -223,34 +227,44 @@ def dirty_l1inf_row(v, rho, alpha, beta, b, s):
     level = alpha / rho
     theta = 0.0
     if _capped_sum(a, 0.0, cap) > level:
-        # the sum is piecewise linear and non-increasing in theta, with kinks at a_i
-        # and a_i - cap: find the kinks around the solution, then interpolate
-        p = np.empty(2 * T + 1)
-        for i in range(T):
-            p[2 * i] = a[i]
-            p[2 * i + 1] = max(a[i] - cap, 0.0)
-        p[2 * T] = 0.0
-        p = np.sort(p)
-        lo, hi = 0, 2 * T  # sum(p[lo]) > level >= sum(p[hi]) (sum(max a) = 0)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _capped_sum(a, p[mid], cap) > level:
-                lo = mid
+        lo, hi = 0.0, a.max()  # h(lo) > level >= h(hi) = 0
+        th = min(max(theta0, lo), hi)
+        if th <= lo or th >= hi:
+            th = 0.5 * (lo + hi)
+        for _ in range(200):
+            h = 0.0
+            count = 0
+            for i in range(T):
+                x = a[i] - th
+                if x >= cap:
+                    h += cap
+                elif x > 0.0:
+                    h += x
+                    count += 1
+            if h > level:
+                lo = th
             else:
-                hi = mid
-        f_lo, f_hi = _capped_sum(a, p[lo], cap), _capped_sum(a, p[hi], cap)
-        theta = p[lo] + (f_lo - level) * (p[hi] - p[lo]) / (f_lo - f_hi)
+                hi = th
+            if h == level or hi - lo <= 4e-16 * hi:
+                break
+            nxt = th + (h - level) / count if count > 0 else 0.5 * (lo + hi)
+            if not lo < nxt < hi:
+                nxt = 0.5 * (lo + hi)
+            th = nxt
+        theta = th
     for i in range(T):
         sg = 1.0 if v[i] >= 0 else -1.0
         b[i] = sg * min(a[i], theta)
         s[i] = sg * max(a[i] - theta - cap, 0.0)
+    return theta
 
 
 @njit(cache=True)
-def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S):
+def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, theta):
     """ADMM steps for the dirty model on ``W = B + S``: the z-step is the prox of the
     infimal convolution of the two penalties, split exactly into ``B`` and ``S``
-    (both ``(T, d)``, updated in place)."""
+    (both ``(T, d)``, updated in place; ``theta (d,)``: the l1/linf row thresholds,
+    kept as the next iteration's starting points)."""
     T, d = rt.shape
     v = np.empty(T)
     b = np.empty(T)
@@ -266,7 +280,7 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S):
             if block_is_l21:
                 dirty_l21_row(v, rho[j], alpha, beta, b, s)
             else:
-                dirty_l1inf_row(v, rho[j], alpha, beta, b, s)
+                theta[j] = dirty_l1inf_row(v, rho[j], alpha, beta, b, s, theta[j])
             for t in range(T):
                 B[t, j] = b[t]
                 S[t, j] = s[t]

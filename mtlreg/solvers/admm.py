@@ -105,6 +105,7 @@ class _Steps:
             self.Z = self.B + self.S
             self.l21 = _block_kind(base) == "l21"
             self.alpha, self.beta = base.block.alpha, base.specific.alpha
+            self.theta = np.zeros(d)
         else:
             self.Z = np.ascontiguousarray(W0.T)
         if mode == "rows":
@@ -121,7 +122,7 @@ class _Steps:
             return K.admm_rows(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "dirty":
             return K.admm_dirty(M, rt, Z, U, W, rho, n, self.l21, self.alpha, self.beta,
-                                self.B, self.S)
+                                self.B, self.S, self.theta)
         if self.mode == "trace":
             return K.admm_trace(M, rt, Z, U, W, rho, n, self.alpha, self.l2)
         for _ in range(n):  # any other penalty, through its prox (one rho for all rows)
@@ -207,8 +208,9 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     W = np.empty((T, d))
     n_iter = 0
     converged = crit <= tol_abs
-    # the exact measure of the trace norm needs SVDs: only near convergence
-    exact_below = 10.0 * tol_abs if steps.mode == "trace" else np.inf
+    # the exact measure (SVDs for the trace norm, copies of the stacked variable for
+    # the dirty model: more than the iterations themselves) only near convergence
+    exact_below = 10.0 * tol_abs
     while not converged and n_iter < max_iter:
         n = min(check_every, max_iter - n_iter)
         primal, dual = steps.run(M, rt, U, W, rho, n)

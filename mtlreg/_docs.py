@@ -25,8 +25,9 @@ _COMMON_PARAMS_DOC = """
         Start from the previous solution when refitting on the same tasks and features.
     solver : {"auto", "fista", "admm", "bcd"}, default="auto"
         ``"fista"``: accelerated proximal gradient, any loss and penalty.
-        ``"admm"``: exact per-task solves (squared loss with few features, any
-        penalty but the dirty model's); insensitive to feature scaling.
+        ``"admm"``: exact per-task solves (squared loss with few features; every
+        penalty, the dirty model without ``positive`` or ``l2_reg``); hardly
+        sensitive to feature scaling.
         ``"bcd"``: block coordinate descent (squared loss with few features or a
         dense shared design; row-separable penalties, i.e. all but the trace
         norm), with working sets on a shared design. ``"auto"``: ADMM where it

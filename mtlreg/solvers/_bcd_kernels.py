@@ -251,17 +251,22 @@ def _axpys(xc, RT, CT, cvec, uniform, delta):
                 RT[t, i] += CT[t, i] * xc[i] * dt
 
 
-@njit(cache=True)
+@njit(fastmath=_FASTMATH, cache=True)
 def centred_sq_norms(X, mu):
-    """``sum_i (x_ij - mu_j)^2`` for every column of a Fortran-ordered ``X``."""
+    """``sum_i (x_ij - mu_j)^2`` for every column of ``X`` (read in memory order)."""
     n, d = X.shape
-    out = np.empty(d)
-    xc = np.empty(n)
+    out = np.zeros(d)
+    if X.strides[0] >= X.strides[1]:  # rows contiguous (C order): sweep row by row
+        for i in range(n):
+            for j in range(d):
+                v = X[i, j] - mu[j]
+                out[j] += v * v
+        return out
     for j in range(d):
-        _centred_column(X, j, mu[j], xc)
         acc = 0.0
         for i in range(n):
-            acc += xc[i] * xc[i]
+            v = X[i, j] - mu[j]
+            acc += v * v
         out[j] = acc
     return out
 

@@ -143,17 +143,17 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
     recomputed from scratch.
     """
     layout = datafit.layout
-    X = layout.X
-    if not (isinstance(X, np.ndarray) and X.dtype == np.float64 and X.flags.f_contiguous):
-        X = np.asfortranarray(X, dtype=np.float64)
-    n, d = X.shape
+    X = np.asarray(layout.X, dtype=np.float64)
     mu = np.ascontiguousarray(layout.mu[0], dtype=np.float64)
     C, Y = layout.c, layout.y
     uniform = bool(np.all(C == C[:1]))  # same weight on every sample of a task
     cvec = np.ascontiguousarray(C[0], dtype=np.float64)
+    if uniform:  # column norms read in X's own order, before the copy
+        D = np.ascontiguousarray(np.outer(centred_sq_norms(X, mu), cvec))
+    X = np.asfortranarray(X)  # columns contiguous for the sweeps (a copy if C-ordered)
+    n, d = X.shape
     if uniform:
         CT = np.zeros((1, 1))
-        D = np.ascontiguousarray(np.outer(centred_sq_norms(X, mu), cvec))
     else:
         CT = np.ascontiguousarray(C.T, dtype=np.float64)
         D = np.ascontiguousarray(((X - mu) ** 2).T @ C)

@@ -12,21 +12,26 @@ Two forms, chosen from the datafit:
 * Gram form (:class:`mtlreg.datafits.GramQuadratic`, per-task ``H_t``): sweeps over
   all rows, an update costs ``O(T k)``.
 * Dense shared design (:class:`mtlreg.datafits.Quadratic` on a shared layout):
-  the weighted residual is kept up to date (an update costs ``O(n T)``), and the
-  sweeps run on a *working set* of rows, the support plus the rows that violate
-  optimality most, doubled until the whole problem is optimal (as in celer and
-  skglm); the gradient over all features is computed once per outer iteration.
+  the weighted residual is kept up to date, task-major (an update costs
+  ``O(n T)``: T dot products and T axpys, vectorised, fused with the next row's
+  gradient), and the sweeps run on a *working set* of rows: the support plus the
+  rows that violate optimality most (``2 |support|`` rows at most, visited by
+  decreasing violation), solved until the violations seen during a sweep fall
+  under 0.1 times the outer violation, with Anderson extrapolation of the iterates
+  (kept only when it lowers the objective), as in skglm. The gradient over all
+  features is computed once per outer iteration.
 
 Stopping rule: the optimality measure of :mod:`mtlreg.solvers.fista`, recomputed
-from scratch by the datafit and penalty objects on the returned point.
+from scratch on the returned point (by the datafit and penalty objects; on the
+shared design, from a residual recomputed from scratch).
 """
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..datafits import Quadratic
-from ._bcd_kernels import bcd_design, bcd_gram, row_scores
-from .fista import result_at
+from ._bcd_kernels import bcd_design_ws, bcd_gram, centred_sq_norms, row_scores
+from .fista import SolverResult, result_at
 
 
 def _base(datafit):
@@ -72,51 +77,130 @@ def bcd(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000
             int(fit_intercept), tol_abs, int(max_iter), int(check_every),
         )
     else:
-        n_sweeps, kkt = _bcd_working_sets(datafit, V, b, feat, kind, a1, a2, l2, positive,
-                                          fit_intercept, tol_abs, max_iter)
+        res = _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
+                                fit_intercept, tol_abs, max_iter)
+        if verbose:
+            print(f"[BCD] {res.n_iter} sweeps, optimality {res.stop_crit:.3e} "
+                  f"(tol {tol_abs:.3e})")
+        return res
     if verbose:
         print(f"[BCD] {n_sweeps} sweeps, optimality {kkt:.3e} (tol {tol_abs:.3e})")
     return result_at(datafit, penalty, V, b, n_iter=n_sweeps, tol_abs=tol_abs,
                      fit_intercept=fit_intercept)
 
 
-def _bcd_working_sets(datafit, V, b, feat, kind, a1, a2, l2, positive, fit_intercept,
-                      tol_abs, max_sweeps, inner_sweeps=5):
-    """Working-set BCD on a dense shared design (V, b updated in place)."""
+def _combine(V, d):
+    """``W (d, T)``: the rows of ``V`` summed per feature (``feat = arange(n_rows) % d``)."""
+    if V.shape[0] == d:
+        return V
+    return V.reshape(V.shape[0] // d, d, V.shape[1]).sum(axis=0)
+
+
+def _residual(X, Y, C, mu, V, b):
+    """``E = Z - Y`` and the weighted residual ``RT = (C * E).T`` (T, n), from scratch;
+    only the nonzero rows of ``W`` enter the product."""
+    d = X.shape[1]
+    W = _combine(V, d)
+    nz = np.flatnonzero(np.any(W != 0.0, axis=1))
+    offset = b - mu @ W
+    if len(nz) == 0:
+        Z = np.broadcast_to(offset, Y.shape)
+    elif len(nz) <= d // 2:
+        Z = X[:, nz] @ W[nz] + offset
+    else:
+        Z = X @ W + offset
+    E = Z - Y
+    return E, np.ascontiguousarray((C * E).T)
+
+
+_CONTROLLER = []
+
+
+def _one_blas_thread():
+    """Context: BLAS on one thread (the controller is built once: building one scans
+    the loaded libraries, ~2-3 ms). The working-set solver's products are a few
+    ``X^T R`` per fit: on a machine whose cores are busy a second BLAS thread made
+    them 5x slower (medium problem: 44 ms instead of 9 ms; small: 12 ms instead of 0.1)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+def _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
+                      fit_intercept, tol_abs, max_sweeps, **options):
+    with _one_blas_thread():
+        return _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
+                             fit_intercept, tol_abs, max_sweeps, **options)
+
+
+def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
+                  fit_intercept, tol_abs, max_sweeps, anderson=5, ws_min=None,
+                  inner_ratio=0.1, order="priority"):
+    """Working-set BCD on a dense shared design (V, b updated in place).
+
+    Outer iteration: the gradient over all rows (one ``X^T R``), the working set =
+    the support plus the rows that violate optimality most (at most
+    ``max(ws_min, 2 |support|)`` rows in all, as in skglm; ``order="priority"``:
+    visited by decreasing violation, measured 40% fewer sweeps than index order at
+    alpha_max/100 on the benchmark's medium problem), then sweeps over it
+    (:func:`bcd_design_ws`, Anderson extrapolation with ``anderson`` iterates) until
+    the violations seen during a sweep fall under ``inner_ratio`` times the outer
+    violation. Returns the :class:`SolverResult`, checked on a residual recomputed
+    from scratch.
+    """
     layout = datafit.layout
-    X = np.asfortranarray(layout.X, dtype=np.float64)
-    mu = np.ascontiguousarray(layout.mu[0])
+    X = np.asarray(layout.X, dtype=np.float64)
+    mu = np.ascontiguousarray(layout.mu[0], dtype=np.float64)
     C, Y = layout.c, layout.y
-    D = np.ascontiguousarray(((X - mu) ** 2).T @ C)  # curvature of feature j in task t
+    uniform = bool(np.all(C == C[:1]))  # same weight on every sample of a task
+    cvec = np.ascontiguousarray(C[0], dtype=np.float64)
+    if uniform:  # column norms read in X's own order, before the copy
+        D = np.ascontiguousarray(np.outer(centred_sq_norms(X, mu), cvec))
+    X = np.asfortranarray(X)  # columns contiguous for the sweeps (a copy if C-ordered)
+    n, d = X.shape
+    if uniform:
+        CT = np.zeros((1, 1))
+    else:
+        CT = np.ascontiguousarray(C.T, dtype=np.float64)
+        D = np.ascontiguousarray(((X - mu) ** 2).T @ C)
     n_rows = V.shape[0]
-    ws_size = min(n_rows, 16)
+    if ws_min is None:
+        ws_min = max(10, min(300, n_rows // 10))
+    E, RT = _residual(X, Y, C, mu, V, b)
+    fresh = True  # RT computed from scratch (not by updates)
     n_sweeps = 0
-    kkt = np.inf
-    while n_sweeps < max_sweeps:
-        R = C * (datafit.linear_predictor(V, b) - Y)  # exact, once per outer iteration
-        G = X.T @ R - np.outer(mu, R.sum(axis=0))
-        scores = row_scores(V, G, feat, kind, a1, a2, l2, positive)
+    while True:
+        GT = RT @ X
+        sR = RT.sum(axis=1)
+        GT -= np.outer(sR, mu)
+        scores = row_scores(V, GT.T, feat, kind, a1, a2, l2, positive)
         kkt = max(scores.max(initial=0.0),
-                  float(np.abs(R.sum(axis=0)).max()) if fit_intercept else 0.0)
-        if kkt <= tol_abs:
-            break
-        support = np.flatnonzero(np.any(V != 0, axis=1))
-        ws_size = min(n_rows, max(ws_size, 2 * len(support)))
-        ranked = np.argsort(-scores, kind="stable")[:ws_size]
-        rows = np.unique(np.concatenate([support, ranked])).astype(np.int64)
-        R = np.ascontiguousarray(R)
-        target = max(0.3 * kkt, tol_abs)
-        while n_sweeps < max_sweeps:
-            bcd_design(X, mu, C, R, V, feat, rows, b, D, kind, a1, a2, l2, positive,
-                       int(fit_intercept), inner_sweeps)
-            n_sweeps += inner_sweeps
-            feats = feat[rows]
-            G_ws = X[:, feats].T @ R - np.outer(mu[feats], R.sum(axis=0))
-            inner = row_scores(V[rows], G_ws, np.arange(len(rows)), kind[rows], a1[rows],
-                               a2[rows], l2, positive).max(initial=0.0)
-            if fit_intercept:
-                inner = max(inner, float(np.abs(R.sum(axis=0)).max()))
-            if inner <= target:
+                  float(np.abs(sR).max(initial=0.0)) if fit_intercept else 0.0)
+        if kkt <= tol_abs or n_sweeps >= max_sweeps:
+            if fresh:
                 break
-        ws_size = min(n_rows, 2 * ws_size)
-    return n_sweeps, kkt
+            E, RT = _residual(X, Y, C, mu, V, b)  # check on an exact residual
+            fresh = True
+            continue
+        support = np.any(V != 0.0, axis=1)
+        prio = np.where(support, np.inf, scores)
+        ws_size = min(n_rows, max(ws_min, 2 * int(support.sum())))
+        if ws_size < n_rows:
+            rows = np.argpartition(-prio, ws_size - 1)[:ws_size]
+        else:
+            rows = np.arange(n_rows)
+        rows = np.sort(rows[prio[rows] > 0.0]).astype(np.int64)
+        if order == "shuffle":
+            rows = np.random.RandomState(len(rows)).permutation(rows)
+        elif order == "priority":
+            rows = rows[np.argsort(-scores[rows], kind="stable")]
+        target = max(inner_ratio * kkt, tol_abs)
+        done, _ = bcd_design_ws(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind,
+                                a1, a2, l2, positive, int(fit_intercept),
+                                int(max_sweeps - n_sweeps), target, int(anderson))
+        n_sweeps += done
+        fresh = False
+    objective = 0.5 * float(np.sum(C * E**2)) + penalty.value(V)
+    return SolverResult(V, b, n_sweeps, kkt, tol_abs, kkt <= tol_abs, objective)

@@ -15,11 +15,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
 from ._layout import SharedDesign, TaskBlocks, rowwise_predict
 from .datafits import make_datafit
 from .solvers import select_solver
+from .utils._threads import single_threaded_blas
 from .utils.validation import (
     Interval,
     StrOptions,
@@ -29,17 +29,6 @@ from .utils.validation import (
     check_X,
     fit_or_restore,
 )
-
-
-_CONTROLLER = []
-
-
-def _single_threaded_blas():
-    """Limit BLAS to one thread (the libraries are looked up once per process: a
-    lookup costs about 1 ms, as much as a whole small fit)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def store_params(estimator, params):
@@ -175,7 +164,7 @@ class MultiTaskLinearModel(BaseEstimator):
         # The Gram form does many tiny matrix products per iteration: BLAS threads
         # only add synchronisation there (measured: several times slower with 2).
         gram = hasattr(getattr(datafit, "datafit", datafit), "H")
-        with _single_threaded_blas() if gram else contextlib.nullcontext():
+        with single_threaded_blas() if gram else contextlib.nullcontext():
             return solve(
                 datafit, penalty, W0, b0, fit_intercept=self.fit_intercept, tol=self.tol,
                 max_iter=self.max_iter, gradient_scale=gradient_scale, verbose=self.verbose,

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits import Quadratic
+from ..utils._threads import single_threaded_blas
 from ._bcd_kernels import bcd_design_ws, bcd_gram, centred_sq_norms, row_scores
 from .fista import SolverResult, result_at
 
@@ -113,24 +114,9 @@ def _residual(X, Y, C, mu, V, b):
     return E, np.ascontiguousarray((C * E).T)
 
 
-_CONTROLLER = []
-
-
-def _one_blas_thread():
-    """Context: BLAS on one thread (the controller is built once: building one scans
-    the loaded libraries, ~2-3 ms). The working-set solver's products are a few
-    ``X^T R`` per fit: on a machine whose cores are busy a second BLAS thread made
-    them 5x slower (medium problem: 44 ms instead of 9 ms; small: 12 ms instead of 0.1)."""
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
-
-
 def _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
                       fit_intercept, tol_abs, max_sweeps, **options):
-    with _one_blas_thread():
+    with single_threaded_blas():
         return _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
                              fit_intercept, tol_abs, max_sweeps, **options)
 

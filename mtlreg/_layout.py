@@ -173,17 +173,23 @@ class TaskBlocks(_CentredOperator):
         if sp.issparse(X):
             X = sp.csr_matrix(X)
             X.sort_indices()
-        if fit_intercept:
-            sums = np.zeros((n_tasks, X.shape[1]))
-            for t in range(n_tasks):
-                rows = codes == t
-                sums[t] = np.asarray(sample_weight[rows] @ X[rows]).ravel()
+        if fit_intercept:  # per-task weighted sums of the rows, in one pass over X
+            sums = np.empty((n_tasks, X.shape[1]))
+            weights = np.ascontiguousarray(sample_weight, dtype=np.float64)
+            if sp.issparse(X):
+                _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
+                                             sums, np.empty(n_tasks))
+            else:
+                _kernels.rowwise_rmatvec_dense(np.ascontiguousarray(X), codes, weights, sums,
+                                               np.empty(n_tasks))
             mu = sums / n_t[:, None]
         else:
             mu = np.zeros((n_tasks, X.shape[1]))
         super().__init__(X, y, c, mu, fit_intercept)
 
     def _raw_matvec(self, W, offset):
+        if not W.any():  # the null model (alpha_max, starting points): no pass over X
+            return np.asarray(offset, dtype=np.float64)[self.codes]
         return rowwise_predict(self.X, self.codes, W.T, offset)
 
     def _raw_rmatvec(self, r):

@@ -25,6 +25,7 @@ are re-solved exactly after every sweep.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from numba import njit
 
 from .._kernels import rowwise_rmatvec_dense
@@ -308,8 +309,6 @@ def ws_objective(R, c, V, rows, kind, a1, a2, l2, positive):
 # --------------------------------------------------------------------------- driver
 def supports_blocks(base):
     """The per-task layout with a dense X and the squared loss (``base``: a Quadratic)."""
-    import scipy.sparse as sp
-
     return base.layout.layout == "blocks" and not sp.issparse(base.layout.X)
 
 
@@ -407,7 +406,7 @@ def bcd_blocks(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive, fit_int
         ws_size = min(n_rows, 2 * ws_size)
     # result at the returned point, from the exact residual and gradient above
     Gv = G[feat]
-    kkt = max(penalty.subdiff_distance(V, Gv + 0.0), float(np.abs(gb).max(initial=0.0)))
+    kkt = max(penalty.subdiff_distance(V, Gv), float(np.abs(gb).max(initial=0.0)))
     z_minus_y = np.divide(R, c, out=np.zeros(n), where=c > 0)
     value = 0.5 * float(np.sum(c * z_minus_y**2))
     objective = value + penalty.value(V)

@@ -379,6 +379,7 @@ def bcd_blocks(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive, fit_int
         support = np.flatnonzero(np.any(V != 0, axis=1))
         ws_size = min(n_rows, max(ws_size, 2 * len(support)))
         ranked = np.argsort(-scores, kind="stable")[:ws_size]
+        ranked = ranked[scores[ranked] > 0.0]  # rows optimal at zero stay out (no columns)
         rows = np.unique(np.concatenate([support, ranked])).astype(np.int64)
         cache(rows)
         # Sweeping below the largest violation left outside the working set is wasted

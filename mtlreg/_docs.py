@@ -29,9 +29,10 @@ _COMMON_PARAMS_DOC = """
         penalty, the dirty model without ``positive`` or ``l2_reg``); hardly
         sensitive to feature scaling.
         ``"bcd"``: block coordinate descent (squared loss with few features or a
-        dense shared design; row-separable penalties, i.e. all but the trace
-        norm), with working sets on a shared design. ``"auto"``: ADMM where it
-        applies, else BCD where it applies, else FISTA (and the direct solve for
+        dense design; row-separable penalties, i.e. all but the trace norm), with
+        working sets on a dense design. ``"auto"``: ADMM where it applies, else
+        BCD where it applies (on per-task data with many features: for the
+        sparsity-inducing penalties only), else FISTA (and the direct solve for
         the mean-regularized squared loss). All reach the same optimum.
     verbose : int, default=0
         Print the solver's progress every 10 iterations.

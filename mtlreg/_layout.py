@@ -136,6 +136,8 @@ class SharedDesign(_CentredOperator):
         self._mu1 = mu1
 
     def _raw_matvec(self, W, offset):
+        if not W.any():  # the null model (alpha_max, starting points): no pass over X
+            return np.repeat(np.asarray(offset, dtype=np.float64)[None, :], self.X.shape[0], 0)
         return np.asarray(self.X @ W) + offset[None, :]
 
     def _raw_rmatvec(self, R):
@@ -176,16 +178,23 @@ class TaskBlocks(_CentredOperator):
         # rows grouped by task, once: task t's rows are order[starts[t]:starts[t + 1]]
         self._order = np.argsort(codes, kind="stable")
         self._starts = np.searchsorted(codes[self._order], np.arange(n_tasks + 1))
-        if fit_intercept:
-            n = X.shape[0]
-            S = sp.csr_matrix((sample_weight, (codes, np.arange(n))), shape=(n_tasks, n))
-            sums = S @ X  # weighted per-task sums, O(nnz)
-            mu = (sums.toarray() if sp.issparse(sums) else np.asarray(sums)) / n_t[:, None]
+        if fit_intercept:  # per-task weighted sums of the rows, in one pass over X
+            sums = np.empty((n_tasks, X.shape[1]))
+            weights = np.ascontiguousarray(sample_weight, dtype=np.float64)
+            if sp.issparse(X):
+                _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
+                                             sums, np.empty(n_tasks))
+            else:
+                _kernels.rowwise_rmatvec_dense(np.ascontiguousarray(X), codes, weights, sums,
+                                               np.empty(n_tasks))
+            mu = sums / n_t[:, None]
         else:
             mu = np.zeros((n_tasks, X.shape[1]))
         super().__init__(X, y, c, mu, fit_intercept)
 
     def _raw_matvec(self, W, offset):
+        if not W.any():  # the null model (alpha_max, starting points): no pass over X
+            return np.asarray(offset, dtype=np.float64)[self.codes]
         return rowwise_predict(self.X, self.codes, W.T, offset)
 
     def _raw_rmatvec(self, r):

@@ -6,7 +6,7 @@ and ``bcd`` (block coordinate descent) need the squared loss in Gram form;
 """
 
 from .admm import admm, supports_admm
-from .bcd import bcd, supports_bcd
+from .bcd import bcd, prefers_bcd, supports_bcd
 from .direct import solve_mean_regularized
 from .fista import SolverResult, fista, kkt_violation, result_at
 
@@ -18,14 +18,15 @@ def select_solver(name, datafit, penalty):
 
     ``"auto"``: ADMM where it applies (Gram form; robust to badly scaled features),
     else block coordinate descent where it applies (the dirty model in Gram form,
-    a dense shared design with a row-separable penalty), else FISTA (logistic loss,
-    sparse designs, many features per task). Choices measured in
+    a dense shared design with a row-separable penalty, a dense per-task design with
+    a sparsity-inducing row penalty), else FISTA (logistic loss, sparse designs,
+    ridge-like penalties on per-task data with many features). Choices measured in
     ``benchmarks/results/solvers.md``.
     """
     if name == "auto":
         if supports_admm(datafit, penalty):
             name = "admm"
-        elif supports_bcd(datafit, penalty):
+        elif supports_bcd(datafit, penalty) and prefers_bcd(datafit, penalty):
             name = "bcd"
         else:
             name = "fista"

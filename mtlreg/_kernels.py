@@ -30,41 +30,38 @@ def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
     """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
     with ``a_i = [x_i - mu_t, (1)]``; task t's rows are ``order[starts[t]:starts[t + 1]]``.
 
-    Rows are gathered in chunks into a small buffer and accumulated into a local
-    ``k x k`` array (which the compiler vectorises: 3-4 times faster than
-    accumulating into ``H`` directly)."""
+    Task t's centred rows are gathered into ``A`` (and ``B = diag(c) A``) and
+    ``H[t] = A^T B`` is one BLAS product (twice as fast as a compiled accumulation
+    loop on School: 0.9 ms against 2.0 ms for 139 tasks of 28 features)."""
     d = X.shape[1]
     T, k = H.shape[0], H.shape[1]
-    chunk = 256
-    A = np.empty((chunk, k))
-    cw = np.empty(chunk)
-    acc = np.empty((k, k))
+    n_max = 0
+    for t in range(T):
+        n_max = max(n_max, starts[t + 1] - starts[t])
+    A = np.empty((max(n_max, 1), k))
+    B = np.empty((max(n_max, 1), k))
     racc = np.empty(k)
     for t in range(T):
-        acc[:] = 0.0
+        m = starts[t + 1] - starts[t]
         racc[:] = 0.0
-        p = starts[t]
-        while p < starts[t + 1]:
-            m = min(chunk, starts[t + 1] - p)
-            for q in range(m):
-                i = order[p + q]
-                cw[q] = c[i]
-                for j in range(d):
-                    A[q, j] = X[i, j] - mu[t, j]
-                if with_ones:
-                    A[q, d] = 1.0
-                cy = c[i] * y[i]
-                for u in range(k):
-                    racc[u] += cy * A[q, u]
-            for q in range(m):
-                for u in range(k):
-                    w = cw[q] * A[q, u]
-                    for v in range(k):
-                        acc[u, v] += w * A[q, v]
-            p += m
-        for u in range(k):  # exactly symmetric (fastmath may round the halves apart)
-            for v in range(k):
-                H[t, u, v] = 0.5 * (acc[u, v] + acc[v, u])
+        for q in range(m):
+            i = order[starts[t] + q]
+            for j in range(d):
+                A[q, j] = X[i, j] - mu[t, j]
+            if with_ones:
+                A[q, d] = 1.0
+            ci = c[i]
+            cy = ci * y[i]
+            for u in range(k):
+                B[q, u] = ci * A[q, u]
+                racc[u] += cy * A[q, u]
+        if m == 0:
+            H[t] = 0.0
+        else:
+            G = np.dot(A[:m].T, B[:m])
+            for u in range(k):  # exactly symmetric
+                for v in range(k):
+                    H[t, u, v] = 0.5 * (G[u, v] + G[v, u])
         r[t] = racc
 
 
@@ -241,15 +238,15 @@ def project_l1_ball(v, radius):
 
 
 @njit(cache=True)
-def project_simplex(v):
-    """Euclidean projection onto {theta >= 0, sum theta = 1}."""
+def project_simplex(v, radius=1.0):
+    """Euclidean projection onto {theta >= 0, sum theta = radius}."""
     n = v.shape[0]
     u = np.sort(v)[::-1]
     cumsum = 0.0
     tau = 0.0
     for k in range(n):
         cumsum += u[k]
-        candidate = (cumsum - 1.0) / (k + 1)
+        candidate = (cumsum - radius) / (k + 1)
         if u[k] - candidate > 0.0:
             tau = candidate
     out = np.empty(n)
@@ -303,10 +300,10 @@ def l1inf_row_dist(w, g, alpha, positive):
         if abs(w[t]) >= wmax * (1.0 - 1e-12):
             b[k] = a[t] * (1.0 if w[t] > 0 else -1.0)
             k += 1
-    if alpha > 0.0:
-        theta = project_simplex(b / alpha)
+    if alpha > 0.0:  # the scaled simplex directly: b / alpha overflows for tiny alpha
+        theta = project_simplex(b, alpha)
         for k in range(n_active):
-            diff = b[k] - alpha * theta[k]
+            diff = b[k] - theta[k]
             dist2 += diff * diff
     else:  # the subdifferential of 0 * ||.||_inf is {0}
         for k in range(n_active):

@@ -589,3 +589,22 @@ def test_nullable_pandas_targets_in_shared_layout(dtype):
     est = GroupLassoClassifier(alpha=0.01).fit(clf_data.X, full)
     ref = GroupLassoClassifier(alpha=0.01).fit(clf_data.X, clf_data.y)
     assert_allclose(est.coef_, ref.coef_)
+
+
+@pytest.mark.parametrize("position", [0, 2, -1])
+def test_task_column_memory_order_and_dtype_do_not_matter(position):
+    """The task column is split off in one copy whatever X's memory order (School
+    ships Fortran-ordered) or integer dtype: the same fit for every variant."""
+    rng = np.random.default_rng(0)
+    feats = rng.integers(-3, 4, size=(60, 4))
+    tasks = rng.integers(0, 3, size=60)
+    y = feats @ np.array([1.0, -2.0, 0.0, 0.5]) + tasks + 0.1 * rng.standard_normal(60)
+    X = np.insert(feats, position % 5, tasks, axis=1)
+    fits = []
+    for variant in (X, np.asfortranarray(X), X.astype(float), np.asfortranarray(X.astype(float))):
+        est = GroupLassoRegressor(task_column=position, alpha=0.05, tol=1e-10).fit(variant, y)
+        fits.append(est.coef_)
+        assert_allclose(est.predict(variant), est.predict(X.astype(float)), rtol=1e-12)
+    for coef in fits[1:]:
+        assert_allclose(coef, fits[0], rtol=1e-10, atol=1e-12)
+    assert np.abs(fits[0]).max() > 0.1

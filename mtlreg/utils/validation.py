@@ -94,13 +94,25 @@ def check_X(estimator, X, *, reset):
             X_rest = X[:, keep]
         else:
             task_ids = X[:, position]
-            X_rest = np.delete(X, position, axis=1)
+            X_rest = _drop_column(X, position)
     task_ids = _check_task_ids(task_ids)
     X_rest = check_array(
         X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=np.float64, input_name="X",
         estimator=estimator, ensure_min_features=0,
     )
     return X_rest, task_ids
+
+
+def _drop_column(X, position):
+    """``X`` without column ``position``, in one copy and in C order (the row-wise
+    kernels read rows; ``np.delete`` would keep a Fortran-ordered input Fortran-ordered
+    and every kernel would copy it again)."""
+    if X.dtype.kind not in "biuf":  # object / text: check_array converts it anyway
+        return np.delete(X, position, axis=1)
+    out = np.empty((X.shape[0], X.shape[1] - 1), dtype=X.dtype)
+    out[:, :position] = X[:, :position]
+    out[:, position:] = X[:, position + 1:]
+    return out
 
 
 def _column_position(column, n_columns, name):

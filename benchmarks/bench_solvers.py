@@ -158,6 +158,21 @@ def _ours_fit(est, Xfit, y):
     return fit
 
 
+def _tiny_fit(est, Xt, yt):
+    """Fit a clone of ``est`` on the tiny problem with its strengths scaled to that problem
+    (alpha_max/10, beta_max/10): the big problem's alpha can exceed the tiny one's
+    alpha_max, and a fit that stops at the null model compiles nothing of the solver."""
+    from sklearn.base import clone
+
+    e = clone(est).set_params(tol=1e-4, max_iter=200)
+    if hasattr(e, "compute_beta_max"):
+        e.set_params(alpha=e.compute_alpha_max(Xt, yt) / 10,
+                     beta=e.compute_beta_max(Xt, yt) / 10)
+    elif hasattr(e, "compute_alpha_max") and type(e).__name__ != "MeanRegularizedRegressor":
+        e.set_params(alpha=e.compute_alpha_max(Xt, yt) / 10)
+    return e.fit(Xt, yt)
+
+
 def run_ours(problem, est, solver, cfg, *, label=None):
     """Our estimator ``est`` (configured: alpha, ...) with ``solver``, tolerance ladder."""
     from sklearn.base import clone
@@ -171,7 +186,7 @@ def run_ours(problem, est, solver, cfg, *, label=None):
     kind = ("per_task" if problem.per_task else "shared") + (
         "/gram" if getattr(problem, "gram_form", False) else "") + f"/{problem.loss}"
     key = f"mtlreg {type(est).__name__}({getattr(est, 'block_norm', '')}) {solver} {kind}"
-    c = warm(key, lambda: clone(est).set_params(tol=1e-4, max_iter=200).fit(Xt, yt))
+    c = warm(key, lambda: _tiny_fit(est, Xt, yt))
     if isinstance(c, Exception):
         tr.note = f"n/a: {str(c).splitlines()[0][:160]}"
         return tr

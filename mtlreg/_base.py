@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._layout import SharedDesign, TaskBlocks, rowwise_predict
 from .datafits import make_datafit
-from .solvers import select_solver
+from .solvers import has_sparse_rows, select_solver
 from .utils._threads import single_threaded_blas
 from .utils.validation import (
     Interval,
@@ -83,7 +83,16 @@ class MultiTaskLinearModel(BaseEstimator):
                 self.fit_intercept,
             )
         self._check_layout(layout, tasks)
-        return layout, self._make_datafit(make_datafit(self._loss, layout)), tasks
+        datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
+            self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
+        return layout, self._make_datafit(datafit), tasks
+
+    def _coordinate_descent_ahead(self, n_rows):
+        """Whether the solver will be block coordinate descent if the design allows it
+        (``solver="bcd"``, or ``"auto"`` with sparse rows): it then prefers the data to
+        a Gram matrix on shared designs with many features."""
+        return self.solver == "bcd" or (
+            self.solver == "auto" and has_sparse_rows(self._make_penalty(), n_rows))
 
     # Hooks for formulations whose solver variable is not W itself (dirty: [B; S]).
     def _make_datafit(self, datafit):

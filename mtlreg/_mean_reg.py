@@ -32,6 +32,9 @@ class _MeanRegularizedMixin:
     def _make_penalty(self):
         return with_ridge(MeanRegularization(self.alpha), self.l2_reg)
 
+    def _coordinate_descent_ahead(self, n_rows):
+        return False  # "auto" is the direct solve on the Gram matrices (ridge-like)
+
 
 _OBJECTIVE = """
         sum_t lambda_t / n_t * sum_{i in task t} s_i loss(y_it, x_i . w_t + b_t)

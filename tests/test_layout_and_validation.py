@@ -90,6 +90,47 @@ def test_layout_operator_and_adjoint(kind, fit_intercept, sparse):
     assert_allclose(layout.uncentre_intercept(W, bc), b, atol=1e-12)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("case", ["shared", "shared_nan", "shared_tw", "blocks"])
+def test_task_gram_matches_its_definition(case, fit_intercept, sparse):
+    """H_t = A_t^T diag(c_t) A_t and r_t = A_t^T (c_t * y_t), A_t = [X - mu_t, 1], on
+    every path: the shared design's single Gram matrix (no missing labels, with or
+    without task weights), its per-task fallback (NaN labels), the per-task kernel."""
+    if case == "blocks":
+        layout, X, y, s, codes = _blocks(sw=True, fit_intercept=fit_intercept, sparse=sparse)
+        C = np.zeros((len(y), 3))
+        C[np.arange(len(y)), codes] = layout.c
+        Yt = np.repeat(y[:, None], 3, axis=1)
+    else:
+        tw = [0.5, 1.0, 3.0] if case == "shared_tw" else None
+        layout, X, Y, s = _shared(nan=case == "shared_nan", sw=True, task_weights=tw,
+                                  fit_intercept=fit_intercept, sparse=sparse)
+        C, Yt = layout.c, np.nan_to_num(Y)
+    H, r = layout.task_gram()
+    for t in range(3):
+        A = X - layout.mu[t] if fit_intercept else X
+        if fit_intercept:
+            A = np.hstack([A, np.ones((len(A), 1))])
+        assert_allclose(H[t], A.T @ (C[:, t, None] * A), rtol=1e-12, atol=1e-12)
+        assert_allclose(r[t], A.T @ (C[:, t] * Yt[:, t]), rtol=1e-12, atol=1e-12)
+        assert_array_equal(H[t], H[t].T)
+
+
+@pytest.mark.parametrize("n_features, n_tasks, expected", [
+    (5, 3, "GramQuadratic"),      # k = 6 <= 4 T: the Gram matrix is cheap to build
+    (40, 3, "Quadratic"),         # k = 41 > 4 T: coordinate descent reads the data
+])
+def test_shared_gram_form_for_coordinate_descent(n_features, n_tasks, expected):
+    """With coordinate descent ahead the shared design keeps X unless k <= 4 T; other
+    solvers (FISTA, ADMM) take the Gram form whenever its iterations are cheaper."""
+    from mtlreg.datafits import make_datafit
+
+    layout, *_ = _shared(n=400, d=n_features, T=n_tasks)
+    assert type(make_datafit("squared", layout, for_coordinate_descent=True)).__name__ == expected
+    assert type(make_datafit("squared", layout)).__name__ == "GramQuadratic"
+
+
 @pytest.mark.parametrize("task_weights", [None, "samples", [0.5, 1.0, 3.0]])
 def test_observation_weights_scaling(task_weights):
     """c_it = lambda_t s_i / n_t: each task's weights sum to lambda_t."""

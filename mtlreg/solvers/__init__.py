@@ -6,7 +6,7 @@ and ``bcd`` (block coordinate descent) need the squared loss in Gram form;
 """
 
 from .admm import admm, supports_admm
-from .bcd import bcd, prefers_bcd, supports_bcd
+from .bcd import bcd, has_sparse_rows, prefers_bcd, supports_bcd
 from .direct import solve_mean_regularized
 from .fista import SolverResult, fista, kkt_violation, result_at
 
@@ -39,6 +39,7 @@ __all__ = [
     "admm",
     "bcd",
     "fista",
+    "has_sparse_rows",
     "kkt_violation",
     "result_at",
     "select_solver",

@@ -91,6 +91,22 @@ def _reduced_gram(datafit):
     return np.ascontiguousarray(Ht), np.ascontiguousarray(rt), (h, hbb, r[:, d])
 
 
+def _inverter(Ht, M):
+    """``invert(rho)`` fills ``M[t] = (Ht[t] + diag(rho))^{-1}``; when every task has the
+    same system (a shared design without missing labels and equal task weights) one
+    factorisation serves all tasks (``k^3`` work instead of ``T k^3``)."""
+    same = Ht.shape[0] > 1 and np.array_equal(Ht, np.broadcast_to(Ht[0], Ht.shape))
+
+    def invert(rho):
+        if same:
+            K.shifted_inverse(Ht[:1], rho, M[:1])
+            M[1:] = M[0]
+        else:
+            K.shifted_inverse(Ht, rho, M)
+
+    return invert
+
+
 class _Steps:
     """``n`` ADMM steps for one kind of penalty; ``variable()`` is the solver variable
     (``Z.T``, or ``[B; S]`` for the dirty model) and ``gradient(G)`` its gradient."""
@@ -202,7 +218,8 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
 
     rho = _initial_rho(Ht, steps.mode)
     M = np.empty_like(Ht)
-    K.shifted_inverse(Ht, rho, M)
+    invert = _inverter(Ht, M)
+    invert(rho)
     crit, G = kkt()
     U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
     W = np.empty((T, d))
@@ -225,7 +242,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             factor = 2.0 if primal > dual else 0.5
             rho *= factor
             U /= factor
-            K.shifted_inverse(Ht, rho, M)
+            invert(rho)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim

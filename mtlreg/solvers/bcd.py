@@ -70,7 +70,17 @@ def prefers_bcd(datafit, penalty):
     if hasattr(base, "H") or base.layout.layout != "blocks":
         return True
     n_rows = base.layout.n_features * (1 if base is datafit else 2)
-    return bool(np.all(np.asarray(penalty.row_spec(n_rows)[0]) <= L1INF_KIND))
+    return has_sparse_rows(penalty, n_rows)
+
+
+def has_sparse_rows(penalty, n_rows):
+    """Whether ``penalty`` is row-separable and sparsity-inducing on every row (l1,
+    l2,1, l1 + l2,1, l1,inf, with an optional ridge part): where working-set BCD wins."""
+    try:
+        kinds = penalty.row_spec(n_rows)[0]
+    except AttributeError:  # not row-separable (a wrapper may forward to a penalty without)
+        return False
+    return bool(np.all(np.asarray(kinds) <= L1INF_KIND))
 
 
 def bcd(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,

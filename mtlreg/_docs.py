@@ -33,7 +33,9 @@ _COMMON_PARAMS_DOC = """
         working sets on a dense design. ``"auto"``: ADMM where it applies, else
         BCD where it applies (on per-task data with many features: for the
         sparsity-inducing penalties only), else FISTA (and the direct solve for
-        the mean-regularized squared loss). All reach the same optimum.
+        the mean-regularized squared loss); on a shared design with a
+        sparsity-inducing penalty, BCD on ``X`` unless ``n_features + 1 <=
+        4 n_tasks``. All reach the same optimum.
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """

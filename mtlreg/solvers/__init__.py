@@ -20,8 +20,10 @@ def select_solver(name, datafit, penalty):
     else block coordinate descent where it applies (the dirty model in Gram form,
     a dense shared design with a row-separable penalty, a dense per-task design with
     a sparsity-inducing row penalty), else FISTA (logistic loss, sparse designs,
-    ridge-like penalties on per-task data with many features). Choices measured in
-    ``benchmarks/results/solvers.md``.
+    ridge-like penalties on per-task data with many features). The datafit's form
+    is chosen before (``datafits.make_datafit``): on a shared design with sparse
+    rows the Gram form, hence ADMM, only when ``n_features + 1 <= 4 n_tasks``.
+    Choices measured in ``benchmarks/results/solvers.md``.
     """
     if name == "auto":
         if supports_admm(datafit, penalty):

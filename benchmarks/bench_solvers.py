@@ -732,12 +732,15 @@ def plot_scaling(results, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6))
     for ax, (var, r) in zip(np.atleast_1d(axes), results.items()):
         v = [x[0] for x in r["rows"]]
         t = [x[1] for x in r["rows"]]
         ax.loglog(v, t, "-o")
+        ax.set_xticks(v, [str(x) for x in v])  # the measured sizes, no minor labels
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(var)
         ax.set_ylabel("fit time (s)")
         ax.set_title(f"time ~ {var}^{r['exponent']:.2f}", fontsize=9)

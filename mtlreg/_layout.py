@@ -96,14 +96,19 @@ class _CentredOperator:
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
         for t, (A, c, y) in enumerate(self._task_rows()):
-            if self.fit_intercept:
-                A = np.hstack([A - self.mu[t], np.ones((A.shape[0], 1))])
+            A = self._augmented(A, self.mu[t])
             Ac = A * c[:, None]
             G = A.T @ Ac
             H[t] = 0.5 * (G + G.T)  # exactly symmetric
             r[t] = Ac.T @ y
         self._gram = (H, r)
         return H, r
+
+    def _augmented(self, X_rows, mu):
+        """``a_i = [x_i - mu, 1]`` with an intercept, ``x_i`` without (dense rows)."""
+        if not self.fit_intercept:
+            return X_rows
+        return np.hstack([X_rows - mu, np.ones((X_rows.shape[0], 1))])
 
     def task_means(self, values):
         """Weighted mean per task of an array shaped like Z (uses c, which sums to lambda_t)."""
@@ -156,9 +161,7 @@ class SharedDesign(_CentredOperator):
         if getattr(self, "_gram", None) is not None or not self._all_labelled:
             return super().task_gram()
         Xd = self.X.toarray() if sp.issparse(self.X) else np.asarray(self.X, dtype=np.float64)
-        A = Xd - self._mu1 if self.fit_intercept else Xd
-        if self.fit_intercept:
-            A = np.hstack([A, np.ones((A.shape[0], 1))])
+        A = self._augmented(Xd, self._mu1)
         s = self._sample_weight
         H1 = A.T @ (A * s[:, None])
         H1 = 0.5 * (H1 + H1.T)

@@ -158,19 +158,26 @@ def _ours_fit(est, Xfit, y):
     return fit
 
 
+def strengths_at_tenth(est, X, y):
+    """``{"alpha": alpha_max/10}`` (and ``beta_max/10`` for the dirty model) on ``(X, y)``;
+    ``{}`` where alpha never zeroes the model (alpha_max = inf: mean-regularized)."""
+    a = est.compute_alpha_max(X, y)
+    if not np.isfinite(a):
+        return {}
+    params = {"alpha": a / 10}
+    if hasattr(est, "compute_beta_max"):
+        params["beta"] = est.compute_beta_max(X, y) / 10
+    return params
+
+
 def _tiny_fit(est, Xt, yt):
-    """Fit a clone of ``est`` on the tiny problem with its strengths scaled to that problem
-    (alpha_max/10, beta_max/10): the big problem's alpha can exceed the tiny one's
-    alpha_max, and a fit that stops at the null model compiles nothing of the solver."""
+    """Fit a clone of ``est`` on the tiny problem with its strengths scaled to that problem:
+    the big problem's alpha can exceed the tiny one's alpha_max, and a fit that stops at
+    the null model compiles nothing of the solver."""
     from sklearn.base import clone
 
     e = clone(est).set_params(tol=1e-4, max_iter=200)
-    if hasattr(e, "compute_beta_max"):
-        e.set_params(alpha=e.compute_alpha_max(Xt, yt) / 10,
-                     beta=e.compute_beta_max(Xt, yt) / 10)
-    elif hasattr(e, "compute_alpha_max") and type(e).__name__ != "MeanRegularizedRegressor":
-        e.set_params(alpha=e.compute_alpha_max(Xt, yt) / 10)
-    return e.fit(Xt, yt)
+    return e.set_params(**strengths_at_tenth(e, Xt, yt)).fit(Xt, yt)
 
 
 def run_ours(problem, est, solver, cfg, *, label=None):
@@ -433,17 +440,11 @@ def family_school(cfg):
                 est.set_params(alpha=1.0, l2_reg=0.01)
                 pen.update(alpha=1.0, l2_reg=0.01)
                 desc = "alpha=1, l2_reg=0.01"
-            elif cls is DirtyRegressor:
-                a = est.compute_alpha_max(Xfull, y) / 10
-                b = est.compute_beta_max(Xfull, y) / 10
-                est.set_params(alpha=a, beta=b)
-                pen.update(alpha=a, beta=b)
-                desc = f"alpha=alpha_max/10={a:.4g}, beta=beta_max/10={b:.4g}"
             else:
-                a = est.compute_alpha_max(Xfull, y) / 10
-                est.set_params(alpha=a)
-                pen.update(alpha=a)
-                desc = f"alpha=alpha_max/10={a:.4g}"
+                strengths = strengths_at_tenth(est, Xfull, y)
+                est.set_params(**strengths)
+                pen.update(strengths)
+                desc = ", ".join(f"{k}={k}_max/10={v:.4g}" for k, v in strengths.items())
             key = f"b_{name.replace(' ', '_')}_{feat_name}"
             p = per_task_problem(key, f"(b) School {feat_name}: {name}, {desc}", Xfull, y,
                                  penalty=penalty, pen=pen)

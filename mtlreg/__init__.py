@@ -3,32 +3,38 @@
 Importing :mod:`mtlreg` never imports torch; the torch bridge lives in ``mtlreg.torch``.
 """
 
-from ._cv import (
-    DirtyClassifierCV,
-    DirtyRegressorCV,
-    GroupLassoClassifierCV,
-    GroupLassoRegressorCV,
-    IndependentClassifierCV,
-    IndependentRegressorCV,
-    MeanRegularizedClassifierCV,
-    MeanRegularizedRegressorCV,
-    SparseGroupLassoClassifierCV,
-    SparseGroupLassoRegressorCV,
-    TraceNormClassifierCV,
-    TraceNormRegressorCV,
-)
-from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
-from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor
-from ._sparse import (
+# before any kernel module is imported: numba's caches go to a per-user folder,
+# never into the installed package (see _numba_cache.py)
+from . import _numba_cache  # noqa: F401  isort: skip
+from .linear_model import (  # noqa: E402
     DirtyClassifier,
+    DirtyClassifierCV,
     DirtyRegressor,
+    DirtyRegressorCV,
+    GroupLassoClassifier,
+    GroupLassoClassifierCV,
+    GroupLassoRegressor,
+    GroupLassoRegressorCV,
     IndependentClassifier,
+    IndependentClassifierCV,
     IndependentRegressor,
+    IndependentRegressorCV,
+    MeanRegularizedClassifier,
+    MeanRegularizedClassifierCV,
+    MeanRegularizedRegressor,
+    MeanRegularizedRegressorCV,
+    RegularizationPath,
     SparseGroupLassoClassifier,
+    SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressor,
+    SparseGroupLassoRegressorCV,
+    TraceNormClassifier,
+    TraceNormClassifierCV,
+    TraceNormRegressor,
+    TraceNormRegressorCV,
+    alpha_grid,
+    regularization_path,
 )
-from ._path import RegularizationPath, alpha_grid, regularization_path
-from ._trace import TraceNormClassifier, TraceNormRegressor
 
 __version__ = "0.1.0.dev0"
 

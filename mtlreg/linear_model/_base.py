@@ -16,11 +16,11 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._layout import SharedDesign, TaskBlocks, rowwise_predict
-from .datafits import make_datafit
-from .solvers import has_sparse_rows, select_solver
-from .utils._threads import single_threaded_blas
-from .utils.validation import (
+from .._layout import SharedDesign, TaskBlocks, rowwise_predict
+from ..datafits import make_datafit
+from ..solvers import has_sparse_rows, select_solver
+from ..utils._threads import single_threaded_blas
+from ..utils.validation import (
     Interval,
     StrOptions,
     _check_sample_weight,

@@ -12,10 +12,10 @@ from ._base import (
     store_params,
 )
 from ._docs import fill_doc
-from .penalties import MeanRegularization, with_ridge
-from .solvers import result_at, solve_mean_regularized
-from .solvers.direct import LinAlgError
-from .utils.validation import Interval
+from ..penalties import MeanRegularization, with_ridge
+from ..solvers import result_at, solve_mean_regularized
+from ..solvers.direct import LinAlgError
+from ..utils.validation import Interval
 
 
 class _MeanRegularizedMixin:

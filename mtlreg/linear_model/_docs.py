@@ -69,3 +69,10 @@ def fill_doc(template, l2_default="0.0"):
     return template.replace("%(params)s", params).replace(
         "%(attributes)s", _ATTRIBUTES_DOC.strip("\n").lstrip()
     )
+
+
+# loss and data-term pieces of the formulations' docstrings
+SQUARED_DOC = "``loss(y, z) = (y - z)^2 / 2``"
+LOGISTIC_DOC = "``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``"
+CLASSES_DOC = "classes_ : ndarray of shape (2,)\n        The two class labels.\n    "
+DATA_TERM = "sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_t + b_t)"

@@ -8,9 +8,9 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from .penalties import L21, with_ridge
+from ..penalties import L21, with_ridge
 from ._docs import fill_doc
-from .utils.validation import Interval
+from ..utils.validation import Interval
 
 class _GroupLassoMixin:
     _parameter_constraints = {

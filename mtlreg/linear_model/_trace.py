@@ -11,8 +11,8 @@ from ._base import (
     store_params,
 )
 from ._docs import fill_doc
-from .penalties import TraceNorm, with_ridge
-from .utils.validation import Interval
+from ..penalties import TraceNorm, with_ridge
+from ..utils.validation import Interval
 
 
 class _TraceNormMixin:

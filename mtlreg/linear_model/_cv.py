@@ -20,8 +20,8 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ._path import _grid, regularization_path
-from .model_selection import default_cv
-from .utils.validation import Interval, _fit_context, fit_or_restore
+from ..model_selection import default_cv
+from ..utils.validation import Interval, _fit_context, fit_or_restore
 
 _CV_PARAMS = {
     "alphas": None,
@@ -268,14 +268,9 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
 # ------------------------------------------------------------------ the classes
 from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor  # noqa: E402
 from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor  # noqa: E402
-from ._sparse import (  # noqa: E402
-    DirtyClassifier,
-    DirtyRegressor,
-    IndependentClassifier,
-    IndependentRegressor,
-    SparseGroupLassoClassifier,
-    SparseGroupLassoRegressor,
-)
+from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
+from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
+from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 
 

@@ -1,0 +1,24 @@
+"""Linear multi-task models: one module per formulation, their paths and ``*CV`` twins."""
+
+from ._cv import (
+    DirtyClassifierCV,
+    DirtyRegressorCV,
+    GroupLassoClassifierCV,
+    GroupLassoRegressorCV,
+    IndependentClassifierCV,
+    IndependentRegressorCV,
+    MeanRegularizedClassifierCV,
+    MeanRegularizedRegressorCV,
+    SparseGroupLassoClassifierCV,
+    SparseGroupLassoRegressorCV,
+    TraceNormClassifierCV,
+    TraceNormRegressorCV,
+)
+from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
+from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor
+from ._dirty import DirtyClassifier, DirtyRegressor
+from ._independent import IndependentClassifier, IndependentRegressor
+from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor
+from ._path import RegularizationPath, alpha_grid, regularization_path
+from ._trace import TraceNormClassifier, TraceNormRegressor
+

@@ -1,0 +1,105 @@
+"""Dirty multi-task model (Jalali et al. 2010): W = B + S, B block-sparse, S sparse."""
+
+from numbers import Real
+
+import numpy as np
+
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ..datafits import SumOfParts
+from ..penalties import L21, Dirty, L1Inf, with_ridge
+from ..utils.validation import Interval, StrOptions
+
+
+# ----------------------------------------------------------------------- dirty model
+class _DirtyMixin:
+    _parameter_constraints = {
+        **MultiTaskLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "block_norm": [StrOptions({"l1inf", "l21"})],
+        "positive": ["boolean"],
+    }
+
+    def __init__(self, alpha=0.1, beta=0.1, *, block_norm="l1inf", positive=False,
+                 fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
+                 tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
+                 verbose=0):
+        store_params(self, locals())
+
+    def _make_penalty(self):
+        block = (L1Inf if self.block_norm == "l1inf" else L21)(self.alpha, self.positive)
+        return with_ridge(Dirty(block, self.beta, positive=self.positive), self.l2_reg)
+
+    # the solver variable is V = [B; S]
+    def _make_datafit(self, datafit):
+        return SumOfParts(datafit)
+
+    def _n_variable_rows(self, n_features):
+        return 2 * n_features
+
+    def _model_coef(self, V):
+        return SumOfParts.combine(V)
+
+    def _variable_from_fitted(self):
+        return np.vstack([self.coef_shared_.T, self.coef_specific_.T]).astype(np.float64)
+
+    def _set_coef(self, V, intercept):
+        super()._set_coef(V, intercept)
+        B, S = Dirty.split(V)
+        self.coef_shared_ = np.ascontiguousarray(B.T)
+        self.coef_specific_ = np.ascontiguousarray(S.T)
+
+    def compute_beta_max(self, X, y, sample_weight=None):
+        """Smallest ``beta`` for which ``S = 0`` when ``B = 0``: ``max |G0|``."""
+        return self._make_penalty().beta_max(self._null_gradient(X, y, sample_weight))
+
+
+_DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
+
+    ``B`` is block-sparse (features shared by all tasks), ``S`` element-sparse
+    (task-specific features). Minimises over ``B``, ``S`` and intercepts ``b``::
+
+        """ + _DATA_TERM.replace("w_t", "(b_t + s_t)").replace(" + b_t)", " + c_t)") + r"""
+            + alpha * block(B) + beta * ||S||_1 + (l2_reg / 2) ||[B; S]||_F^2
+
+    with {loss}, ``c_t`` the intercepts, ``block(B) = sum_j max_t |B_jt|``
+    (``block_norm="l1inf"``, as in the paper and MALSAR) or
+    ``sum_j ||B_j||_2`` (``"l21"``, as in mutar). Regimes: with ``"l1inf"``,
+    ``S = 0`` when ``alpha <= beta`` and ``B = 0`` when ``alpha >= T * beta``
+    (``T`` tasks); with ``"l21"``, ``S = 0`` when ``alpha <= beta`` and ``B = 0``
+    when ``alpha >= sqrt(T) * beta``. In between both parts can be active.
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the block penalty on the shared part ``B``.
+    beta : float, default=0.1
+        Strength of the l1 penalty on the specific part ``S``.
+    block_norm : {{"l1inf", "l21"}}, default="l1inf"
+    positive : bool, default=False
+        Constrain ``B`` and ``S`` to be non-negative.
+    %(params)s
+    Attributes
+    ----------
+    coef_shared_ : ndarray of shape (n_tasks, n_features)
+        ``B.T``.
+    coef_specific_ : ndarray of shape (n_tasks, n_features)
+        ``S.T``; ``coef_ = coef_shared_ + coef_specific_``.
+    {extra}%(attributes)s
+    """
+
+
+class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
+    __doc__ = fill_doc(_DIRTY_DOC.format(what="regression", loss=_SQUARED, extra=""))
+
+
+class DirtyClassifier(_DirtyMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
+    __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC,
+                                         extra=_CLASSES))

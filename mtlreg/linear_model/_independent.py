@@ -1,0 +1,70 @@
+"""Independent per-task models (lasso or ridge per task): the no-sharing baseline."""
+
+from numbers import Real
+
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ..penalties import L1, Zero, with_ridge
+from ..utils.validation import Interval, StrOptions
+
+
+# --------------------------------------------------------------- independent tasks
+class _IndependentMixin:
+    _parameter_constraints = {
+        **MultiTaskLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "penalty": [StrOptions({"l1", "l2"})],
+        "positive": ["boolean"],
+    }
+
+    def __init__(self, alpha=0.1, *, penalty="l2", positive=False, fit_intercept=True,
+                 task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
+                 warm_start=False, solver="auto", verbose=0):
+        store_params(self, locals())
+
+    def _make_penalty(self):
+        if self.penalty == "l1":
+            return with_ridge(L1(self.alpha, self.positive), self.l2_reg)
+        return with_ridge(Zero(self.positive), self.alpha + self.l2_reg)
+
+
+_INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
+
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+
+        """ + _DATA_TERM + r"""
+            + alpha * ||W||_1 + (l2_reg / 2) ||W||_F^2        (penalty="l1")
+            + (alpha / 2) ||W||_F^2 + (l2_reg / 2) ||W||_F^2  (penalty="l2")
+
+    with {loss}. Nothing couples the tasks: this is one lasso / ridge per task
+    (note the ``1/n_t`` scaling: for ridge this ``alpha`` is scikit-learn's
+    ``Ridge`` alpha divided by ``n_t``).
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the per-task penalty.
+    penalty : {{"l1", "l2"}}, default="l2"
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+    %(params)s
+    Attributes
+    ----------
+    {extra}%(attributes)s
+    """
+
+
+class IndependentRegressor(_IndependentMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
+    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="regression", loss=_SQUARED, extra=""))
+
+
+class IndependentClassifier(_IndependentMixin, MultiTaskClassifierMixin,
+                            MultiTaskLinearModel):
+    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC,
+                                               extra=_CLASSES))

@@ -1,0 +1,70 @@
+"""Multi-task sparse group lasso: features selected jointly, entries sparse."""
+
+from numbers import Real
+
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ..penalties import SparseGroupL1L21, with_ridge
+from ..utils.validation import Interval
+
+
+# ----------------------------------------------------------------- sparse group lasso
+class _SparseGroupLassoMixin:
+    _parameter_constraints = {
+        **MultiTaskLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "positive": ["boolean"],
+    }
+
+    def __init__(self, alpha=0.1, *, l1_ratio=0.5, positive=False, fit_intercept=True,
+                 task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
+                 warm_start=False, solver="auto", verbose=0):
+        store_params(self, locals())
+
+    def _make_penalty(self):
+        return with_ridge(SparseGroupL1L21(self.alpha, self.l1_ratio, self.positive),
+                          self.l2_reg)
+
+
+_SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, entries sparse.
+
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+
+        """ + _DATA_TERM + r"""
+            + alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) * sum_j ||W_j||_2)
+            + (l2_reg / 2) ||W||_F^2
+
+    with ``W_j`` row ``j`` of ``W`` and {loss}. ``l1_ratio = 0`` is the group
+    lasso, ``l1_ratio = 1`` the independent lasso.
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Overall strength of the penalty.
+    l1_ratio : float in [0, 1], default=0.5
+        Share of the element-wise l1 term.
+    positive : bool, default=False
+        Constrain the coefficients to be non-negative.
+    %(params)s
+    Attributes
+    ----------
+    {extra}%(attributes)s
+    """
+
+
+class SparseGroupLassoRegressor(_SparseGroupLassoMixin, MultiTaskRegressorMixin,
+                                MultiTaskLinearModel):
+    __doc__ = fill_doc(_SGL_DOC.format(what="regression", loss=_SQUARED, extra=""))
+
+
+class SparseGroupLassoClassifier(_SparseGroupLassoMixin, MultiTaskClassifierMixin,
+                                 MultiTaskLinearModel):
+    __doc__ = fill_doc(_SGL_DOC.format(what="logistic regression", loss=_LOGISTIC,
+                                       extra=_CLASSES))

@@ -25,6 +25,23 @@ def rowwise_matvec_dense(X, codes, WT, offset, out):
     return out
 
 
+# Copies by loops: an array assigned to a slice (``a[:] = b``) makes numba compile its
+# shape-mismatch message (f-strings and the unicode machinery), 10-15 s of CPU time on
+# the first fit after installing; these loops compile in milliseconds.
+@njit(cache=True)
+def copy_1d(dst, src):
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
+def copy_2d(dst, src):
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+
 @njit(cache=True, fastmath=True)
 def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
     """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
@@ -62,7 +79,7 @@ def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
             for u in range(k):  # exactly symmetric
                 for v in range(k):
                     H[t, u, v] = 0.5 * (G[u, v] + G[v, u])
-        r[t] = racc
+        copy_1d(r[t], racc)
 
 
 @njit(cache=True)

@@ -15,6 +15,7 @@ kernel runs ``n_steps`` of them, returning the primal and dual residual norms
 import numpy as np
 from numba import njit
 
+from .._kernels import copy_2d
 from ._bcd_kernels import _row_prox
 
 
@@ -129,7 +130,7 @@ def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
-        Z_old[:] = Z
+        copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
             shrink = 1.0 + step * l2
@@ -273,7 +274,7 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, th
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
-        Z_old[:] = Z
+        copy_2d(Z_old, Z)
         for j in range(d):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
@@ -322,9 +323,9 @@ def singular_value_threshold(Y, thr, Z):
                 Vphi[i, k] = V[i, k] * phi
     P = Vphi @ V.T
     if tall:
-        Z[:] = Y @ P
+        copy_2d(Z, Y @ P)
     else:
-        Z[:] = P @ Y
+        copy_2d(Z, P @ Y)
 
 
 @njit(cache=True)
@@ -337,7 +338,7 @@ def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
-        Z_old[:] = Z
+        copy_2d(Z_old, Z)
         singular_value_threshold((W + U) / shrink, thr, Z)
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual

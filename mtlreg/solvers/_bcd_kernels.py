@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels import (
+    copy_2d,
     l1_row_dist,
     l1_row_prox,
     l1inf_row_dist,
@@ -526,7 +527,7 @@ def bcd_design_ws(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind, a1, a
                 V[rows[k], t] = extr[k * T + t]
         f_extr = _ws_objective(R_e, CT, cvec, uniform, V, rows, kind, a1, a2, l2, positive)
         if f_extr < f_now:
-            RT[:, :] = R_e
+            copy_2d(RT, R_e)
             for t in range(T):
                 b[t] = extr[p * T + t]
         else:

@@ -1,16 +1,19 @@
 """scikit-learn integration: estimator checks, pipelines, grid search, cloning."""
 
+import re
+
 import numpy as np
 import pytest
 from conftest import make_data
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import mtlreg
 from mtlreg import GroupLassoClassifier, GroupLassoRegressor
 from mtlreg.datasets import load_school
 
@@ -87,7 +90,11 @@ def test_pipeline_grid_search_on_school(school_subset):
     grid = GridSearchCV(_school_pipeline(), {"grouplasso__alpha": [0.3, 1.0, 3.0]}, cv=cv,
                         error_score="raise")
     grid.fit(X, y)
-    assert grid.best_params_["grouplasso__alpha"] in (0.3, 1.0, 3.0)
+    # the scores are those of the folds, and the best is the best of them
+    scores = [cross_val_score(_school_pipeline(alpha=a), X, y, cv=cv).mean()
+              for a in (0.3, 1.0, 3.0)]
+    assert_allclose(grid.cv_results_["mean_test_score"], scores, rtol=1e-10)
+    assert grid.best_params_["grouplasso__alpha"] == (0.3, 1.0, 3.0)[int(np.argmax(scores))]
     best = grid.best_estimator_.named_steps["grouplasso"]
     assert best.n_tasks_ == 20
     assert best.n_features_in_ == 29  # the task column included
@@ -131,3 +138,23 @@ def test_grid_search_classifier_shared_layout():
     grid.fit(data.X, data.y)
     assert grid.predict(data.X).shape == data.y.shape
     assert grid.predict_proba(data.X).shape == data.y.shape
+
+
+@pytest.mark.parametrize("Est", [getattr(mtlreg, name) for name in mtlreg.__all__
+                                 if name.endswith(("Regressor", "Classifier"))])
+def test_documented_solvers_are_the_accepted_ones(Est):
+    """The docstring lists exactly the solvers the estimator accepts; the others are
+    rejected up front with a message naming the ones to use."""
+    line = next(ln for ln in Est.__doc__.splitlines() if ln.strip().startswith("solver :"))
+    documented = tuple(re.findall(r'"(\w+)"', line.split("default")[0]))
+    assert documented == Est._solvers
+    if Est._solvers == ("auto", "fista"):
+        data = make_data("shared", "logistic", seed=0, n=40, T=2)
+    else:
+        data = make_data("shared", "squared", seed=0, n=40, T=2)
+    for solver in ("auto", "fista", "admm", "bcd"):
+        est = Est(solver=solver)
+        if solver in documented:
+            continue
+        with pytest.raises(ValueError, match=f"does not support solver='{solver}'.*'fista'"):
+            est.fit(data.X, data.y)

@@ -16,6 +16,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ._docs import ALL_SOLVERS, FISTA_ONLY
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict
 from ..datafits import make_datafit
 from ..solvers import has_sparse_rows, select_solver
@@ -44,6 +45,7 @@ class MultiTaskLinearModel(BaseEstimator):
     """Base class: a datafit (from ``_loss``) plus the penalty of ``_make_penalty``."""
 
     _loss = "squared"
+    _solvers = ALL_SOLVERS  # the values of ``solver`` this estimator accepts
 
     _parameter_constraints = {
         "fit_intercept": ["boolean"],
@@ -141,6 +143,12 @@ class MultiTaskLinearModel(BaseEstimator):
         return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
+        if self.solver not in self._solvers:
+            raise ValueError(
+                f"{type(self).__name__} does not support solver={self.solver!r}: "
+                f"use one of {', '.join(repr(s) for s in self._solvers)} "
+                + ("(ADMM and BCD need the squared loss)." if self._loss == "logistic"
+                   else "(BCD needs a row-separable penalty)."))
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         penalty = self._make_penalty()
         W0, b0, G0 = self._null_model(layout, datafit)
@@ -284,6 +292,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     """Logistic loss, binary labels per task (two classes overall, ``classes_``)."""
 
     _loss = "logistic"
+    _solvers = FISTA_ONLY
 
     def _check_y(self, y, n_samples, per_task):
         y = check_targets(y, n_samples, per_task=per_task, numeric=False)

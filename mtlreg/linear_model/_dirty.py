@@ -10,7 +10,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, Dirty, L1Inf, with_ridge
@@ -102,4 +102,4 @@ class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel)
 
 class DirtyClassifier(_DirtyMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
     __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC,
-                                         extra=_CLASSES))
+                                         extra=_CLASSES), solvers=FISTA_ONLY)

@@ -23,19 +23,7 @@ _COMMON_PARAMS_DOC = """
         Maximum number of solver iterations (FISTA or ADMM iterations, BCD sweeps).
     warm_start : bool, default=False
         Start from the previous solution when refitting on the same tasks and features.
-    solver : {"auto", "fista", "admm", "bcd"}, default="auto"
-        ``"fista"``: accelerated proximal gradient, any loss and penalty.
-        ``"admm"``: exact per-task solves (squared loss with few features; every
-        penalty, the dirty model without ``positive`` or ``l2_reg``); hardly
-        sensitive to feature scaling.
-        ``"bcd"``: block coordinate descent (squared loss with few features or a
-        dense design; row-separable penalties, i.e. all but the trace norm), with
-        working sets on a dense design. ``"auto"``: ADMM where it applies, else
-        BCD where it applies (on per-task data with many features: for the
-        sparsity-inducing penalties only), else FISTA (and the direct solve for
-        the mean-regularized squared loss); on a shared design with a
-        sparsity-inducing penalty, BCD on ``X`` unless ``n_features + 1 <=
-        4 n_tasks``. All reach the same optimum.
+    %(solver)s
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """
@@ -63,9 +51,44 @@ _ATTRIBUTES_DOC = """
 """
 
 
-def fill_doc(template, l2_default="0.0"):
-    """Insert the parameters and attributes every estimator shares into a docstring."""
-    params = _COMMON_PARAMS_DOC.strip("\n").lstrip().replace("%(l2_default)s", l2_default)
+ALL_SOLVERS = ("auto", "fista", "admm", "bcd")
+FISTA_ONLY = ("auto", "fista")  # the logistic loss: ADMM and BCD need the squared loss
+
+_SOLVER_DOC = {
+    "fista": "``\"fista\"``: accelerated proximal gradient, any loss and penalty.",
+    "admm": ("``\"admm\"``: exact per-task solves (squared loss with few features; every "
+             "penalty, the dirty model without ``positive`` or ``l2_reg``); hardly "
+             "sensitive to feature scaling."),
+    "bcd": ("``\"bcd\"``: block coordinate descent (squared loss with few features or "
+            "a dense design; row-separable penalties), with working sets on a dense "
+            "design."),
+}
+_AUTO_DOC = {
+    ALL_SOLVERS: ("``\"auto\"``: ADMM where it applies, else BCD where it applies (on "
+                  "per-task data with many features: for the sparsity-inducing penalties "
+                  "only), else FISTA (and the direct solve for the mean-regularized squared "
+                  "loss); on a shared design with a sparsity-inducing penalty, BCD on ``X`` "
+                  "unless ``n_features + 1 <= 4 n_tasks``. All reach the same optimum."),
+    ("auto", "fista", "admm"): ("``\"auto\"``: ADMM where it applies (few features), "
+                                "else FISTA. Both reach the same optimum."),
+    FISTA_ONLY: "``\"auto\"``: FISTA.",
+}
+
+
+def _solver_doc(solvers):
+    import textwrap
+
+    names = ", ".join(f'"{s}"' for s in solvers)
+    body = " ".join([_SOLVER_DOC[s] for s in solvers if s != "auto"] + [_AUTO_DOC[solvers]])
+    lines = textwrap.wrap(body, 80, initial_indent=" " * 8, subsequent_indent=" " * 8)
+    return f'solver : {{{names}}}, default="auto"\n' + "\n".join(lines)
+
+
+def fill_doc(template, l2_default="0.0", solvers=ALL_SOLVERS):
+    """Insert the parameters and attributes every estimator shares into a docstring
+    (``solvers``: the values of ``solver`` the estimator accepts)."""
+    params = (_COMMON_PARAMS_DOC.strip("\n").lstrip().replace("%(l2_default)s", l2_default)
+              .replace("%(solver)s", _solver_doc(tuple(solvers))))
     return template.replace("%(params)s", params).replace(
         "%(attributes)s", _ATTRIBUTES_DOC.strip("\n").lstrip()
     )

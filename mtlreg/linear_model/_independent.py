@@ -8,7 +8,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import L1, Zero, with_ridge
 from ..utils.validation import Interval, StrOptions
@@ -67,4 +67,4 @@ class IndependentRegressor(_IndependentMixin, MultiTaskRegressorMixin, MultiTask
 class IndependentClassifier(_IndependentMixin, MultiTaskClassifierMixin,
                             MultiTaskLinearModel):
     __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC,
-                                               extra=_CLASSES))
+                                               extra=_CLASSES), solvers=FISTA_ONLY)

@@ -11,7 +11,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import fill_doc
+from ._docs import FISTA_ONLY, fill_doc
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers import result_at, solve_mean_regularized
 from ..solvers.direct import LinAlgError
@@ -114,4 +114,4 @@ class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
     classes_ : ndarray of shape (2,)
         The two class labels, shared by every task.
     %(attributes)s
-    """, l2_default="0.01")
+    """, l2_default="0.01", solvers=FISTA_ONLY)

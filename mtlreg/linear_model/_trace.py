@@ -10,7 +10,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import fill_doc
+from ._docs import FISTA_ONLY, fill_doc
 from ..penalties import TraceNorm, with_ridge
 from ..utils.validation import Interval
 
@@ -66,8 +66,9 @@ _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace)
 
 
 class TraceNormRegressor(_TraceNormMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
+    _solvers = ("auto", "fista", "admm")  # the trace norm is not row-separable
     __doc__ = fill_doc(_DOC.format(what="regression", loss="``loss(y, z) = (y - z)^2 / 2``",
-                                   extra=""))
+                                   extra=""), solvers=("auto", "fista", "admm"))
 
 
 class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
@@ -75,4 +76,4 @@ class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLi
         what="logistic regression",
         loss="``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``",
         extra="classes_ : ndarray of shape (2,)\n        The two class labels.\n    ",
-    ))
+    ), solvers=FISTA_ONLY)

@@ -58,7 +58,7 @@ _ATTRIBUTES_DOC = """
         Value of the objective at the returned solution.
     n_features_in_ : int
         Number of columns of ``X`` seen in ``fit`` (the task column included).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined only when ``X`` has string column names.
 """
 

@@ -15,10 +15,12 @@ from .datafits import SumOfParts
 from .penalties import L1, L21, Dirty, L1Inf, SparseGroupL1L21, Zero, with_ridge
 from .utils.validation import Interval, StrOptions
 
-_SQUARED = "``loss(y, z) = (y - z)^2 / 2``"
-_LOGISTIC = "``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``"
+_SQUARED = r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`"
+_LOGISTIC = r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`"
 _CLASSES = "classes_ : ndarray of shape (2,)\n        The two class labels.\n    "
-_DATA_TERM = "sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_t + b_t)"
+# (braces doubled: the templates below go through str.format)
+_DATA_TERM = r"\sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \, \ell(y_i, x_i^\top w_t + b_t)"
+_RIDGE = r"\frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2"
 
 
 # ----------------------------------------------------------------- sparse group lasso
@@ -42,13 +44,15 @@ class _SparseGroupLassoMixin:
 
 _SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, entries sparse.
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
+
+    .. math::
 
         """ + _DATA_TERM + r"""
-            + alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) * sum_j ||W_j||_2)
-            + (l2_reg / 2) ||W||_F^2
+        + \alpha \Bigl(r \lVert W \rVert_1 + (1 - r) \sum_j \lVert W_j \rVert_2\Bigr)
+        + """ + _RIDGE + r"""
 
-    with ``W_j`` row ``j`` of ``W`` and {loss}. ``l1_ratio = 0`` is the group
+    with :math:`r` = ``l1_ratio``, ``W_j`` row ``j`` of ``W`` and {loss}. ``l1_ratio = 0`` is the group
     lasso, ``l1_ratio = 1`` the independent lasso.
 
     Parameters
@@ -124,14 +128,18 @@ class _DirtyMixin:
 _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
 
     ``B`` is block-sparse (features shared by all tasks), ``S`` element-sparse
-    (task-specific features). Minimises over ``B``, ``S`` and intercepts ``b``::
+    (task-specific features). Minimises over ``B``, ``S`` and intercepts ``c``
 
-        """ + _DATA_TERM.replace("w_t", "(b_t + s_t)").replace(" + b_t)", " + c_t)") + r"""
-            + alpha * block(B) + beta * ||S||_1 + (l2_reg / 2) ||[B; S]||_F^2
+    .. math::
 
-    with {loss}, ``c_t`` the intercepts, ``block(B) = sum_j max_t |B_jt|``
+        """ + _DATA_TERM.replace("w_t + b_t", "(b_t + s_t) + c_t") + r"""
+        + \alpha \, \mathrm{{block}}(B) + \beta \lVert S \rVert_1
+        + """ + _RIDGE.replace("W", "[B; S]") + r"""
+
+    with {loss}, :math:`b_t, s_t` the columns of ``B`` and ``S``, ``c_t`` the
+    intercepts, :math:`\mathrm{{block}}(B) = \sum_j \max_t |B_{{jt}}|`
     (``block_norm="l1inf"``, as in the paper and MALSAR) or
-    ``sum_j ||B_j||_2`` (``"l21"``, as in mutar). Regimes: with ``"l1inf"``,
+    :math:`\sum_j \lVert B_j \rVert_2` (``"l21"``, as in mutar). Regimes: with ``"l1inf"``,
     ``S = 0`` when ``alpha <= beta`` and ``B = 0`` when ``alpha >= T * beta``
     (``T`` tasks); with ``"l21"``, ``S = 0`` when ``alpha <= beta`` and ``B = 0``
     when ``alpha >= sqrt(T) * beta``. In between both parts can be active.
@@ -187,11 +195,17 @@ class _IndependentMixin:
 
 _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
+
+    .. math::
 
         """ + _DATA_TERM + r"""
-            + alpha * ||W||_1 + (l2_reg / 2) ||W||_F^2        (penalty="l1")
-            + (alpha / 2) ||W||_F^2 + (l2_reg / 2) ||W||_F^2  (penalty="l2")
+        + \alpha \lVert W \rVert_1 + """ + _RIDGE + r"""
+        \qquad \text{{(penalty="l1")}}
+
+        """ + _DATA_TERM + r"""
+        + \frac{{\alpha}}{{2}} \lVert W \rVert_F^2 + """ + _RIDGE + r"""
+        \qquad \text{{(penalty="l2")}}
 
     with {loss}. Nothing couples the tasks: this is one lasso / ridge per task
     (note the ``1/n_t`` scaling: for ridge this ``alpha`` is scikit-learn's

@@ -51,7 +51,6 @@ default_role = "literal"
 # -- autodoc / autosummary / numpydoc -------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 numpydoc_show_class_members = False  # methods are listed by the class template
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
@@ -73,6 +72,7 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
     "plot_gallery": "True",
+    "run_stale_examples": True,  # execute every example at every build, even if unchanged
     "abort_on_example_error": True,
     "show_memory": False,
     "min_reported_time": 0,
@@ -93,7 +93,9 @@ html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "header_links_before_dropdown": 6,
-    "secondary_sidebar_items": ["page-toc"],
+    # the gallery pages use the whole width for code and figures
+    "secondary_sidebar_items": {"*": ["page-toc"], "generated/*": ["page-toc"],
+                                "auto_examples/*": []},
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     # no icon links, no version switcher, no analytics: nothing that needs the network

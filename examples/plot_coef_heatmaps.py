@@ -82,6 +82,8 @@ for ax, (title, W) in zip(axes.ravel(), panels):
                    interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_xticks(range(0, W.shape[1], 2))
+for ax in axes.ravel()[len(panels):]:
+    ax.axis("off")  # 9 panels on a 2 x 5 grid
 for ax in axes[:, 0]:
     ax.set_ylabel("feature")
 for ax in axes[1]:

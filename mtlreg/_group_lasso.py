@@ -35,9 +35,11 @@ class GroupLassoRegressor(_GroupLassoMixin, MultiTaskRegressorMixin, MultiTaskLi
 
     .. math::
 
-        \sum_t \frac{\lambda_t}{2 n_t} \sum_{i \in t} s_i \, (y_i - x_i^\top w_t - b_t)^2
-        + \alpha \sum_j \lVert W_j \rVert_2
-        + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{2 n_t} \sum_{i \in t} s_i \, (y_i - x_i^\top w_t - b_t)^2 \\
+        & \quad + \alpha \sum_j \lVert W_j \rVert_2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
 
     where ``W_j`` is row ``j`` of ``W`` (feature ``j`` in every task), ``s_i`` the
     sample weights and ``n_t = sum_{i in t} s_i``. In the shared layout without
@@ -80,10 +82,12 @@ class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTask
 
     .. math::
 
-        \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i
-        \log\bigl(1 + e^{-(2 y_i - 1)(x_i^\top w_t + b_t)}\bigr)
-        + \alpha \sum_j \lVert W_j \rVert_2
-        + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i
+          \log\bigl(1 + e^{-(2 y_i - 1)(x_i^\top w_t + b_t)}\bigr) \\
+        & \quad + \alpha \sum_j \lVert W_j \rVert_2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
 
     with the notation of :class:`GroupLassoRegressor` (the mean logistic loss of
     each task, weighted by ``lambda_t``).

@@ -39,9 +39,11 @@ class _MeanRegularizedMixin:
 _OBJECTIVE = r"""
     .. math::
 
-        \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i \, \ell(y_i, x_i^\top w_t + b_t)
-        + \frac{\alpha}{2} \sum_t \lVert w_t - \bar w \rVert_2^2
-        + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i \, \ell(y_i, x_i^\top w_t + b_t) \\
+        & \quad + \frac{\alpha}{2} \sum_t \lVert w_t - \bar w \rVert_2^2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
 
     with :math:`\bar w = \frac{1}{T} \sum_t w_t` the mean of the task vectors. ``alpha``
     couples the tasks (``alpha = 0``: independent ridge per task; ``alpha -> inf``:

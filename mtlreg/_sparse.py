@@ -19,7 +19,8 @@ _SQUARED = r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`"
 _LOGISTIC = r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`"
 _CLASSES = "classes_ : ndarray of shape (2,)\n        The two class labels.\n    "
 # (braces doubled: the templates below go through str.format)
-_DATA_TERM = r"\sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \, \ell(y_i, x_i^\top w_t + b_t)"
+_DATA_TERM = (r"\sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \,"
+              r" \ell(y_i, x_i^\top w_t + b_t)")
 _RIDGE = r"\frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2"
 
 
@@ -48,12 +49,14 @@ _SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, 
 
     .. math::
 
-        """ + _DATA_TERM + r"""
-        + \alpha \Bigl(r \lVert W \rVert_1 + (1 - r) \sum_j \lVert W_j \rVert_2\Bigr)
-        + """ + _RIDGE + r"""
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \Bigl(r \lVert W \rVert_1
+          + (1 - r) \sum_j \lVert W_j \rVert_2\Bigr) + """ + _RIDGE + r"""
+        \end{{aligned}}
 
-    with :math:`r` = ``l1_ratio``, ``W_j`` row ``j`` of ``W`` and {loss}. ``l1_ratio = 0`` is the group
-    lasso, ``l1_ratio = 1`` the independent lasso.
+    with :math:`r` = ``l1_ratio``, ``W_j`` row ``j`` of ``W`` and {loss}.
+    ``l1_ratio = 0`` is the group lasso, ``l1_ratio = 1`` the independent lasso.
 
     Parameters
     ----------
@@ -132,9 +135,11 @@ _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
 
     .. math::
 
-        """ + _DATA_TERM.replace("w_t + b_t", "(b_t + s_t) + c_t") + r"""
-        + \alpha \, \mathrm{{block}}(B) + \beta \lVert S \rVert_1
-        + """ + _RIDGE.replace("W", "[B; S]") + r"""
+        \begin{{aligned}}
+        & """ + _DATA_TERM.replace("w_t + b_t", "(b_t + s_t) + c_t") + r""" \\
+        & \quad + \alpha \, \mathrm{{block}}(B) + \beta \lVert S \rVert_1
+          + """ + _RIDGE.replace("W", "[B; S]") + r"""
+        \end{{aligned}}
 
     with {loss}, :math:`b_t, s_t` the columns of ``B`` and ``S``, ``c_t`` the
     intercepts, :math:`\mathrm{{block}}(B) = \sum_j \max_t |B_{{jt}}|`
@@ -199,13 +204,16 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
     .. math::
 
-        """ + _DATA_TERM + r"""
-        + \alpha \lVert W \rVert_1 + """ + _RIDGE + r"""
-        \qquad \text{{(penalty="l1")}}
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \lVert W \rVert_1 + """ + _RIDGE + r""" \qquad \text{{(penalty="l1")}}
+        \end{{aligned}}
 
-        """ + _DATA_TERM + r"""
-        + \frac{{\alpha}}{{2}} \lVert W \rVert_F^2 + """ + _RIDGE + r"""
-        \qquad \text{{(penalty="l2")}}
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \frac{{\alpha}}{{2}} \lVert W \rVert_F^2
+          + """ + _RIDGE + r""" \qquad \text{{(penalty="l2")}}
+        \end{{aligned}}
 
     with {loss}. Nothing couples the tasks: this is one lasso / ridge per task
     (note the ``1/n_t`` scaling: for ridge this ``alpha`` is scikit-learn's

@@ -45,8 +45,10 @@ _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace)
 
     .. math::
 
-        \sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \, \ell(y_i, x_i^\top w_t + b_t)
-        + \alpha \lVert W \rVert_* + \frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2
+        \begin{{aligned}}
+        & \sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \, \ell(y_i, x_i^\top w_t + b_t) \\
+        & \quad + \alpha \lVert W \rVert_* + \frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2
+        \end{{aligned}}
 
     with :math:`\lVert W \rVert_*` the sum of the singular values of ``W`` and {loss}.
     Solved by FISTA with singular value thresholding as the prox.
@@ -68,7 +70,8 @@ _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace)
 
 
 class TraceNormRegressor(_TraceNormMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
-    __doc__ = fill_doc(_DOC.format(what="regression", loss=r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`",
+    __doc__ = fill_doc(_DOC.format(what="regression",
+                                   loss=r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`",
                                    extra=""))
 
 

@@ -20,10 +20,13 @@ solvers; dashed: the peers. Compile time (numba) is excluded from the times.
 
 # %%
 import json
+import re
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 
 def results_file():
@@ -47,7 +50,7 @@ PROBLEMS = ["a_medium_amax10", "a_medium_amax100", "b_Dirty_l1inf_raw",
 TARGET, FLOOR = 1e-6, 1e-16
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
+fig, axes = plt.subplots(2, 3, figsize=(14, 9))
 for ax, key in zip(axes.ravel(), PROBLEMS):
     problem = raw["problems"][key]
     traces = [t for t in problem["traces"] if t["records"]]
@@ -63,16 +66,17 @@ for ax, key in zip(axes.ravel(), PROBLEMS):
         ax.loglog(times, subopt, next(ours_style if ours else peer_style), label=label,
                   ms=4, lw=1.8 if ours else 1.2)
     ax.axhline(TARGET, color="k", lw=0.8, ls=":")
-    title = problem["title"].split(", alpha")[0].replace("shared design ", "shared ")
-    ax.set_title(title, fontsize=9)
+    title = re.sub(r"(alpha_max/\d+)=[\d.]+", r"\1", problem["title"])
+    ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=6, loc="upper right")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=7, loc="upper right")
 for ax in axes[1]:
     ax.set_xlabel("wall time (s)")
 for ax in axes[:, 0]:
     ax.set_ylabel("relative suboptimality")
-fig.suptitle(f"stored measurements, commit {machine['git']}", fontsize=10)
-fig.tight_layout()
+fig.suptitle(f"stored measurements, commit {machine['git']}", fontsize=11)
+fig.tight_layout(rect=(0, 0, 1, 0.97))
 plt.show()
 
 # %%

@@ -32,22 +32,24 @@ print(f"50 warm-started group-lasso fits in {time.perf_counter() - start:.2f} s"
 alphas = path.alphas[0]
 row_norms = np.linalg.norm(path.coefs[0], axis=1)  # (n_alphas, n_features)
 
+# The sparse group lasso (here ``l1_ratio=0.5``) also selects entries inside the
+# kept rows.
+sgl = regularization_path(SparseGroupLassoRegressor(task_column=0, l1_ratio=0.5, tol=1e-6),
+                          X, y, n_alphas=50)
+
 # %%
-# Row norms along the path; the true features (solid) enter first.
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+# Left: row norms along the group-lasso path; the true features (solid) enter
+# first. Right: the number of non-zero rows and of non-zero entries (per task)
+# of both models.
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 for j in range(row_norms.shape[1]):
     ax1.semilogx(alphas / alphas[0], row_norms[:, j], lw=1.6 if relevant[j] else 0.8,
                  ls="-" if relevant[j] else ":", color="C0" if relevant[j] else "C7")
 ax1.invert_xaxis()
 ax1.set_xlabel(r"$\alpha / \alpha_{\max}$")
 ax1.set_ylabel(r"$\|W_j\|_2$")
-ax1.set_title("group lasso: one curve per feature\n(solid: truly relevant)")
+ax1.set_title("group lasso: one curve per feature (solid: truly relevant)", fontsize=10)
 
-# %%
-# The sparse group lasso (here ``l1_ratio=0.5``) also selects entries inside the
-# kept rows: compare the number of non-zero rows and of non-zero entries.
-sgl = regularization_path(SparseGroupLassoRegressor(task_column=0, l1_ratio=0.5, tol=1e-6),
-                          X, y, n_alphas=50)
 for p, name, c in [(path, "group lasso", "C0"), (sgl, "sparse group lasso", "C3")]:
     W = p.coefs[0]  # (n_alphas, n_tasks, n_features)
     rows = (np.abs(W).sum(axis=1) > 0).sum(axis=1)
@@ -59,6 +61,6 @@ ax2.invert_xaxis()
 ax2.set_xlabel(r"$\alpha / \alpha_{\max}$")
 ax2.set_ylabel("number of features used")
 ax2.legend(fontsize=8)
-ax2.set_title("support size along the path")
+ax2.set_title("support size along the path", fontsize=10)
 fig.tight_layout()
 plt.show()

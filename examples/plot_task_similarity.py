@@ -6,9 +6,10 @@ Task similarity from fitted models
 Which tasks resemble each other? One answer is in the fitted coefficients: the
 cosine similarity of the task vectors :math:`w_s, w_t`. Here twelve tasks come
 from two hidden groups (two centre vectors plus small task-specific
-deviations), with few samples per task. Independent ridge regressions are too
-noisy to reveal the groups; the trace norm, which assumes the task vectors span
-a low-dimensional subspace, recovers the block structure. This is also a quick
+deviations), with few samples per task. Independent ridge regressions blur the
+groups (their task vectors are noisy); the trace norm, which assumes the task
+vectors span a low-dimensional subspace, recovers the block structure much more
+clearly. This is also a quick
 check before choosing a formulation: if the tasks do not look related, sharing
 may hurt (see :ref:`why_mtl`).
 """

@@ -24,6 +24,7 @@ from mtlreg import (  # noqa: E402
     DirtyRegressor,
     GroupLassoClassifier,
     GroupLassoRegressor,
+    IndependentClassifier,
     IndependentRegressor,
     TraceNormClassifier,
     TraceNormRegressor,
@@ -185,7 +186,7 @@ def test_malsar_least_dirty():
     np.testing.assert_allclose(W_of(ours), P_ref + Q_ref, atol=1e-4, rtol=1e-3)
 
 
-def _logistic_case(seed, Est, np_pen, cp_pen, rho1, rho_L2):
+def _logistic_case(seed, Est, np_pen, cp_pen, rho1, rho_L2, **extra):
     """sum_t mean_i log(1 + exp(-y_i (x_i w_t + c_t))) + rho_L2 ||W||_F^2 + rho1 Omega(W),
     labels in {-1, +1}, one intercept per task: MALSAR Logistic_* and RMTL
     Classification (RMTL's Lam1, Lam2 in place of rho1, rho_L2)."""
@@ -200,8 +201,8 @@ def _logistic_case(seed, Est, np_pen, cp_pen, rho1, rho_L2):
                for t, (X, v) in enumerate(zip(Xs, ys)))
            + rho_L2 * cp.sum_squares(Wv) + rho1 * cp_pen(Wv))
     W_ref, c_ref = solve(obj, [Wv, cv])
-    ours = Est(alpha=rho1, l2_reg=2 * rho_L2, task_column=0, **EXACT).fit(table, y)
-    naive = Est(alpha=rho1, l2_reg=rho_L2, task_column=0, **EXACT).fit(table, y)
+    ours = Est(alpha=rho1, l2_reg=2 * rho_L2, task_column=0, **extra, **EXACT).fit(table, y)
+    naive = Est(alpha=rho1, l2_reg=rho_L2, task_column=0, **extra, **EXACT).fit(table, y)
     assert list(ours.classes_) == [-1.0, 1.0]
     assert_optimal(value, (W_of(ours), ours.intercept_), (W_ref, c_ref),
                    (W_of(naive), naive.intercept_))
@@ -241,8 +242,19 @@ def test_rmtl_regression(name, Est, extra, np_pen, cp_pen):
                    (W_of(naive), naive.intercept_))
 
 
-def test_rmtl_classification_trace():
-    _logistic_case(5, TraceNormClassifier, np_trace, cp.normNuc, rho1=0.05, rho_L2=0.1)
+RMTL_CLASSIFICATION = [
+    ("L21", GroupLassoClassifier, np_l21, l21),
+    ("Lasso", IndependentClassifier, np_l1, l1),
+    ("Trace", TraceNormClassifier, np_trace, cp.normNuc),
+]
+
+
+@pytest.mark.parametrize("name, Est, np_pen, cp_pen", RMTL_CLASSIFICATION,
+                         ids=[c[0] for c in RMTL_CLASSIFICATION])
+def test_rmtl_classification(name, Est, np_pen, cp_pen):
+    # MTL(type="Classification"): the mean logistic loss per task, labels -1/1
+    extra = {"penalty": "l1"} if Est is IndependentClassifier else {}
+    _logistic_case(5, Est, np_pen, cp_pen, rho1=0.05, rho_L2=0.1, **extra)
 
 
 # ------------------------------------------- scikit-learn, celer, skglm (one design)

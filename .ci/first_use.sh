@@ -4,11 +4,13 @@
 # and after (issue 13, finding 1: caches written into site-packages by the first
 # install used to shadow the editable install of the second command).
 #
-#   bash .ci/first_use.sh "<the README's test command>"
+#   bash .ci/first_use.sh "<the README's test command>" ["<a command to run after>"]
 #
-# The test command runs inside the fresh environment: this is CI's test run.
+# The test command runs inside the fresh environment: this is CI's test run. The
+# optional second command runs last, in the same environment, from the repository.
 set -euo pipefail
 test_command=$1
+after_command=${2:-}
 repo=$(pwd)
 outside=$(mktemp -d)
 python -m venv "$outside/venv"
@@ -55,3 +57,7 @@ use_installed "$repo"
 mtlreg-demo > /dev/null
 no_caches_in_site_packages
 echo "first use: OK"
+
+if [ -n "$after_command" ]; then
+  (cd "$repo" && eval "$after_command")
+fi

@@ -83,7 +83,7 @@ def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
                               structure="row_sparse", n_informative=5, rank=2, noise=0.1,
                               layout="shared", correlation=0.0, coef=False,
                               random_state=None):
-    """Multi-task regression data ``y = x . w_t + noise`` with structured ``W``.
+    """Multi-task regression data ``y = x · w_t + noise`` with structured ``W``.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def make_multitask_classification(n_samples=100, n_features=20, n_tasks=5, *,
                                   structure="row_sparse", n_informative=5, rank=2,
                                   signal=2.0, layout="shared", correlation=0.0, coef=False,
                                   random_state=None):
-    """Binary labels per task from a logistic model ``P(y=1) = sigmoid(s * x . w_t)``.
+    """Binary labels per task from a logistic model ``P(y=1) = sigmoid(s * x · w_t)``.
 
     Same parameters as :func:`make_multitask_regression`; ``signal`` scales the
     linear predictor (larger: cleaner classes). Labels are 0/1 integers. Every

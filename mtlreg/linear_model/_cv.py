@@ -124,10 +124,12 @@ class _MultiTaskCVBase(BaseEstimator):
         setattr(self, self._path_name, path)
 
     def predict(self, X):
+        """Predict with the refitted model ``estimator_``."""
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
     def score(self, X, y, sample_weight=None):
+        """Score of the refitted model ``estimator_`` (R^2 or accuracy)."""
         check_is_fitted(self)
         return self.estimator_.score(X, y, sample_weight)
 
@@ -138,14 +140,17 @@ class _MultiTaskCVBase(BaseEstimator):
 
 class _ClassifierCVMethods:
     def decision_function(self, X):
+        """Linear predictor of the refitted model ``estimator_``."""
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
     def predict_proba(self, X):
+        """Class probabilities of the refitted model ``estimator_``."""
         check_is_fitted(self)
         return self.estimator_.predict_proba(X)
 
     def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)
 

@@ -11,7 +11,7 @@ from ._base import (
     store_params,
 )
 from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, Dirty, L1Inf, with_ridge
 from ..utils.validation import Interval, StrOptions
@@ -64,14 +64,20 @@ class _DirtyMixin:
 _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
 
     ``B`` is block-sparse (features shared by all tasks), ``S`` element-sparse
-    (task-specific features). Minimises over ``B``, ``S`` and intercepts ``b``::
+    (task-specific features). Minimises over ``B``, ``S`` and intercepts ``c``
 
-        """ + _DATA_TERM.replace("w_t", "(b_t + s_t)").replace(" + b_t)", " + c_t)") + r"""
-            + alpha * block(B) + beta * ||S||_1 + (l2_reg / 2) ||[B; S]||_F^2
+    .. math::
 
-    with {loss}, ``c_t`` the intercepts, ``block(B) = sum_j max_t |B_jt|``
+        \begin{{aligned}}
+        & """ + _DATA_TERM.replace("w_t + b_t", "(b_t + s_t) + c_t") + r""" \\
+        & \quad + \alpha \, \mathrm{{block}}(B) + \beta \lVert S \rVert_1
+          + """ + _RIDGE.replace("W", "[B; S]") + r"""
+        \end{{aligned}}
+
+    with {loss}, :math:`b_t, s_t` the columns of ``B`` and ``S``, ``c_t`` the
+    intercepts, :math:`\mathrm{{block}}(B) = \sum_j \max_t |B_{{jt}}|`
     (``block_norm="l1inf"``, as in the paper and MALSAR) or
-    ``sum_j ||B_j||_2`` (``"l21"``, as in mutar). Regimes: with ``"l1inf"``,
+    :math:`\sum_j \lVert B_j \rVert_2` (``"l21"``, as in mutar). Regimes: with ``"l1inf"``,
     ``S = 0`` when ``alpha <= beta`` and ``B = 0`` when ``alpha >= T * beta``
     (``T`` tasks); with ``"l21"``, ``S = 0`` when ``alpha <= beta`` and ``B = 0``
     when ``alpha >= sqrt(T) * beta``. In between both parts can be active.

@@ -46,7 +46,7 @@ _ATTRIBUTES_DOC = """
         Value of the objective at the returned solution.
     n_features_in_ : int
         Number of columns of ``X`` seen in ``fit`` (the task column included).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined only when ``X`` has string column names.
 """
 
@@ -95,7 +95,10 @@ def fill_doc(template, l2_default="0.0", solvers=ALL_SOLVERS):
 
 
 # loss and data-term pieces of the formulations' docstrings
-SQUARED_DOC = "``loss(y, z) = (y - z)^2 / 2``"
-LOGISTIC_DOC = "``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``"
+SQUARED_DOC = r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`"
+LOGISTIC_DOC = r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`"
 CLASSES_DOC = "classes_ : ndarray of shape (2,)\n        The two class labels.\n    "
-DATA_TERM = "sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_t + b_t)"
+# (braces doubled: the templates below go through str.format)
+DATA_TERM = (r"\sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \,"
+              r" \ell(y_i, x_i^\top w_t + b_t)")
+RIDGE_DOC = r"\frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2"

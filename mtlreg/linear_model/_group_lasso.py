@@ -31,10 +31,15 @@ class _GroupLassoMixin:
 class GroupLassoRegressor(_GroupLassoMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
     __doc__ = fill_doc(r"""Multi-task group lasso regression (joint feature selection across tasks).
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        sum_t lambda_t / (2 n_t) * sum_{i in task t} s_i (y_it - x_i . w_t - b_t)^2
-            + alpha * sum_j ||W_j||_2 + (l2_reg / 2) ||W||_F^2
+    .. math::
+
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{2 n_t} \sum_{i \in t} s_i \, (y_i - x_i^\top w_t - b_t)^2 \\
+        & \quad + \alpha \sum_j \lVert W_j \rVert_2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
 
     where ``W_j`` is row ``j`` of ``W`` (feature ``j`` in every task), ``s_i`` the
     sample weights and ``n_t = sum_{i in t} s_i``. In the shared layout without
@@ -73,10 +78,16 @@ class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTask
 
     __doc__ = fill_doc(r"""Multi-task group-lasso logistic regression (one binary problem per task).
 
-    With labels encoded as ``y_it in {0, 1}`` (``1`` for ``classes_[1]``), minimises::
+    With labels encoded as :math:`y_i \in \{0, 1\}` (``1`` for ``classes_[1]``), minimises
 
-        sum_t lambda_t / n_t * sum_{i in task t} s_i log(1 + exp(-(2 y_it - 1) (x_i . w_t + b_t)))
-            + alpha * sum_j ||W_j||_2 + (l2_reg / 2) ||W||_F^2
+    .. math::
+
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i
+          \log\bigl(1 + e^{-(2 y_i - 1)(x_i^\top w_t + b_t)}\bigr) \\
+        & \quad + \alpha \sum_j \lVert W_j \rVert_2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
 
     with the notation of :class:`GroupLassoRegressor` (the mean logistic loss of
     each task, weighted by ``lambda_t``).

@@ -9,7 +9,7 @@ from ._base import (
     store_params,
 )
 from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import L1, Zero, with_ridge
 from ..utils.validation import Interval, StrOptions
 
@@ -36,11 +36,20 @@ class _IndependentMixin:
 
 _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + alpha * ||W||_1 + (l2_reg / 2) ||W||_F^2        (penalty="l1")
-            + (alpha / 2) ||W||_F^2 + (l2_reg / 2) ||W||_F^2  (penalty="l2")
+    .. math::
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \lVert W \rVert_1 + """ + _RIDGE + r""" \qquad \text{{(penalty="l1")}}
+        \end{{aligned}}
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \frac{{\alpha}}{{2}} \lVert W \rVert_F^2
+          + """ + _RIDGE + r""" \qquad \text{{(penalty="l2")}}
+        \end{{aligned}}
 
     with {loss}. Nothing couples the tasks: this is one lasso / ridge per task
     (note the ``1/n_t`` scaling: for ridge this ``alpha`` is scikit-learn's

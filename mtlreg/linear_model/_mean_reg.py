@@ -36,11 +36,16 @@ class _MeanRegularizedMixin:
         return False  # "auto" is the direct solve on the Gram matrices (ridge-like)
 
 
-_OBJECTIVE = """
-        sum_t lambda_t / n_t * sum_{i in task t} s_i loss(y_it, x_i . w_t + b_t)
-            + (alpha / 2) sum_t ||w_t - w_bar||_2^2 + (l2_reg / 2) ||W||_F^2
+_OBJECTIVE = r"""
+    .. math::
 
-    with ``w_bar = (1/T) sum_t w_t`` the mean of the task vectors. ``alpha``
+        \begin{aligned}
+        & \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i \, \ell(y_i, x_i^\top w_t + b_t) \\
+        & \quad + \frac{\alpha}{2} \sum_t \lVert w_t - \bar w \rVert_2^2
+          + \frac{\mathrm{l2\_reg}}{2} \lVert W \rVert_F^2
+        \end{aligned}
+
+    with :math:`\bar w = \frac{1}{T} \sum_t w_t` the mean of the task vectors. ``alpha``
     couples the tasks (``alpha = 0``: independent ridge per task; ``alpha -> inf``:
     one shared vector); ``l2_reg`` shrinks everything, the mean included."""
 
@@ -78,7 +83,7 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
     __doc__ = fill_doc(r"""Mean-regularised multi-task regression (soft parameter sharing).
 
     Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``, with
-    ``loss(y, z) = (y - z)^2 / 2``::
+    :math:`\ell(y, z) = \frac{1}{2} (y - z)^2`,
     """ + _OBJECTIVE + r"""
 
     The squared loss makes the problem a linear system, solved directly (per-task
@@ -100,8 +105,8 @@ class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
                                 MultiTaskLinearModel):
     __doc__ = fill_doc(r"""Mean-regularised multi-task logistic regression.
 
-    Minimises, with labels ``y_it in {0, 1}`` and
-    ``loss(y, z) = log(1 + exp(z)) - y z``::
+    Minimises, with labels :math:`y_i \in \{0, 1\}` and
+    :math:`\ell(y, z) = \log(1 + e^z) - y z`,
     """ + _OBJECTIVE + r"""
 
     Parameters

@@ -9,7 +9,7 @@ from ._base import (
     store_params,
 )
 from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import SparseGroupL1L21, with_ridge
 from ..utils.validation import Interval
 
@@ -35,14 +35,18 @@ class _SparseGroupLassoMixin:
 
 _SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, entries sparse.
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) * sum_j ||W_j||_2)
-            + (l2_reg / 2) ||W||_F^2
+    .. math::
 
-    with ``W_j`` row ``j`` of ``W`` and {loss}. ``l1_ratio = 0`` is the group
-    lasso, ``l1_ratio = 1`` the independent lasso.
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \Bigl(r \lVert W \rVert_1
+          + (1 - r) \sum_j \lVert W_j \rVert_2\Bigr) + """ + _RIDGE + r"""
+        \end{{aligned}}
+
+    with :math:`r` = ``l1_ratio``, ``W_j`` row ``j`` of ``W`` and {loss}.
+    ``l1_ratio = 0`` is the group lasso, ``l1_ratio = 1`` the independent lasso.
 
     Parameters
     ----------

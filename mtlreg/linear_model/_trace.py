@@ -41,12 +41,16 @@ def _singular_values(W):
 
 _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace).
 
-    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        sum_t lambda_t / n_t * sum_{{i in task t}} s_i loss(y_it, x_i . w_t + b_t)
-            + alpha * ||W||_* + (l2_reg / 2) ||W||_F^2
+    .. math::
 
-    with ``||W||_*`` the sum of the singular values of ``W`` and {loss}.
+        \begin{{aligned}}
+        & \sum_t \frac{{\lambda_t}}{{n_t}} \sum_{{i \in t}} s_i \, \ell(y_i, x_i^\top w_t + b_t) \\
+        & \quad + \alpha \lVert W \rVert_* + \frac{{\mathrm{{l2\_reg}}}}{{2}} \lVert W \rVert_F^2
+        \end{{aligned}}
+
+    with :math:`\lVert W \rVert_*` the sum of the singular values of ``W`` and {loss}.
     Solved by FISTA with singular value thresholding as the prox.
 
     Parameters
@@ -67,13 +71,14 @@ _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace)
 
 class TraceNormRegressor(_TraceNormMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
     _solvers = ("auto", "fista", "admm")  # the trace norm is not row-separable
-    __doc__ = fill_doc(_DOC.format(what="regression", loss="``loss(y, z) = (y - z)^2 / 2``",
+    __doc__ = fill_doc(_DOC.format(what="regression",
+                                   loss=r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`",
                                    extra=""), solvers=("auto", "fista", "admm"))
 
 
 class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
     __doc__ = fill_doc(_DOC.format(
         what="logistic regression",
-        loss="``loss(y, z) = log(1 + exp(z)) - y z`` for labels ``y in {0, 1}``",
+        loss=r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`",
         extra="classes_ : ndarray of shape (2,)\n        The two class labels.\n    ",
     ), solvers=FISTA_ONLY)

@@ -53,7 +53,8 @@ class MultiTaskLinearModel(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
-        "solver": [StrOptions({"auto", "fista", "admm", "bcd"})],
+        # or a callable with the signature of solvers.fista (e.g. mtlreg.torch.TorchFISTA)
+        "solver": [StrOptions({"auto", "fista", "admm", "bcd"}), callable],
         "verbose": ["verbose"],
     }
 

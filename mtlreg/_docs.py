@@ -23,7 +23,7 @@ _COMMON_PARAMS_DOC = """
         Maximum number of solver iterations (FISTA or ADMM iterations, BCD sweeps).
     warm_start : bool, default=False
         Start from the previous solution when refitting on the same tasks and features.
-    solver : {"auto", "fista", "admm", "bcd"}, default="auto"
+    solver : {"auto", "fista", "admm", "bcd"} or callable, default="auto"
         ``"fista"``: accelerated proximal gradient, any loss and penalty.
         ``"admm"``: exact per-task solves (squared loss with few features; every
         penalty, the dirty model without ``positive`` or ``l2_reg``); hardly
@@ -35,7 +35,9 @@ _COMMON_PARAMS_DOC = """
         sparsity-inducing penalties only), else FISTA (and the direct solve for
         the mean-regularized squared loss); on a shared design with a
         sparsity-inducing penalty, BCD on ``X`` unless ``n_features + 1 <=
-        4 n_tasks``. All reach the same optimum.
+        4 n_tasks``. All reach the same optimum. A callable with the signature
+        of ``mtlreg.solvers.fista`` is used as the solver: ``mtlreg.torch.TorchFISTA()``
+        runs FISTA on torch tensors (CPU or GPU; every formulation but the dirty models).
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """

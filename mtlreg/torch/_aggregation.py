@@ -27,17 +27,18 @@ we depend on it (extra ``torch``) rather than rewrite them:
 import torch
 
 
-def make_aggregator(name):
-    """The TorchJD aggregator for ``name`` in ``{"pcgrad", "mgda", "upgrad"}``."""
+def make_aggregator(name, **options):
+    """The TorchJD aggregator for ``name`` in ``{"pcgrad", "mgda", "upgrad"}``;
+    ``options`` go to its constructor (``epsilon``, ``max_iters`` for MGDA)."""
     from torchjd.aggregation import MGDA, PCGrad, UPGrad
 
     if name == "pcgrad":
-        return PCGrad()
+        return PCGrad(**options)
     if name == "mgda":
-        # tighter than TorchJD's defaults (1e-3, 100): the min-norm point to ~1e-6
-        return MGDA(epsilon=1e-6, max_iters=1000)
+        # Frank-Wolfe on the Gramian; tighter than TorchJD's defaults (1e-3, 100)
+        return MGDA(**{"epsilon": 1e-5, "max_iters": 300, **options})
     if name == "upgrad":
-        return UPGrad()
+        return UPGrad(**options)
     raise ValueError(f"Unknown aggregator {name!r}.")
 
 

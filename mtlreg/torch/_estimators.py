@@ -141,8 +141,8 @@ class _MultiTaskMLP(BaseEstimator):
                 self.module_n_features_ = X.shape[1]
             self.module_.to(device)
             self.weighting_.to(device)
-            aggregator = (make_aggregator(self.weighting) if self.weighting in AGGREGATORS
-                          else None)
+            aggregator = (make_aggregator(self.weighting, **(self.weighting_options or {}))
+                          if self.weighting in AGGREGATORS else None)
             data = self._task_data(X, Yt, mask, sw, codes, lambdas, n_t, train_rows, device)
             valid = (self._task_data(X, Yt, mask, sw, codes, lambdas, n_t, valid_rows, device)
                      if valid_rows is not None else None)
@@ -170,8 +170,9 @@ class _MultiTaskMLP(BaseEstimator):
         return self
 
     def _make_weighting(self, n_tasks):
-        name = "fixed" if self.weighting in AGGREGATORS else self.weighting
-        return WEIGHTINGS[name](n_tasks, **(self.weighting_options or {}))
+        if self.weighting in AGGREGATORS:  # options are the aggregator's
+            return WEIGHTINGS["fixed"](n_tasks)
+        return WEIGHTINGS[self.weighting](n_tasks, **(self.weighting_options or {}))
 
     def _split(self, n, codes, mask, rng):
         """Rows for training and (with ``early_stopping``) validation; every task keeps
@@ -291,7 +292,8 @@ _DOC = r"""{title}
         ``"upgrad"``, Quinton & Rey 2024; TorchJD's implementations).
     weighting_options : dict, default=None
         Extra parameters of the weighting (``temperature`` for DWA, ``alpha`` and
-        ``lr`` for GradNorm).
+        ``lr`` for GradNorm) or of the aggregator (``epsilon``, ``max_iters`` for
+        MGDA's Frank-Wolfe solver).
     task_column : int or str, default=None
         Column of ``X`` naming each row's task (per-task layout); ``None``: shared layout.
     task_weights : None, "samples", array-like or dict, default=None

@@ -18,8 +18,13 @@ def test_import_mtlreg_does_not_import_torch():
 
 
 def test_mtlreg_torch_without_torch_says_how_to_install():
-    # sys.modules["torch"] = None makes "import torch" fail as if it were not installed
-    out = _run("import sys; sys.modules['torch'] = None\n"
+    # a meta-path finder that refuses torch: "import torch" fails as if not installed
+    out = _run("import sys\n"
+               "class Block:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name == 'torch' or name.startswith('torch.'):\n"
+               "            raise ModuleNotFoundError(name)\n"
+               "sys.meta_path.insert(0, Block())\n"
                "try:\n    import mtlreg.torch\nexcept ImportError as e:\n    print(e)\n"
                "else:\n    print('imported')")
     assert out.returncode == 0, out.stderr

@@ -247,7 +247,7 @@ def test_hard_sharing_beats_independent_networks_with_few_samples_per_task():
     X_te, y_te = draw(n_test)
     params = dict(task_column=0, hidden_layer_sizes=(32, 32), max_iter=300, batch_size=32,
                   learning_rate_init=1e-2, random_state=0, device="cpu", n_iter_no_change=30)
-    params["max_iter"] = 150
+    params["max_iter"] = 100
     mse = {}
     for arch in ("hard", "independent"):
         pred = MultiTaskMLPRegressor(arch, **params).fit(X_tr, y_tr).predict(X_te)

@@ -12,6 +12,7 @@ task gradients on the shared parameters into one direction.
 """
 
 import copy
+import time
 
 import numpy as np
 import torch
@@ -76,7 +77,8 @@ def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, al
         {"params": list(module.parameters()), "weight_decay": alpha},
         {"params": list(weighting.parameters()), "weight_decay": 0.0},
     ], lr=learning_rate)
-    history = state or {"loss_curve": [], "validation_scores": [], "best": np.inf}
+    history = state or {"loss_curve": [], "validation_scores": [], "epoch_seconds": [],
+                        "best": np.inf}
     history.update(best=np.inf, n_iter=0, converged=False)
     best_state, no_improvement = None, 0
     n, b = len(data), min(batch_size, len(data))
@@ -86,6 +88,7 @@ def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, al
 
         epochs = tqdm(epochs, desc=name, unit="epoch")
     for epoch in epochs:
+        started = time.perf_counter()
         module.train()
         perm = torch.randperm(n, generator=generator).to(data.X.device)
         epoch_losses = torch.zeros(data.n_tasks, dtype=torch.float64)
@@ -104,6 +107,7 @@ def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, al
                 f"The training loss diverged (epoch {epoch + 1}): lower learning_rate_init, "
                 "or scale the features.")
         history["loss_curve"].append(train_loss)
+        history["epoch_seconds"].append(time.perf_counter() - started)
         score = train_loss
         if valid is not None:
             score = evaluate(module, valid, loss_fn)
@@ -163,6 +167,6 @@ def forward_all(module, X, device, chunk=65536, dtype=torch.float32):
     module.eval()
     outs = []
     for start in range(0, X.shape[0], chunk):
-        xb = torch.as_tensor(np.asarray(X[start:start + chunk]), dtype=dtype, device=device)
+        xb = torch.tensor(np.asarray(X[start:start + chunk]), dtype=dtype, device=device)
         outs.append(module(xb).double().cpu().numpy())
     return np.concatenate(outs) if outs else np.empty((0, 0))

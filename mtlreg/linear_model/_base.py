@@ -55,7 +55,8 @@ class MultiTaskLinearModel(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
-        "solver": [StrOptions({"auto", "fista", "admm", "bcd"})],
+        # or a callable with the signature of solvers.fista (e.g. mtlreg.torch.TorchFISTA)
+        "solver": [StrOptions({"auto", "fista", "admm", "bcd"}), callable],
         "verbose": ["verbose"],
     }
 
@@ -143,7 +144,7 @@ class MultiTaskLinearModel(BaseEstimator):
         return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        if self.solver not in self._solvers:
+        if isinstance(self.solver, str) and self.solver not in self._solvers:
             raise ValueError(
                 f"{type(self).__name__} does not support solver={self.solver!r}: "
                 f"use one of {', '.join(repr(s) for s in self._solvers)} "

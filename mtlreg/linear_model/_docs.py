@@ -80,8 +80,11 @@ def _solver_doc(solvers):
 
     names = ", ".join(f'"{s}"' for s in solvers)
     body = " ".join([_SOLVER_DOC[s] for s in solvers if s != "auto"] + [_AUTO_DOC[solvers]])
+    body += (" A callable with the signature of ``mtlreg.solvers.fista`` is used as the "
+             "solver: ``mtlreg.torch.TorchFISTA()`` runs FISTA on torch tensors (CPU or "
+             "GPU; every formulation but the dirty models).")
     lines = textwrap.wrap(body, 80, initial_indent=" " * 8, subsequent_indent=" " * 8)
-    return f'solver : {{{names}}}, default="auto"\n' + "\n".join(lines)
+    return f'solver : {{{names}}} or callable, default="auto"\n' + "\n".join(lines)
 
 
 def fill_doc(template, l2_default="0.0", solvers=ALL_SOLVERS):

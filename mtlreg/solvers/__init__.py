@@ -24,7 +24,12 @@ def select_solver(name, datafit, penalty):
     is chosen before (``datafits.make_datafit``): on a shared design with sparse
     rows the Gram form, hence ADMM, only when ``n_features + 1 <= 4 n_tasks``.
     Choices measured in ``benchmarks/results/solvers.md``.
+
+    A callable ``name`` is returned as is: a solver with the signature of
+    :func:`fista` (``mtlreg.torch.TorchFISTA`` runs FISTA on torch tensors).
     """
+    if callable(name):
+        return name
     if name == "auto":
         if supports_admm(datafit, penalty):
             name = "admm"

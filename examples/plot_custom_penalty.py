@@ -86,7 +86,7 @@ class WeightedL21:
 # parameter must appear in ``__init__`` (scikit-learn's ``get_params``) and in
 # ``_parameter_constraints``.
 from mtlreg import GroupLassoRegressor, regularization_path  # noqa: E402
-from mtlreg._base import store_params  # noqa: E402
+from mtlreg.linear_model._base import store_params  # noqa: E402
 from mtlreg.penalties import with_ridge  # noqa: E402
 
 

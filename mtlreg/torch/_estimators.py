@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin, store_params
+from ..linear_model._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin, store_params
 from .._layout import task_sample_counts
 from ..utils.validation import (
     Interval,
@@ -236,7 +236,7 @@ class _MultiTaskMLP(BaseEstimator):
     _decision = _outputs
 
     def _task_codes(self, task_ids):
-        from .._base import MultiTaskLinearModel
+        from ..linear_model._base import MultiTaskLinearModel
 
         return MultiTaskLinearModel._task_codes(self, task_ids)
 

@@ -41,6 +41,33 @@ def store_params(estimator, params):
             setattr(estimator, name, value)
 
 
+def init_with_defaults(init, **defaults):
+    """A copy of the ``__init__`` function ``init`` whose parameters in ``defaults``
+    default to the values given (the signature scikit-learn reads changes with them).
+
+    The formulations share one ``__init__`` between regressor and classifier; the
+    classifiers take smaller strengths (``alpha=0.01`` where the regressors take
+    ``1.0``: a logistic gradient is at most 1/2 per sample, so ``alpha=1.0`` would
+    leave every coefficient at zero on standardised features).
+    """
+    import inspect
+    import types
+
+    params = list(inspect.signature(init).parameters.values())
+    unknown = set(defaults) - {p.name for p in params}
+    if unknown:
+        raise TypeError(f"{init.__qualname__} has no parameter {sorted(unknown)}")
+    positional = [p for p in params if p.kind == p.POSITIONAL_OR_KEYWORD
+                  and p.default is not p.empty]
+    new = types.FunctionType(init.__code__, init.__globals__, init.__name__,
+                             tuple(defaults.get(p.name, p.default) for p in positional),
+                             init.__closure__)
+    new.__kwdefaults__ = {name: defaults.get(name, value)
+                          for name, value in (init.__kwdefaults__ or {}).items()}
+    new.__qualname__, new.__doc__ = init.__qualname__, init.__doc__
+    return new
+
+
 class MultiTaskLinearModel(BaseEstimator):
     """Base class: a datafit (from ``_loss``) plus the penalty of ``_make_penalty``."""
 

@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -27,7 +28,7 @@ class _DirtyMixin:
         "positive": ["boolean"],
     }
 
-    def __init__(self, alpha=0.1, beta=0.1, *, block_norm="l1inf", positive=False,
+    def __init__(self, alpha=1.0, beta=0.5, *, block_norm="l1inf", positive=False,
                  fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
                  tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
@@ -84,9 +85,9 @@ _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default={alpha}
         Strength of the block penalty on the shared part ``B``.
-    beta : float, default=0.1
+    beta : float, default={beta}
         Strength of the l1 penalty on the specific part ``S``.
     block_norm : {{"l1inf", "l21"}}, default="l1inf"
     positive : bool, default=False
@@ -103,9 +104,12 @@ _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
 
 
 class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
-    __doc__ = fill_doc(_DIRTY_DOC.format(what="regression", loss=_SQUARED, extra=""))
+    __doc__ = fill_doc(_DIRTY_DOC.format(what="regression", loss=_SQUARED, extra="",
+                                         alpha=1.0, beta=0.5))
 
 
 class DirtyClassifier(_DirtyMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
-    __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC,
+    __init__ = init_with_defaults(_DirtyMixin.__init__, alpha=0.01, beta=0.005)
+    __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
+                                         beta=0.005,
                                          extra=_CLASSES), solvers=FISTA_ONLY)

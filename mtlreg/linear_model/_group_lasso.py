@@ -3,6 +3,7 @@
 from numbers import Real
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -71,10 +72,7 @@ class GroupLassoRegressor(_GroupLassoMixin, MultiTaskRegressorMixin, MultiTaskLi
 
 
 class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
-    def __init__(self, alpha=0.01, *, fit_intercept=True, task_column=None,
-                 task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
-                 warm_start=False, solver="auto", verbose=0):
-        store_params(self, locals())
+    __init__ = init_with_defaults(_GroupLassoMixin.__init__, alpha=0.01)
 
     __doc__ = fill_doc(r"""Multi-task group-lasso logistic regression (one binary problem per task).
 

@@ -3,6 +3,7 @@
 from numbers import Real
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -23,7 +24,7 @@ class _IndependentMixin:
         "positive": ["boolean"],
     }
 
-    def __init__(self, alpha=0.1, *, penalty="l2", positive=False, fit_intercept=True,
+    def __init__(self, alpha=1.0, *, penalty="l2", positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
@@ -57,7 +58,7 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default={alpha}
         Strength of the per-task penalty.
     penalty : {{"l1", "l2"}}, default="l2"
     positive : bool, default=False
@@ -70,10 +71,12 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
 
 class IndependentRegressor(_IndependentMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
-    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="regression", loss=_SQUARED, extra=""))
+    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="regression", loss=_SQUARED, extra="",
+                                               alpha=1.0))
 
 
 class IndependentClassifier(_IndependentMixin, MultiTaskClassifierMixin,
                             MultiTaskLinearModel):
-    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC,
+    __init__ = init_with_defaults(_IndependentMixin.__init__, alpha=0.01)
+    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
                                                extra=_CLASSES), solvers=FISTA_ONLY)

@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -47,7 +48,10 @@ _OBJECTIVE = r"""
 
     with :math:`\bar w = \frac{1}{T} \sum_t w_t` the mean of the task vectors. ``alpha``
     couples the tasks (``alpha = 0``: independent ridge per task; ``alpha -> inf``:
-    one shared vector); ``l2_reg`` shrinks everything, the mean included."""
+    one shared vector); ``l2_reg`` shrinks everything, the mean included. The mean
+    itself is penalised by ``l2_reg`` alone, which is why ``l2_reg`` defaults to 0.01
+    here (0.0 elsewhere): without it the shared part is an unregularised fit, with no
+    finite solution on separable classes or collinear features."""
 
 
 class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
@@ -103,6 +107,7 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
 
 class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
                                 MultiTaskLinearModel):
+    __init__ = init_with_defaults(_MeanRegularizedMixin.__init__, alpha=0.01)
     __doc__ = fill_doc(r"""Mean-regularised multi-task logistic regression.
 
     Minimises, with labels :math:`y_i \in \{0, 1\}` and
@@ -111,7 +116,7 @@ class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
 
     Parameters
     ----------
-    alpha : float, default=1.0
+    alpha : float, default=0.01
         Strength of the coupling to the task mean.
     %(params)s
     Attributes

@@ -3,6 +3,7 @@
 from numbers import Real
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -23,7 +24,7 @@ class _SparseGroupLassoMixin:
         "positive": ["boolean"],
     }
 
-    def __init__(self, alpha=0.1, *, l1_ratio=0.5, positive=False, fit_intercept=True,
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, positive=False, fit_intercept=True,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
@@ -50,7 +51,7 @@ _SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, 
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default={alpha}
         Overall strength of the penalty.
     l1_ratio : float in [0, 1], default=0.5
         Share of the element-wise l1 term.
@@ -65,10 +66,11 @@ _SGL_DOC = r"""Multi-task sparse group lasso {what}: features selected jointly, 
 
 class SparseGroupLassoRegressor(_SparseGroupLassoMixin, MultiTaskRegressorMixin,
                                 MultiTaskLinearModel):
-    __doc__ = fill_doc(_SGL_DOC.format(what="regression", loss=_SQUARED, extra=""))
+    __doc__ = fill_doc(_SGL_DOC.format(what="regression", loss=_SQUARED, extra="", alpha=1.0))
 
 
 class SparseGroupLassoClassifier(_SparseGroupLassoMixin, MultiTaskClassifierMixin,
                                  MultiTaskLinearModel):
-    __doc__ = fill_doc(_SGL_DOC.format(what="logistic regression", loss=_LOGISTIC,
+    __init__ = init_with_defaults(_SparseGroupLassoMixin.__init__, alpha=0.01)
+    __doc__ = fill_doc(_SGL_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
                                        extra=_CLASSES), solvers=FISTA_ONLY)

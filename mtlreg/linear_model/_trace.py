@@ -5,6 +5,7 @@ from numbers import Real
 import numpy as np
 
 from ._base import (
+    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
@@ -21,7 +22,7 @@ class _TraceNormMixin:
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, alpha=0.1, *, fit_intercept=True, task_column=None, task_weights=None,
+    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, task_weights=None,
                  l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
         store_params(self, locals())
@@ -55,7 +56,7 @@ _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace)
 
     Parameters
     ----------
-    alpha : float, default=0.1
+    alpha : float, default={alpha}
         Strength of the trace norm; ``W = 0`` (rank 0) for
         ``alpha >= compute_alpha_max(X, y)``, the spectral norm of the data-fit
         gradient at ``W = 0``.
@@ -73,12 +74,14 @@ class TraceNormRegressor(_TraceNormMixin, MultiTaskRegressorMixin, MultiTaskLine
     _solvers = ("auto", "fista", "admm")  # the trace norm is not row-separable
     __doc__ = fill_doc(_DOC.format(what="regression",
                                    loss=r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`",
-                                   extra=""), solvers=("auto", "fista", "admm"))
+                                   extra="", alpha=1.0), solvers=("auto", "fista", "admm"))
 
 
 class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
+    __init__ = init_with_defaults(_TraceNormMixin.__init__, alpha=0.01)
     __doc__ = fill_doc(_DOC.format(
         what="logistic regression",
+        alpha=0.01,
         loss=r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`",
         extra="classes_ : ndarray of shape (2,)\n        The two class labels.\n    ",
     ), solvers=FISTA_ONLY)

@@ -1,0 +1,133 @@
+"""First use: what a fit costs right after installing, when numba compiles the kernels.
+
+Each case runs in three fresh Python processes that share one new, empty numba cache
+folder (``NUMBA_CACHE_DIR``): the first compiles (the first fit after installing),
+the second loads the compiled kernels from the cache (a new process, e.g. a joblib
+worker), and the third times warm fits (best of three after one fit). Wall time and
+CPU time (user + system of the process) are reported apart: on a busy machine the
+wall time of compilation grows with the load, its CPU time much less. Then the demo
+(``mtlreg-demo``'s ``run``) once with an empty cache and once with the cache written.
+
+    python benchmarks/bench_first_use.py                 # this checkout
+    python benchmarks/bench_first_use.py --src OTHER     # another checkout (before/after)
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
+import numpy as np
+import mtlreg
+from mtlreg.datasets import load_school
+imp = (time.perf_counter() - t0, cpu() - c0)
+name, kw, mode = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+X, y = load_school(return_X_y=True)
+if name.endswith("Classifier"):
+    y = (y > np.median(y)).astype(int)
+est = getattr(mtlreg, name)(task_column=0, **kw)
+if mode == "warm":
+    est.fit(X, y)
+best = None
+for _ in range(3 if mode == "warm" else 1):
+    t0, c0 = time.perf_counter(), cpu()
+    est.fit(X, y)
+    t = (time.perf_counter() - t0, cpu() - c0)
+    best = t if best is None or t[0] < best[0] else best
+print(json.dumps(dict(import_wall=imp[0], import_cpu=imp[1], wall=best[0], cpu=best[1])))
+"""
+
+DEMO = r"""
+import json, resource, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
+from mtlreg.demo import run
+run(verbose=False)
+print(json.dumps(dict(wall=time.perf_counter() - t0, cpu=cpu() - c0)))
+"""
+
+CASES = [
+    ("IndependentRegressor", {"alpha": 0.01}),
+    ("MeanRegularizedRegressor", {"alpha": 1.0}),
+    ("GroupLassoRegressor", {"alpha": 1.0}),
+    ("SparseGroupLassoRegressor", {"alpha": 1.0}),
+    ("TraceNormRegressor", {"alpha": 1.0}),
+    ("DirtyRegressor", {"alpha": 10.0, "beta": 1.0}),
+    ("GroupLassoClassifier", {"alpha": 0.01, "tol": 1e-3}),
+]
+
+
+def _run(code, args, src, cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cache,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _commit(src):
+    try:
+        return subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1]))
+    parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--out", default=None, help="Markdown file to write")
+    args = parser.parse_args(argv)
+    src = str(Path(args.src).resolve())
+    rows = []
+    for name, kw in CASES:
+        with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
+            first = _run(CHILD, [name, json.dumps(kw), "first"], src, cache)
+            second = _run(CHILD, [name, json.dumps(kw), "first"], src, cache)
+            warm = _run(CHILD, [name, json.dumps(kw), "warm"], src, cache)
+        rows.append((name, kw, first, second, warm))
+        print(f"{name:28s} first fit {first['wall']:6.2f} s (cpu {first['cpu']:6.2f}) | "
+              f"new process {second['wall']:.3f} s (cpu {second['cpu']:.3f}) | "
+              f"warm {warm['wall']:.3f} s | import {second['import_wall']:.2f} s", flush=True)
+    demo = None
+    if not args.no_demo:
+        with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
+            demo = (_run(DEMO, [], src, cache), _run(DEMO, [], src, cache))
+        print(f"demo: first run {demo[0]['wall']:.1f} s (cpu {demo[0]['cpu']:.1f}), "
+              f"cache written {demo[1]['wall']:.1f} s (cpu {demo[1]['cpu']:.1f})")
+    load = os.getloadavg()
+    lines = [f"# First use: compile, new-process and warm fit times (commit {_commit(src)})",
+             "", f"Command: `python benchmarks/bench_first_use.py --src {src}`; "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
+             f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. "
+             "School, per-task layout, raw features.", "",
+             "| estimator | first fit after install, wall (s) | its CPU (s) | first fit in a "
+             "new process, cache written (s) | warm fit (s) | import mtlreg (s) |",
+             "|---|---|---|---|---|---|"]
+    for name, kw, first, second, warm in rows:
+        lines.append(f"| {name} {kw} | {first['wall']:.2f} | {first['cpu']:.2f} | "
+                     f"{second['wall']:.3f} | {warm['wall']:.3f} | {second['import_wall']:.2f} |")
+    if demo:
+        lines += ["", f"Demo (`mtlreg.demo.run`, one split): empty cache {demo[0]['wall']:.1f} s "
+                  f"wall ({demo[0]['cpu']:.1f} s CPU); cache written {demo[1]['wall']:.1f} s "
+                  f"wall ({demo[1]['cpu']:.1f} s CPU)."]
+    text = "\n".join(lines) + "\n"
+    out = Path(args.out) if args.out else Path(__file__).parent / "results" / "first_use.md"
+    out.write_text(text)
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

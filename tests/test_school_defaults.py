@@ -1,0 +1,51 @@
+"""Default solver settings converge on School over the demo's parameter grids, raw and
+standardised features (issue 13: a trace-norm grid search on raw School used to warn)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from mtlreg import (
+    DirtyRegressor,
+    GroupLassoRegressor,
+    IndependentRegressor,
+    MeanRegularizedRegressor,
+    SparseGroupLassoRegressor,
+    TraceNormRegressor,
+)
+from mtlreg.datasets import load_school
+
+GRID = np.logspace(-1.5, 1.5, 4)
+CASES = {
+    "independent": (IndependentRegressor, [dict(alpha=a) for a in np.logspace(-3, 1, 4)]),
+    "mean": (MeanRegularizedRegressor, [dict(alpha=a, l2_reg=l2) for a in (0.01, 1.0, 100.0)
+                                        for l2 in (1e-3, 1e-1)]),
+    "group_lasso": (GroupLassoRegressor, [dict(alpha=a) for a in GRID]),
+    "sparse_group": (SparseGroupLassoRegressor, [dict(alpha=a, l1_ratio=r)
+                                                  for a in (0.01, 1.0, 30.0) for r in (0.2, 0.8)]),
+    "trace": (TraceNormRegressor, [dict(alpha=a) for a in GRID]),
+    "dirty": (DirtyRegressor, [dict(alpha=a, beta=b) for a in (10.0, 56.2, 316.0)
+                               for b in (0.3, 3.16)]),
+}
+
+
+@pytest.fixture(scope="module")
+def school():
+    X, y = load_school(return_X_y=True)
+    Xs = X.copy()
+    Xs[:, 1:] = (X[:, 1:] - X[:, 1:].mean(0)) / np.where(X[:, 1:].std(0) > 0, X[:, 1:].std(0), 1)
+    return {"raw": (X, y), "standardised": (Xs, y)}
+
+
+@pytest.mark.parametrize("features", ["raw", "standardised"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_defaults_converge_on_school(school, case, features):
+    Est, grid = CASES[case]
+    X, y = school[features]
+    for params in grid:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            est = Est(task_column=0, **params).fit(X, y)  # default tol and max_iter
+        assert est.stop_crit_ <= est.tol * 10 or est.n_iter_ < est.max_iter, params

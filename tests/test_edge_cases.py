@@ -280,4 +280,4 @@ def test_perfectly_separable_classes(Est):
     assert np.all(est.predict(X) == Y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        Est(**_params(Est, tol=1e-4, max_iter=1000), l2_reg=0.1).fit(X, Y)
+        Est(**_params(Est, tol=1e-4, max_iter=1000, l2_reg=0.1)).fit(X, Y)

@@ -134,7 +134,8 @@ class MultiTaskLinearModel(BaseEstimator):
             task of each row and the others are the features.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets. 2-D only in the shared layout (``task_column=None``), one
-            column per task; NaN marks a missing label, left out of the loss.
+            column per task. In both layouts NaN marks a missing label, left out of
+            the loss (in the per-task layout: as if the row were dropped).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
 
@@ -288,7 +289,11 @@ class MultiTaskRegressorMixin(RegressorMixin):
 
     def score(self, X, y, sample_weight=None):
         """R^2 of the prediction; in the shared layout, averaged over tasks using only
-        the labelled entries of each task (NaN = missing label)."""
+        the labelled entries of each task (NaN = missing label).
+
+        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
+        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
+        NaN score, unless ``unseen_tasks="shared"``."""
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
@@ -402,7 +407,11 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         return self.classes_[positive.astype(np.intp)]
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy over the labelled entries (NaN = missing in the shared layout)."""
+        """Mean accuracy over the labelled entries (NaN = missing label).
+
+        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
+        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
+        NaN score, unless ``unseen_tasks="shared"``."""
         y = np.asarray(y)
         y_pred = self.predict(X)
         if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:

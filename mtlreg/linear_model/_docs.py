@@ -51,8 +51,8 @@ _COMMON_PARAMS_DOC = """
 UNSEEN_TASKS_DOC = """unseen_tasks : {{"error", "shared"}}, default="error"
         What ``predict`` (and ``score``, ``decision_function``, ...) do with a row
         of a task not seen in ``fit`` (per-task layout): ``"error"`` raises a
-        ``ValueError`` naming the tasks; ``"shared"`` predicts it with {shared}
-        (for tasks that arrive after fitting: a new school, a new patient).
+        ``ValueError`` naming the tasks; ``"shared"`` predicts it with
+        {shared} (for tasks that arrive after fitting: a new school, a new patient).
     """
 
 

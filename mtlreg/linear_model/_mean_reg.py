@@ -61,8 +61,8 @@ _OBJECTIVE = """
     one shared vector); ``l2_reg`` shrinks everything, the mean included."""
 
 
-_SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n        ``coef_.mean(axis=0)``) "
-           "and the mean intercept")
+_SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n"
+           "        ``coef_.mean(axis=0)``) and the mean intercept")
 
 
 class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,

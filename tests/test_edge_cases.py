@@ -119,6 +119,21 @@ def test_single_sample_task(Est):
         Est(task_column=0, fit_intercept=False).fit(X, y)
 
 
+@pytest.mark.parametrize("layout_", ["shared", "per_task"])
+def test_huge_sample_weights_are_rescaled_exactly(layout_):
+    """Only s_i / n_t enters the loss: weights near the float64 maximum (whose per-task
+    sums would overflow) give the same fit as the same weights divided by 2^1020."""
+    data = make_data(layout_, "squared", seed=15)
+    sw = np.linspace(0.5, 2.0, len(data.y))
+    kw = {"task_column": data.task_column, "alpha": 0.05}
+    a = GroupLassoRegressor(**kw).fit(data.X, data.y, sample_weight=sw)
+    b = GroupLassoRegressor(**kw).fit(data.X, data.y, sample_weight=sw * 2.0**1020)
+    c = GroupLassoRegressor(**kw, task_weights="samples").fit(
+        data.X, data.y, sample_weight=sw * 2.0**1020)
+    assert_array_equal(b.coef_, a.coef_)
+    assert np.all(np.isfinite(c.coef_))
+
+
 # ==================================================================== numerics
 def _params(Est, **extra):
     params = {"tol": 1e-10, "max_iter": 20000}

@@ -259,11 +259,16 @@ def check_magnitudes(X, y=None):
 
     ``X`` (dense or sparse, float64, finite) column by column; ``y`` (float, NaN =
     missing) as a whole. The error names the culprit and the fix (rescale)."""
+    # largest |x| per column from the column maxima and minima: no copy of X
     if sp.issparse(X):
-        col_max = np.asarray(abs(X).max(axis=0).todense()).ravel() if X.nnz else (
-            np.zeros(X.shape[1]))
+        if X.nnz:
+            hi = np.asarray(X.max(axis=0).todense()).ravel()
+            lo = np.asarray(X.min(axis=0).todense()).ravel()
+        else:
+            hi = lo = np.zeros(X.shape[1])
     else:
-        col_max = np.abs(X).max(axis=0, initial=0.0)
+        hi, lo = X.max(axis=0, initial=0.0), X.min(axis=0, initial=0.0)
+    col_max = np.maximum(np.abs(hi), np.abs(lo))
     big = np.flatnonzero(col_max > MAX_MAGNITUDE)
     small = np.flatnonzero((col_max > 0) & (col_max < MIN_MAGNITUDE))
     for cols, what in ((big, "above"), (small, "below")):

@@ -142,6 +142,10 @@ class SharedDesign(_CentredOperator):
         self._mu1 = mu1
         self._all_labelled = bool(mask.all())
 
+    def labelled_counts(self):
+        """Number of rows with a label and a positive weight, per task."""
+        return np.count_nonzero(self.c > 0, axis=0)
+
     def _raw_matvec(self, W, offset):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.repeat(np.asarray(offset, dtype=np.float64)[None, :], self.X.shape[0], 0)
@@ -216,6 +220,10 @@ class TaskBlocks(_CentredOperator):
         else:
             mu = np.zeros((n_tasks, X.shape[1]))
         super().__init__(X, y, c, mu, fit_intercept)
+
+    def labelled_counts(self):
+        """Number of rows with a label and a positive weight, per task."""
+        return np.bincount(self.codes[self.c > 0], minlength=self.n_tasks)
 
     def _raw_matvec(self, W, offset):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X

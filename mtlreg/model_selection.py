@@ -8,16 +8,31 @@ from sklearn.utils import check_random_state
 
 
 def task_ids_of(X, task_column):
-    """The task column of ``X`` (array, sparse matrix or DataFrame) as a 1-D array."""
+    """The task column of ``X`` (array, sparse matrix or DataFrame) as a 1-D array,
+    validated as the estimators validate it (all numbers or all strings, no NaN)."""
+    from .utils.validation import _check_task_ids, _column_position
+
+    if X is None:
+        raise ValueError("X is required: the task column of X defines the folds.")
     if hasattr(X, "iloc"):
         if isinstance(task_column, str):
-            return X[task_column].to_numpy()
-        return X.iloc[:, task_column].to_numpy()
+            if task_column not in X.columns:
+                raise ValueError(
+                    f"task_column={task_column!r} is not a column of X: {list(X.columns)}.")
+            return _check_task_ids(X[task_column].to_numpy())
+        position = _column_position(task_column, X.shape[1], "TaskStratifiedKFold")
+        return _check_task_ids(X.iloc[:, position].to_numpy())
     if isinstance(task_column, str):
         raise ValueError(f"task_column={task_column!r} is a name: X must be a DataFrame.")
+    if not hasattr(X, "tocsc"):
+        X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D with a task column; got an array of shape {X.shape}.")
+    position = _column_position(task_column, X.shape[1], "TaskStratifiedKFold")
     if hasattr(X, "tocsc"):
-        return X.tocsc()[:, task_column].toarray().ravel()
-    return np.asarray(X)[:, task_column]
+        return _check_task_ids(X.tocsc()[:, position].toarray().ravel())
+    return _check_task_ids(X[:, position])
 
 
 class TaskStratifiedKFold(BaseCrossValidator):
@@ -44,8 +59,14 @@ class TaskStratifiedKFold(BaseCrossValidator):
     """
 
     def __init__(self, n_splits=5, *, task_column=0, shuffle=False, random_state=None):
-        if not isinstance(n_splits, Integral) or n_splits < 2:
+        if isinstance(n_splits, bool) or not isinstance(n_splits, Integral) or n_splits < 2:
             raise ValueError(f"n_splits must be an integer >= 2; got {n_splits!r}.")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False; got {shuffle!r}.")
+        if not shuffle and random_state is not None:
+            raise ValueError(
+                "Setting a random_state has no effect since shuffle is False (as in "
+                "KFold): leave random_state=None or set shuffle=True.")
         self.n_splits = int(n_splits)
         self.task_column = task_column
         self.shuffle = shuffle
@@ -61,6 +82,10 @@ class TaskStratifiedKFold(BaseCrossValidator):
 
     def _assign_folds(self, X):
         tasks = task_ids_of(X, self.task_column)
+        if self.n_splits > len(tasks):
+            raise ValueError(
+                f"Cannot have number of splits n_splits={self.n_splits} greater than the "
+                f"number of samples: n_samples={len(tasks)}.")
         _, codes = np.unique(tasks, return_inverse=True)
         rng = check_random_state(self.random_state)
         folds = np.full(len(codes), -1)

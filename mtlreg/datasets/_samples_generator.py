@@ -1,6 +1,6 @@
 """Simulated multi-task data with a known coefficient structure."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.linalg import toeplitz
@@ -63,8 +63,19 @@ def _task_sizes(n_samples, n_tasks):
     return sizes
 
 
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+
 def _linear_data(n_samples, n_features, n_tasks, structure, n_informative, rank, layout,
                  correlation, rng):
+    _positive_int("n_features", n_features)
+    _positive_int("n_tasks", n_tasks)
+    if layout == "shared" or isinstance(n_samples, Integral):
+        _positive_int("n_samples", n_samples)
+    if not (isinstance(correlation, Real) and 0 <= correlation < 1):
+        raise ValueError(f"correlation must be a float in [0, 1); got {correlation!r}.")
     if layout not in ("shared", "per_task"):
         raise ValueError(f"layout must be 'shared' or 'per_task'; got {layout!r}.")
     W = make_multitask_coef(n_features, n_tasks, structure=structure,
@@ -108,6 +119,8 @@ def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
     X, y[, coef]
     """
     rng = check_random_state(random_state)
+    if not (isinstance(noise, Real) and 0 <= noise < np.inf):
+        raise ValueError(f"noise must be a finite non-negative float; got {noise!r}.")
     X, z, W, task = _linear_data(n_samples, n_features, n_tasks, structure, n_informative,
                                  rank, layout, correlation, rng)
     y = z + noise * rng.standard_normal(z.shape)
@@ -127,6 +140,8 @@ def make_multitask_classification(n_samples=100, n_features=20, n_tasks=5, *,
     task is given both classes (a label is flipped if needed).
     """
     rng = check_random_state(random_state)
+    if not (isinstance(signal, Real) and 0 < signal < np.inf):
+        raise ValueError(f"signal must be a finite positive float; got {signal!r}.")
     X, z, W, task = _linear_data(n_samples, n_features, n_tasks, structure, n_informative,
                                  rank, layout, correlation, rng)
     scale = signal / max(np.std(z), np.finfo(float).tiny)

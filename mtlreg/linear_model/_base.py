@@ -26,6 +26,7 @@ from ..utils.validation import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    check_magnitudes,
     check_targets,
     check_X,
     fit_or_restore,
@@ -98,6 +99,8 @@ class MultiTaskLinearModel(BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        check_magnitudes(X, y if self._loss == "squared" else None)
+        sample_weight = _rescaled_weights(sample_weight)
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
@@ -113,6 +116,7 @@ class MultiTaskLinearModel(BaseEstimator):
                 self.fit_intercept,
             )
         self._check_layout(layout, tasks)
+        _warn_single_sample_tasks(layout, tasks, self.fit_intercept)
         datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
             self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
         return layout, self._make_datafit(datafit), tasks
@@ -160,7 +164,8 @@ class MultiTaskLinearModel(BaseEstimator):
             task of each row and the others are the features.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             Targets. 2-D only in the shared layout (``task_column=None``), one
-            column per task; NaN marks a missing label, left out of the loss.
+            column per task. In both layouts NaN marks a missing label, left out of
+            the loss (in the per-task layout: as if the row were dropped).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
 
@@ -202,7 +207,16 @@ class MultiTaskLinearModel(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.stop_crit_ = result.stop_crit
         self.objective_ = result.objective
+        self._check_solution(layout, W, result.b, tasks)
         return self
+
+    def _check_solution(self, layout, W, b, tasks):
+        """Hook: loss-specific checks of the solution (``b`` in the centred form)."""
+
+    def _penalty_is_coercive(self):
+        """Whether the penalty grows in every direction of ``W`` (then the objective
+        has a minimiser even when the loss alone has none, e.g. separable classes)."""
+        return self.alpha > 0 or self.l2_reg > 0
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
         solve = select_solver(self.solver, datafit, penalty)
@@ -242,24 +256,46 @@ class MultiTaskLinearModel(BaseEstimator):
         if task_ids is None:
             Z = np.asarray(X @ self.coef_.T) + self.intercept_
             return Z.ravel() if self._y_ndim == 1 else Z
-        return rowwise_predict(X, self._task_codes(task_ids), self.coef_, self.intercept_)
+        codes = self._task_codes(task_ids)
+        coef, intercept = self.coef_, self.intercept_
+        if np.any(codes == len(self.tasks_)):  # unseen tasks, unseen_tasks="shared"
+            w, b = self._shared_model()
+            coef, intercept = np.vstack([coef, w]), np.append(intercept, b)
+        return rowwise_predict(X, codes, coef, intercept)
+
+    def _shared_model(self):
+        """``(w, b)`` the model predicts unseen tasks with, for formulations that define
+        one (``unseen_tasks="shared"``); ``None`` otherwise."""
+        return None
 
     def _task_codes(self, task_ids):
+        """Position of each row's task in ``tasks_``; ``len(tasks_)`` for an unseen task
+        when ``unseen_tasks="shared"``, else an unseen task is an error."""
         tasks = self.tasks_
         try:
             pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
             known = tasks[pos] == task_ids
         except TypeError:  # e.g. numbers against string task labels
             known = np.zeros(len(task_ids), dtype=bool)
-            pos = None
+            pos = np.zeros(len(task_ids), dtype=np.intp)
         if not np.all(known):
+            if getattr(self, "unseen_tasks", "error") == "shared":
+                return np.where(known, pos, len(tasks)).astype(np.intp)
             unseen = np.unique(np.asarray(task_ids)[~known].astype(str))
             raise ValueError(
                 f"Unknown task(s) {unseen[:20].tolist()} in the task column: the model was "
                 f"fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
-                f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others."
+                f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others. "
+                "In cross-validation (GridSearchCV, cross_val_score) this means a test "
+                "fold holds tasks its training fold lacks, e.g. with cv=5 or KFold on rows "
+                "sorted by task: use cv=TaskStratifiedKFold(n_splits, task_column=...) "
+                "from mtlreg.model_selection, which keeps every task in every training "
+                "fold." + self._unseen_hint()
             )
         return pos.astype(np.intp)
+
+    def _unseen_hint(self):
+        return ""
 
     def _check_layout(self, layout, tasks):
         """Hook for loss-specific checks on the laid-out data."""
@@ -289,7 +325,11 @@ class MultiTaskRegressorMixin(RegressorMixin):
 
     def score(self, X, y, sample_weight=None):
         """R^2 of the prediction; in the shared layout, averaged over tasks using only
-        the labelled entries of each task (NaN = missing label)."""
+        the labelled entries of each task (NaN = missing label).
+
+        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
+        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
+        NaN score, unless ``unseen_tasks="shared"``."""
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
@@ -355,6 +395,28 @@ class MultiTaskClassifierMixin(ClassifierMixin):
                 "unbounded. Give every task both classes, or set fit_intercept=False."
             )
 
+    def _check_solution(self, layout, W, b, tasks):
+        """Warn when a task's classes are perfectly separated by the solution and the
+        penalty leaves a direction free: the logistic loss then has no minimiser and
+        the solver stopped at ``tol`` with finite but arbitrary coefficients."""
+        if self._penalty_is_coercive():
+            return
+        margin = (2.0 * layout.y - 1.0) * layout.matvec(W, b)
+        wrong = layout._task_sums(((margin <= 0) & (layout.c > 0)).astype(float))
+        separated = np.flatnonzero(wrong == 0)
+        if separated.size:
+            warnings.warn(
+                f"The classes of task(s) {np.asarray(tasks)[separated][:20].tolist()} are "
+                "perfectly separated and the penalty does not bound the coefficients "
+                f"({self._free_direction()}): the logistic loss has no minimiser, so the "
+                "solver stopped at tol with finite coefficients whose size depends on tol "
+                "and max_iter. Set l2_reg > 0 (or a positive penalty strength).",
+                ConvergenceWarning,
+            )
+
+    def _free_direction(self):
+        return f"alpha={self.alpha}, l2_reg={self.l2_reg}"
+
     def decision_function(self, X):
         """Linear predictor ``x . w_t + b_t`` of the positive class ``classes_[1]``."""
         return self._decision(X)
@@ -382,7 +444,11 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         return self.classes_[positive.astype(np.intp)]
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy over the labelled entries (NaN = missing in the shared layout)."""
+        """Mean accuracy over the labelled entries (NaN = missing label).
+
+        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
+        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
+        NaN score, unless ``unseen_tasks="shared"``."""
         y = np.asarray(y)
         y_pred = self.predict(X)
         if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
@@ -408,6 +474,32 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         tags = self._more_tags_common(super().__sklearn_tags__())
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _rescaled_weights(sample_weight):
+    """Sample weights divided by a power of two (exactly) when they are so large that
+    their per-task sums could overflow: the loss only depends on ``s_i / n_t``."""
+    top = float(np.max(sample_weight, initial=0.0))
+    if top <= 2.0**300:
+        return sample_weight
+    return np.ldexp(sample_weight, -np.frexp(top)[1])
+
+
+def _warn_single_sample_tasks(layout, tasks, fit_intercept):
+    """Warn about tasks with one labelled row: with an intercept, that row fits exactly
+    whatever the coefficients, so the data say nothing about them."""
+    if not fit_intercept:
+        return
+    single = np.flatnonzero(layout.labelled_counts() == 1)
+    if single.size:
+        warnings.warn(
+            f"Task(s) {np.asarray(tasks)[single][:20].tolist()} have a single labelled "
+            "sample: with fit_intercept=True its intercept fits that sample exactly, and "
+            "the coefficients of the task are set by the penalty alone (zero for the "
+            "sparse penalties, the mean of the other tasks for the mean-regularized "
+            "model). Gather more samples, merge the task into another, or drop it.",
+            UserWarning,
+        )
 
 
 def _weighted_mean(values, sample_weight):

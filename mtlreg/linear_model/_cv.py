@@ -19,7 +19,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._path import _grid, regularization_path
+from ._path import _check_grid_args, _grid, regularization_path
 from ..model_selection import default_cv
 from ..utils.validation import Interval, _fit_context, fit_or_restore
 
@@ -63,7 +63,12 @@ class _MultiTaskCVBase(BaseEstimator):
             values = default(base, X, y, sample_weight)
         elif values is None:
             values = default
-        return name, [float(v) for v in np.atleast_1d(values)]
+        values = np.atleast_1d(values)
+        if values.size == 0:
+            raise ValueError(f"{cv_name} is empty: give at least one value of {name}.")
+        for value in values:  # validated as the estimator's fit would
+            clone(base).set_params(**{name: value})._validate_params()
+        return name, [float(v) for v in values]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -86,9 +91,7 @@ class _MultiTaskCVBase(BaseEstimator):
                 grids.append(_grid(est, datafit, G0, self.n_alphas, self.eps))
             grids = np.asarray(grids)
         else:
-            grids = np.broadcast_to(np.asarray(self.alphas, dtype=float),
-                                    (len(values), np.size(self.alphas)))
-            grids = -np.sort(-grids, axis=1)
+            grids = _check_grid_args(self.alphas, self.n_alphas, self.eps, len(values))
         if self.cv is None or isinstance(self.cv, Integral):
             cv = default_cv(base, y, 5 if self.cv is None else self.cv)
         else:
@@ -181,7 +184,9 @@ def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=
     losses = np.empty(grids.shape)
     for g in range(grids.shape[0]):
         for a in range(grids.shape[1]):
-            est.coef_, est.intercept_ = path.coefs[g, a], path.intercepts[g, a]
+            # through _set_coef: the dirty model's parts too (its shared model for
+            # unseen tasks)
+            est._set_coef(path.extra["variables"][g, a], path.intercepts[g, a])
             losses[g, a] = est._test_loss(X_test, y_test, sw_test)
     return losses
 

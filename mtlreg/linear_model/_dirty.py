@@ -12,7 +12,7 @@ from ._base import (
     store_params,
 )
 from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, UNSEEN_TASKS_DOC, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, Dirty, L1Inf, with_ridge
 from ..utils.validation import Interval, StrOptions
@@ -26,13 +26,29 @@ class _DirtyMixin:
         "beta": [Interval(Real, 0, None, closed="left")],
         "block_norm": [StrOptions({"l1inf", "l21"})],
         "positive": ["boolean"],
+        "unseen_tasks": [StrOptions({"error", "shared"})],
     }
 
     def __init__(self, alpha=1.0, beta=0.5, *, block_norm="l1inf", positive=False,
                  fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
                  tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
-                 verbose=0):
+                 verbose=0, unseen_tasks="error"):
         store_params(self, locals())
+
+    def _penalty_is_coercive(self):
+        return (self.alpha > 0 and self.beta > 0) or self.l2_reg > 0
+
+    def _free_direction(self):
+        return f"alpha={self.alpha}, beta={self.beta}, l2_reg={self.l2_reg}"
+
+    def _shared_model(self):
+        """The mean over tasks of the shared part ``B`` (the task-specific part ``S`` is
+        left out) and the mean intercept."""
+        return self.coef_shared_.mean(axis=0), float(np.mean(self.intercept_))
+
+    def _unseen_hint(self):
+        return (" To predict new tasks with the shared part B (its mean over tasks), set "
+                "unseen_tasks='shared'.")
 
     def _make_penalty(self):
         block = (L1Inf if self.block_norm == "l1inf" else L21)(self.alpha, self.positive)
@@ -92,7 +108,7 @@ _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
     block_norm : {{"l1inf", "l21"}}, default="l1inf"
     positive : bool, default=False
         Constrain ``B`` and ``S`` to be non-negative.
-    %(params)s
+    {unseen}%(params)s
     Attributes
     ----------
     coef_shared_ : ndarray of shape (n_tasks, n_features)
@@ -103,13 +119,20 @@ _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.
     """
 
 
+_UNSEEN = UNSEEN_TASKS_DOC.format(shared=(
+    "the mean over tasks of the shared part ``B`` (``coef_shared_.mean(axis=0)``;\n"
+    "        ``B`` has one column per task, with a support common to all tasks, so\n"
+    "        its mean is a heuristic: the task-specific part ``S`` is left out) and\n"
+    "        the mean intercept"))
+
+
 class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
     __doc__ = fill_doc(_DIRTY_DOC.format(what="regression", loss=_SQUARED, extra="",
-                                         alpha=1.0, beta=0.5))
+                                         alpha=1.0, beta=0.5, unseen=_UNSEEN))
 
 
 class DirtyClassifier(_DirtyMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
     __init__ = init_with_defaults(_DirtyMixin.__init__, alpha=0.01, beta=0.005)
     __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
-                                         beta=0.005,
-                                         extra=_CLASSES), solvers=FISTA_ONLY)
+                                         beta=0.005, extra=_CLASSES, unseen=_UNSEEN),
+                       solvers=FISTA_ONLY)

@@ -5,8 +5,16 @@ _COMMON_PARAMS_DOC = """
         Fit one unpenalised intercept per task.
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` is ``(n_samples, n_tasks)``. Otherwise the
-        column of ``X`` (index, or name for a DataFrame) that holds each row's task;
-        ``predict`` reads the same column and rejects tasks not seen in ``fit``.
+        column of ``X`` (index, or name for a DataFrame) that holds each row's task
+        (labels all numbers or all strings; a mix is an error); ``y`` is then 1-D
+        and a NaN in it is a missing label, left out of the loss as in the shared
+        layout. ``predict`` reads the same column; a task not seen in ``fit`` is an
+        error (a ``ValueError`` naming
+        :class:`~mtlreg.model_selection.TaskStratifiedKFold`, the splitter that
+        keeps every task in every training fold) unless the formulation has an
+        ``unseen_tasks`` option. With ``fit_intercept``, a task with a single
+        labelled sample warns: the intercept fits it and the penalty alone sets
+        the task's coefficients.
     task_weights : None, "samples", array-like of shape (n_tasks,) or dict, default=None
         The weights ``lambda_t`` of the task losses. ``None``: every task's mean loss
         counts equally (``lambda_t = 1``); ``"samples"``: every sample counts
@@ -27,6 +35,14 @@ _COMMON_PARAMS_DOC = """
     verbose : int, default=0
         Print the solver's progress every 10 iterations.
 """
+
+UNSEEN_TASKS_DOC = """unseen_tasks : {{"error", "shared"}}, default="error"
+        What ``predict`` (and ``score``, ``decision_function``, ...) do with a row
+        of a task not seen in ``fit`` (per-task layout): ``"error"`` raises a
+        ``ValueError`` naming the tasks; ``"shared"`` predicts it with
+        {shared} (for tasks that arrive after fitting: a new school, a new patient).
+    """
+
 
 _ATTRIBUTES_DOC = """
     coef_ : ndarray of shape (n_tasks, n_features)

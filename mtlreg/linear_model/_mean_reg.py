@@ -12,26 +12,42 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import FISTA_ONLY, fill_doc
+from ._docs import FISTA_ONLY, UNSEEN_TASKS_DOC, fill_doc
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers import result_at, solve_mean_regularized
 from ..solvers.direct import LinAlgError
-from ..utils.validation import Interval
+from ..utils.validation import Interval, StrOptions
 
 
 class _MeanRegularizedMixin:
     _parameter_constraints = {
         **MultiTaskLinearModel._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "unseen_tasks": [StrOptions({"error", "shared"})],
     }
 
     def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, task_column=None,
                  task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
-                 verbose=0):
+                 verbose=0, unseen_tasks="error"):
         store_params(self, locals())
+
+    def _shared_model(self):
+        """``w_bar``, the mean of the task vectors (the centre of the penalty), and the
+        mean intercept."""
+        return self.coef_.mean(axis=0), float(np.mean(self.intercept_))
+
+    def _unseen_hint(self):
+        return (" To predict new tasks with the mean model w_bar (the mean of the task "
+                "vectors), set unseen_tasks='shared'.")
 
     def _make_penalty(self):
         return with_ridge(MeanRegularization(self.alpha), self.l2_reg)
+
+    def _penalty_is_coercive(self):
+        return self.l2_reg > 0  # alpha only penalises the deviations from the mean
+
+    def _free_direction(self):
+        return f"l2_reg={self.l2_reg}: alpha only penalises deviations from the task mean"
 
     def _coordinate_descent_ahead(self, n_rows):
         return False  # "auto" is the direct solve on the Gram matrices (ridge-like)
@@ -52,6 +68,10 @@ _OBJECTIVE = r"""
     itself is penalised by ``l2_reg`` alone, which is why ``l2_reg`` defaults to 0.01
     here (0.0 elsewhere): without it the shared part is an unregularised fit, with no
     finite solution on separable classes or collinear features."""
+
+
+_SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n"
+           "        ``coef_.mean(axis=0)``) and the mean intercept")
 
 
 class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
@@ -98,7 +118,7 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
     ----------
     alpha : float, default=1.0
         Strength of the coupling to the task mean.
-    %(params)s
+    """ + UNSEEN_TASKS_DOC.format(shared=_SHARED) + r"""%(params)s
     Attributes
     ----------
     %(attributes)s
@@ -118,7 +138,7 @@ class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
     ----------
     alpha : float, default=0.01
         Strength of the coupling to the task mean.
-    %(params)s
+    """ + UNSEEN_TASKS_DOC.format(shared=_SHARED) + r"""%(params)s
     Attributes
     ----------
     classes_ : ndarray of shape (2,)

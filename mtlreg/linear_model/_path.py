@@ -3,6 +3,8 @@
 import warnings
 from dataclasses import dataclass, field
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -36,7 +38,8 @@ def alpha_grid(estimator, X, y, *, sample_weight=None, n_alphas=30, eps=1e-3, **
     term (nearly pooled task vectors, or nearly zero ones) down to ``eps**2``
     times that.
     """
-    est = clone(estimator).set_params(**params)
+    est = _checked_estimator(estimator, params)
+    _check_grid_args(None, n_alphas, eps)
     layout, datafit, _ = est._prepare(X, y, sample_weight)
     G0 = est._null_model(layout, datafit)[2]
     return _grid(est, datafit, G0, n_alphas, eps)
@@ -78,15 +81,12 @@ def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_a
     -------
     RegularizationPath
     """
-    est = clone(estimator)
+    est = _checked_estimator(estimator)
+    name, values = (None, [None]) if second is None else _check_second(est, second)
+    alphas = _check_grid_args(alphas, n_alphas, eps, len(values))
     layout, datafit, tasks = est._prepare(X, y, sample_weight)
     W_null, b_null, G0 = est._null_model(layout, datafit)
     scale = float(np.max(np.abs(G0), initial=0.0))
-    name, values = (None, [None]) if second is None else (second[0], list(second[1]))
-    if alphas is not None:
-        alphas = np.asarray(alphas, dtype=float)
-        alphas = np.broadcast_to(alphas, (len(values), alphas.shape[-1]))
-        alphas = -np.sort(-alphas, axis=1)
 
     grids, coefs, intercepts, crits, iters, parts = [], [], [], [], [], []
     n_unconverged = 0
@@ -131,3 +131,68 @@ def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_a
         tol_abs=est.tol * max(scale, np.finfo(float).tiny), tasks=tasks,
         extra={"variables": np.asarray(parts)},
     )
+
+
+def _checked_estimator(estimator, params=None):
+    """An unfitted copy of ``estimator`` (with ``params`` set), its parameters validated
+    as ``fit`` would."""
+    if not hasattr(estimator, "_prepare") or not hasattr(estimator, "_make_penalty"):
+        raise TypeError(
+            "estimator must be an mtlreg estimator (GroupLassoRegressor, ...), not a *CV "
+            f"estimator nor another library's; got {type(estimator).__name__}."
+        )
+    est = clone(estimator)
+    if params:
+        est.set_params(**params)
+    est._validate_params()
+    return est
+
+
+def _check_second(est, second):
+    try:
+        name, values = second
+    except (TypeError, ValueError):
+        raise ValueError(
+            "second must be a pair (parameter name, values), e.g. ('beta', [0.1, 1.0]); "
+            f"got {second!r}."
+        ) from None
+    if name == "alpha" or name not in est.get_params():
+        raise ValueError(
+            f"second={name!r} is not a parameter of {type(est).__name__} other than alpha; "
+            f"its parameters: {sorted(est.get_params())}."
+        )
+    values = list(np.atleast_1d(values))
+    if not values:
+        raise ValueError(f"second gives no value for {name!r}.")
+    for value in values:  # each value validated as fit would
+        clone(est).set_params(**{name: value})._validate_params()
+    return name, values
+
+
+def _check_grid_args(alphas, n_alphas, eps, n_rows=1):
+    """Validate an explicit grid (returned sorted decreasingly, one row per value of the
+    second parameter) or ``n_alphas`` and ``eps``."""
+    if alphas is None:
+        if isinstance(n_alphas, bool) or not isinstance(n_alphas, Integral) or n_alphas < 1:
+            raise ValueError(f"n_alphas must be a positive integer; got {n_alphas!r}.")
+        if (isinstance(eps, bool) or not isinstance(eps, Real) or not 0 < eps <= 1):
+            raise ValueError(f"eps must be a float in (0, 1]; got {eps!r}.")
+        return None
+    try:
+        alphas = np.asarray(alphas, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"alphas must be an array of numbers; got {alphas!r}.") from None
+    if alphas.ndim not in (1, 2) or alphas.shape[-1] == 0:
+        raise ValueError(
+            f"alphas must be a non-empty 1-D array (or 2-D, one row per value of the "
+            f"second parameter); got shape {alphas.shape}."
+        )
+    if alphas.ndim == 2 and alphas.shape[0] not in (1, n_rows):
+        raise ValueError(
+            f"alphas has {alphas.shape[0]} rows; expected {n_rows}, one per value of the "
+            "second parameter."
+        )
+    if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+        raise ValueError(f"alphas must be finite and non-negative; got {alphas.tolist()}.")
+    alphas = np.broadcast_to(alphas, (n_rows, alphas.shape[-1]))
+    return -np.sort(-alphas, axis=1)

@@ -19,6 +19,7 @@ __all__ = [
     "StrOptions",
     "_fit_context",
     "check_X",
+    "check_magnitudes",
     "check_targets",
     "fit_or_restore",
     "resolve_task_weights",
@@ -52,6 +53,7 @@ def check_X(estimator, X, *, reset):
     """
     column = estimator.task_column
     if column is None:
+        _reject_text(X)
         X = validate_data(
             estimator, X, reset=reset, accept_sparse=_ACCEPT_SPARSE,
             dtype=np.float64, ensure_min_samples=1,
@@ -96,11 +98,40 @@ def check_X(estimator, X, *, reset):
             task_ids = X[:, position]
             X_rest = _drop_column(X, position)
     task_ids = _check_task_ids(task_ids)
+    _reject_text(X_rest)
+    if X_rest.shape[1] == 0:
+        raise ValueError(
+            f"X has no feature column besides the task column (task_column={column!r}): "
+            f"{name} needs at least one feature. Check task_column, or that the "
+            "features were not dropped (e.g. by a ColumnTransformer)."
+        )
     X_rest = check_array(
         X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=np.float64, input_name="X",
         estimator=estimator, ensure_min_features=0,
     )
     return X_rest, task_ids
+
+
+def _reject_text(X):
+    """Features are numbers: text in X (even "1.5") is an error, not parsed silently."""
+    if sp.issparse(X):
+        return
+    if _is_dataframe(X):
+        objects = [c for c, dt in zip(X.columns, X.dtypes) if dt.kind in "OUS"]
+        if not objects:
+            return
+        values = X[objects].to_numpy()
+    else:
+        values = np.asarray(X) if not isinstance(X, np.ndarray) else X
+        if values.dtype.kind not in "OUS":
+            return
+    for v in values.flat:
+        if isinstance(v, (str, bytes)):
+            raise ValueError(
+                f"X must be numeric; it holds text (e.g. {str(v)!r}). Encode text features "
+                "(e.g. OneHotEncoder) or convert numbers stored as text (e.g. "
+                "X.astype(float)) before fitting."
+            )
 
 
 def _drop_column(X, position):
@@ -116,7 +147,7 @@ def _drop_column(X, position):
 
 
 def _column_position(column, n_columns, name):
-    if not isinstance(column, Integral):
+    if isinstance(column, (bool, np.bool_)) or not isinstance(column, Integral):
         raise ValueError(f"task_column must be None, an int or a str; got {column!r}.")
     if not -n_columns <= column < n_columns:
         raise ValueError(
@@ -126,16 +157,46 @@ def _column_position(column, n_columns, name):
 
 
 def _check_task_ids(task_ids):
+    """Task labels: all numbers (compared as numbers) or all strings (compared as text,
+    so "01" != "1"). A mix of both, missing values, booleans, complex numbers and
+    other objects are rejected rather than silently converted."""
     task_ids = np.asarray(task_ids)
     if task_ids.dtype.kind == "O":
         if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in task_ids):
             raise ValueError("The task column contains missing values (None or NaN).")
-        # numbers stay numbers; anything else is a label compared as text ("01" != "1")
-        numeric = all(isinstance(v, (Integral, float, np.floating)) for v in task_ids)
-        task_ids = task_ids.astype(np.float64 if numeric else str)
+        kinds = {_label_kind(v) for v in task_ids}
+        if "other" in kinds:
+            bad = next(v for v in task_ids if _label_kind(v) == "other")
+            raise ValueError(
+                "Task labels must be numbers or strings; the task column holds "
+                f"{bad!r} of type {type(bad).__name__}."
+            )
+        if len(kinds) > 1:
+            number = next(v for v in task_ids if _label_kind(v) == "number")
+            text = next(v for v in task_ids if _label_kind(v) == "str")
+            raise ValueError(
+                "The task column mixes numbers and strings (e.g. "
+                f"{number!r} and {text!r}): task labels must be all numbers or all "
+                "strings (convert the column, e.g. with .astype(str), so that the "
+                "same task always has the same label)."
+            )
+        task_ids = task_ids.astype(np.float64 if kinds == {"number"} else str)
+    elif task_ids.dtype.kind in "cV":
+        raise ValueError(
+            f"Task labels must be numbers or strings; the task column has dtype "
+            f"{task_ids.dtype}."
+        )
     if task_ids.dtype.kind == "f" and not np.all(np.isfinite(task_ids)):
         raise ValueError("The task column contains NaN or infinite values.")
     return task_ids
+
+
+def _label_kind(value):
+    if isinstance(value, (Integral, float, np.floating)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return "other"
 
 
 def check_targets(y, n_samples, *, per_task, numeric):
@@ -149,6 +210,15 @@ def check_targets(y, n_samples, *, per_task, numeric):
         raise TypeError("A sparse y is not supported; pass a dense array.")
     y = _pandas_nullable_to_numpy(y) if hasattr(y, "to_numpy") else np.asarray(y)
     if numeric:
+        if y.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in y.flat):
+            example = next(v for v in y.flat if isinstance(v, (str, bytes)))
+            raise ValueError(
+                f"y must be numeric; got strings (e.g. {str(example)!r}). A regressor does not "
+                "parse text: convert y first (e.g. y.astype(float)) if the strings are "
+                "numbers."
+            )
+        if y.dtype.kind == "c":
+            raise ValueError(f"y must be real; got complex dtype {y.dtype}.")
         if y.dtype.kind not in "biuf":
             try:
                 y = y.astype(np.float64)
@@ -173,6 +243,53 @@ def check_targets(y, n_samples, *, per_task, numeric):
     if y.ndim == 2 and y.shape[1] == 0:
         raise ValueError("y has no task (0 columns).")
     return y
+
+
+# Entries beyond this magnitude are rejected: the solvers form squares, Gram matrices
+# and sums over rows and features of products of entries, which overflow float64
+# (max ~1.8e308) from about 1e154 on; 1e100 leaves room for n * d up to 1e100.
+# Symmetrically, a feature or target whose largest non-zero magnitude is below 1e-100
+# has squares near or below the smallest normal float (2.2e-308).
+MAX_MAGNITUDE = 1e100
+MIN_MAGNITUDE = 1e-100
+
+
+def check_magnitudes(X, y=None):
+    """Reject features and targets whose magnitude the solvers cannot square.
+
+    ``X`` (dense or sparse, float64, finite) column by column; ``y`` (float, NaN =
+    missing) as a whole. The error names the culprit and the fix (rescale)."""
+    # largest |x| per column from the column maxima and minima: no copy of X
+    if sp.issparse(X):
+        if X.nnz:
+            hi = np.asarray(X.max(axis=0).todense()).ravel()
+            lo = np.asarray(X.min(axis=0).todense()).ravel()
+        else:
+            hi = lo = np.zeros(X.shape[1])
+    else:
+        hi, lo = X.max(axis=0, initial=0.0), X.min(axis=0, initial=0.0)
+    col_max = np.maximum(np.abs(hi), np.abs(lo))
+    big = np.flatnonzero(col_max > MAX_MAGNITUDE)
+    small = np.flatnonzero((col_max > 0) & (col_max < MIN_MAGNITUDE))
+    for cols, what in ((big, "above"), (small, "below")):
+        if cols.size:
+            bound = MAX_MAGNITUDE if what == "above" else MIN_MAGNITUDE
+            raise ValueError(
+                f"Feature(s) {cols[:10].tolist()} of X have entries of magnitude up to "
+                f"{col_max[cols[0]]:.3g}, {what} the supported {bound:g}: squared, they "
+                f"{'overflow' if what == 'above' else 'underflow'} float64. Rescale the "
+                "features (e.g. with StandardScaler)."
+            )
+    if y is not None:
+        y_max = float(np.max(np.abs(np.nan_to_num(y, nan=0.0)), initial=0.0))
+        if y_max > MAX_MAGNITUDE or 0 < y_max < MIN_MAGNITUDE:
+            raise ValueError(
+                f"y has entries of magnitude up to {y_max:.3g}, outside the supported "
+                f"range [{MIN_MAGNITUDE:g}, {MAX_MAGNITUDE:g}] (squared, they "
+                f"{'overflow' if y_max > 1 else 'underflow'} float64). Rescale y, e.g. "
+                "divide it by its standard deviation (see the user guide for how the "
+                "solution and alpha scale with y)."
+            )
 
 
 def _pandas_nullable_to_numpy(y):
@@ -220,7 +337,13 @@ def resolve_task_weights(spec, tasks, n_t):
         for key, value in spec.items():
             weights[index[_key(key)]] = value
     else:
-        weights = np.asarray(spec, dtype=np.float64)
+        try:
+            weights = np.asarray(spec, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "task_weights must be None, 'samples', an array of numbers (one per task) "
+                f"or a dict {{task: weight}}; got {spec!r}."
+            ) from None
         if weights.shape != (n_tasks,):
             raise ValueError(
                 f"task_weights has shape {weights.shape}; expected ({n_tasks},), one "

@@ -110,5 +110,5 @@ if "--readme" in sys.argv:
         ax.set_xlabel("task")
     axes[0].set_ylabel("feature")
     fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    fig.savefig(out, dpi=120)
     print("wrote", out)

@@ -48,6 +48,8 @@ for ax, (title, W) in zip(axes, [("true task vectors", W_true),
     im = ax.imshow(cosine(W), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("task")
+    ax.set_xticks(range(0, n_tasks, 2))
+    ax.set_yticks(range(0, n_tasks, 2))
 axes[0].set_ylabel("task")
 fig.colorbar(im, ax=axes, shrink=0.8, label="cosine similarity of $w_s$, $w_t$")
 plt.show()

@@ -11,6 +11,10 @@ from .linear_model import (  # noqa: E402
     DirtyClassifierCV,
     DirtyRegressor,
     DirtyRegressorCV,
+    GraphRegularizedClassifier,
+    GraphRegularizedClassifierCV,
+    GraphRegularizedRegressor,
+    GraphRegularizedRegressorCV,
     GroupLassoClassifier,
     GroupLassoClassifierCV,
     GroupLassoRegressor,
@@ -32,6 +36,10 @@ from .linear_model import (  # noqa: E402
     TraceNormClassifierCV,
     TraceNormRegressor,
     TraceNormRegressorCV,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoClassifierCV,
+    TemporalGroupLassoRegressor,
+    TemporalGroupLassoRegressorCV,
     alpha_grid,
     regularization_path,
 )
@@ -39,6 +47,10 @@ from .linear_model import (  # noqa: E402
 __version__ = "0.1.0.dev0"
 
 _CV = [
+    "GraphRegularizedClassifierCV",
+    "GraphRegularizedRegressorCV",
+    "TemporalGroupLassoClassifierCV",
+    "TemporalGroupLassoRegressorCV",
     "DirtyClassifierCV",
     "DirtyRegressorCV",
     "GroupLassoClassifierCV",
@@ -54,6 +66,10 @@ _CV = [
 ]
 
 __all__ = _CV + [
+    "GraphRegularizedClassifier",
+    "GraphRegularizedRegressor",
+    "TemporalGroupLassoClassifier",
+    "TemporalGroupLassoRegressor",
     "RegularizationPath",
     "alpha_grid",
     "regularization_path",

@@ -626,6 +626,10 @@ CV_ESTIMATORS = [
     DirtyClassifierCV(betas=[0.01, 0.1], **_CLF),
     MeanRegularizedRegressorCV(l2_regs=[0.01, 0.1], **_SMALL),
     MeanRegularizedClassifierCV(l2_regs=[0.1, 1.0], **_SMALL),
+    mtlreg.GraphRegularizedRegressorCV(rhos=[0.1, 1.0], **_REG),
+    mtlreg.GraphRegularizedClassifierCV(rhos=[0.1, 1.0], **_CLF),
+    mtlreg.TemporalGroupLassoRegressorCV(rhos=[0.1, 1.0], **_REG),
+    mtlreg.TemporalGroupLassoClassifierCV(rhos=[0.1, 1.0], **_CLF),
 ]
 
 
@@ -645,7 +649,8 @@ def test_all_cv_estimators_are_exported():
     for est in CV_ESTIMATORS:
         base = type(est)._estimator_class
         params = set(est.get_params())
-        tuned = {"alpha"} | {s for s in ("l1_ratio", "beta") if s in base().get_params()}
+        tuned = {"alpha"} | {s for s in ("l1_ratio", "beta", "rho")
+                             if s in base().get_params()}
         if base in (MeanRegularizedRegressor, mtlreg.MeanRegularizedClassifier):
             tuned.add("l2_reg")
         assert {"alphas", "n_alphas", "eps", "cv", "n_jobs", "verbose"} <= params

@@ -3,6 +3,8 @@
 from ._cv import (
     DirtyClassifierCV,
     DirtyRegressorCV,
+    GraphRegularizedClassifierCV,
+    GraphRegularizedRegressorCV,
     GroupLassoClassifierCV,
     GroupLassoRegressorCV,
     IndependentClassifierCV,
@@ -11,8 +13,16 @@ from ._cv import (
     MeanRegularizedRegressorCV,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressorCV,
+    TemporalGroupLassoClassifierCV,
+    TemporalGroupLassoRegressorCV,
     TraceNormClassifierCV,
     TraceNormRegressorCV,
+)
+from ._graph import (
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoRegressor,
 )
 from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
 from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor

@@ -272,6 +272,12 @@ from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
 from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
+from ._graph import (  # noqa: E402
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoRegressor,
+)
 
 
 def _relative_betas(base, X, y, sample_weight):
@@ -284,6 +290,15 @@ _L1_RATIOS_DOC = ("l1_ratios : array-like, default=None\n        Values of ``l1_
 _BETAS = ("beta", "betas", _relative_betas)
 _BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` to try "
               "(``None``: 0.5, 0.1 and 0.02 times ``compute_beta_max``).\n    ")
+def _relative_rhos(base, X, y, sample_weight):
+    """Graph strengths relative to the curvature of the data term."""
+    layout, datafit, _ = clone(base)._prepare(X, y, sample_weight)
+    return datafit.lipschitz() * np.array([1.0, 0.1, 0.01])
+
+
+_RHOS = ("rho", "rhos", _relative_rhos)
+_RHOS_DOC = ("rhos : array-like, default=None\n        Values of ``rho`` to try (``None``: "
+             "1, 0.1 and 0.01 times the Lipschitz constant of the data term's gradient).\n    ")
 _L2_REGS = ("l2_reg", "l2_regs", (1e-3, 1e-2, 1e-1))
 _L2_REGS_DOC = ("l2_regs : array-like, default=None\n        Values of ``l2_reg`` to try "
                 "(``None``: 0.001, 0.01, 0.1).\n    ")
@@ -303,3 +318,8 @@ DirtyClassifierCV = _make_cv_class(DirtyClassifier, _BETAS, _BETAS_DOC)
 MeanRegularizedRegressorCV = _make_cv_class(MeanRegularizedRegressor, _L2_REGS, _L2_REGS_DOC)
 MeanRegularizedClassifierCV = _make_cv_class(MeanRegularizedClassifier, _L2_REGS,
                                              _L2_REGS_DOC)
+GraphRegularizedRegressorCV = _make_cv_class(GraphRegularizedRegressor, _RHOS, _RHOS_DOC)
+GraphRegularizedClassifierCV = _make_cv_class(GraphRegularizedClassifier, _RHOS, _RHOS_DOC)
+TemporalGroupLassoRegressorCV = _make_cv_class(TemporalGroupLassoRegressor, _RHOS, _RHOS_DOC)
+TemporalGroupLassoClassifierCV = _make_cv_class(TemporalGroupLassoClassifier, _RHOS,
+                                                _RHOS_DOC)

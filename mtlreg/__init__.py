@@ -11,6 +11,10 @@ from .linear_model import (  # noqa: E402
     DirtyClassifierCV,
     DirtyRegressor,
     DirtyRegressorCV,
+    FusedGroupLassoClassifier,
+    FusedGroupLassoClassifierCV,
+    FusedGroupLassoRegressor,
+    FusedGroupLassoRegressorCV,
     GraphRegularizedClassifier,
     GraphRegularizedClassifierCV,
     GraphRegularizedRegressor,
@@ -47,6 +51,8 @@ from .linear_model import (  # noqa: E402
 __version__ = "0.1.0.dev0"
 
 _CV = [
+    "FusedGroupLassoClassifierCV",
+    "FusedGroupLassoRegressorCV",
     "GraphRegularizedClassifierCV",
     "GraphRegularizedRegressorCV",
     "TemporalGroupLassoClassifierCV",
@@ -66,6 +72,8 @@ _CV = [
 ]
 
 __all__ = _CV + [
+    "FusedGroupLassoClassifier",
+    "FusedGroupLassoRegressor",
     "GraphRegularizedClassifier",
     "GraphRegularizedRegressor",
     "TemporalGroupLassoClassifier",

@@ -630,6 +630,8 @@ CV_ESTIMATORS = [
     mtlreg.GraphRegularizedClassifierCV(rhos=[0.1, 1.0], **_CLF),
     mtlreg.TemporalGroupLassoRegressorCV(rhos=[0.1, 1.0], **_REG),
     mtlreg.TemporalGroupLassoClassifierCV(rhos=[0.1, 1.0], **_CLF),
+    mtlreg.FusedGroupLassoRegressorCV(betas=[0.01, 0.1], **_REG),
+    mtlreg.FusedGroupLassoClassifierCV(betas=[0.001, 0.01], **_CLF),
 ]
 
 
@@ -649,10 +651,8 @@ def test_all_cv_estimators_are_exported():
     for est in CV_ESTIMATORS:
         base = type(est)._estimator_class
         params = set(est.get_params())
-        tuned = {"alpha"} | {s for s in ("l1_ratio", "beta", "rho")
-                             if s in base().get_params()}
-        if base in (MeanRegularizedRegressor, mtlreg.MeanRegularizedClassifier):
-            tuned.add("l2_reg")
+        second = type(est)._second
+        tuned = {"alpha"} | ({second[0]} if second else set())
         assert {"alphas", "n_alphas", "eps", "cv", "n_jobs", "verbose"} <= params
         assert set(base().get_params()) - tuned <= params
         assert not (tuned & params)

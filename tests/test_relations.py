@@ -19,7 +19,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import mtlreg
 from _cvx_family import _solve, cp, data_gradient, data_term, make_blocks
 from mtlreg.datasets import make_multitask_regression
-from mtlreg.penalties import GraphSmoothness, task_graph_matrix
+from mtlreg import _kernels
+from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
 from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
@@ -285,6 +286,138 @@ def test_graph_of_the_wrong_size_is_an_error():
         mtlreg.GraphRegularizedRegressor(graph=np.zeros((4, 4))).fit(X, y)
 
 
+# ------------------------------------------------------- fused sparse group lasso
+def fused_penalty_ref(W, alpha, beta, l1_ratio):
+    return (alpha * l1_ratio * np.abs(W).sum() + alpha * (1 - l1_ratio)
+            * np.sqrt((W**2).sum(axis=1)).sum() + beta * np.abs(np.diff(W, axis=1)).sum())
+
+
+def cvx_fused_penalty(U, alpha, beta, l1_ratio):
+    T = U.shape[1]
+    pen = alpha * l1_ratio * cp.sum(cp.abs(U)) + alpha * (1 - l1_ratio) * cp.sum(
+        cp.norm(U, 2, axis=1))
+    if T > 1:
+        pen = pen + beta * cp.sum(cp.abs(U[:, 1:] - U[:, :-1]))
+    return pen
+
+
+@pytest.mark.parametrize("config", ["shared", "shared_nan_noint", "per_task_sw"])
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_fused_group_lasso_matches_cvxpy(loss, config):
+    X, y, sw, est_kw, blocks, fit_intercept = config_data(config, loss)
+    cls = mtlreg.FusedGroupLassoRegressor if loss == "squared" else \
+        mtlreg.FusedGroupLassoClassifier
+    amax = cls(**est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    p = dict(alpha=0.15 * amax, beta=0.1 * amax, l1_ratio=0.4)
+    est = fit_tight(cls(**p, **est_kw, **TIGHT), X, y, sw)
+    W, b = est.coef_.T, est.intercept_
+    d, T = W.shape
+    Wv = cp.Variable((d, T))
+    bv = cp.Variable(T) if fit_intercept else np.zeros(T)
+    terms = []
+    for t, blk in enumerate(blocks):
+        z = blk.X @ Wv[:, t] + bv[t]
+        terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z))
+                     if loss == "squared" else cp.sum(cp.multiply(blk.c, cp.logistic(z)))
+                     - cp.sum(cp.multiply(blk.c * blk.y, z)))
+    _solve(cp.Problem(cp.Minimize(cp.sum(terms) + cvx_fused_penalty(Wv, **p))))
+    Wr = np.asarray(Wv.value)
+    br = np.asarray(bv.value) if fit_intercept else np.zeros(T)
+    ref = data_term(blocks, Wr, br, loss) + fused_penalty_ref(Wr, **p)
+    ours = data_term(blocks, W, b, loss) + fused_penalty_ref(W, **p)
+    assert est.objective_ == pytest.approx(ours, rel=1e-9)
+    assert abs(ours - ref) <= 1e-6 * abs(ref)
+    np.testing.assert_allclose(W, Wr, atol=1e-4 * max(1.0, np.abs(Wr).max()))
+    # an interesting regime: zero rows, zero entries, fused neighbours, free entries
+    assert np.any(W == 0) and np.any(np.diff(W, axis=1)[W[:, 1:] != 0] == 0)
+    assert np.any(np.abs(W) > 1e-3)
+    scale = null_gradient_scale(blocks, loss, fit_intercept)
+    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    # the optimality measure against an independent one (cvxpy: distance of -G to the
+    # subdifferential, written as a sum of constrained subgradients), at the solution
+    # and away from it
+    G, _ = data_gradient(blocks, W, b, loss)
+    P = FusedSparseGroup(**p)
+    for Wt in (W, W + 0.05 * np.random.default_rng(2).standard_normal(W.shape)):
+        Gt = data_gradient(blocks, Wt, b, loss)[0]
+        assert P.subdiff_distance(Wt, Gt) == pytest.approx(
+            fused_distance_cvx(Wt, Gt, **p), rel=1e-5, abs=1e-9 * scale)
+
+
+def fused_distance_cvx(W, G, alpha, beta, l1_ratio):
+    """max over rows of dist(-g, d penalty(w)), with cvxpy (independent of the package)."""
+    a1, a21 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    worst = 0.0
+    for w, g in zip(W, G):
+        T = len(w)
+        u, v, z = cp.Variable(T), cp.Variable(T), cp.Variable(max(T - 1, 1))
+        cons = [cp.abs(u) <= 1, cp.abs(z) <= 1, cp.norm(v) <= 1]
+        cons += [u[t] == np.sign(w[t]) for t in range(T) if w[t] != 0]
+        dw = np.diff(w)
+        cons += [z[k] == np.sign(dw[k]) for k in range(T - 1) if dw[k] != 0]
+        if np.linalg.norm(w) > 0:
+            cons.append(v == w / np.linalg.norm(w))
+        dtz = cp.hstack([-z[0], z[:-1] - z[1:], z[-1]]) if T > 2 else (
+            cp.hstack([-z[0], z[0]]) if T == 2 else 0 * z)
+        prob = cp.Problem(cp.Minimize(cp.norm(g + a1 * u + a21 * v + beta * dtz)), cons)
+        _solve(prob)
+        worst = max(worst, float(prob.value))
+    return worst
+
+
+def test_tv1d_prox_is_exact():
+    """Condat's algorithm against the optimality conditions of the 1-D fused lasso
+    (an exact dual certificate: ``y - x = D^T u``, ``|u| <= lam``, ``u = lam sign(Dx)``
+    where ``Dx != 0``), on ties, plateaus and random signals."""
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        n = int(rng.integers(1, 15))
+        y = np.round(rng.standard_normal(n) * rng.choice([0.1, 3.0]), rng.choice([0, 1, 8]))
+        lam = float(rng.choice([0.0, 0.01, 0.3, 1.0, 5.0]))
+        x = _kernels.tv1d_prox(y, lam, np.empty(n))
+        r = y - x
+        assert abs(r.sum()) <= 1e-10 * (1 + np.abs(y).sum())
+        u = -np.cumsum(r)[:-1]
+        assert np.all(np.abs(u) <= lam * (1 + 1e-12) + 1e-12)
+        dx = np.diff(x)
+        moving = np.abs(dx) > 1e-13 * (1 + np.abs(y).max())  # round-off between equal ones
+        np.testing.assert_allclose(u[moving], lam * np.sign(dx[moving]), atol=1e-10)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.4, 1.0])
+def test_fused_prox_moreau_three_point_and_cvxpy(l1_ratio):
+    """The penalty is a sum of support functions (of a1 B_inf, a21 B_2 and
+    beta D^T B_inf, per row), so ``z - prox(z) = proj_{step C}(z)`` onto the
+    Minkowski sum ``C`` of the three sets: checked with cvxpy (Moreau identity);
+    also the three-point inequality and the prox against cvxpy's."""
+    rng = np.random.default_rng(1)
+    P = FusedSparseGroup(0.8, 0.6, l1_ratio)
+    a1, a21 = 0.8 * l1_ratio, 0.8 * (1 - l1_ratio)
+    for trial in range(12):
+        d, T = 3, int(rng.integers(1, 6))
+        z = np.round(rng.standard_normal((d, T)) * rng.choice([0.3, 2.0]), rng.choice([1, 6]))
+        step = float(rng.choice([0.1, 1.0, 2.5]))
+        x = P.prox(z, step)
+        for u in (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3):
+            lhs = 2 * step * (P.value(x) - P.value(u))
+            rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
+            assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+        assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
+        if trial < 6:
+            U = cp.Variable(z.shape)
+            _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step)
+                                          + cvx_fused_penalty(U, 0.8, 0.6, l1_ratio))))
+            np.testing.assert_allclose(x, U.value, atol=1e-6 * (1 + np.abs(z).max()))
+            # Moreau: z - x is the projection of z onto step * C
+            Uu, V, Zd = cp.Variable((d, T)), cp.Variable((d, T)), cp.Variable((d, max(T - 1, 1)))
+            dtz = (cp.hstack([-Zd[:, :1], Zd[:, :-1] - Zd[:, 1:], Zd[:, -1:]]) if T > 2 else
+                   cp.hstack([-Zd[:, :1], Zd[:, :1]]) if T == 2 else 0 * Zd)
+            q = step * (a1 * Uu + a21 * V + 0.6 * dtz)
+            _solve(cp.Problem(cp.Minimize(cp.sum_squares(z - q)),
+                              [cp.abs(Uu) <= 1, cp.abs(Zd) <= 1, cp.norm(V, 2, axis=1) <= 1]))
+            np.testing.assert_allclose(z - x, q.value, atol=1e-6 * (1 + np.abs(z).max()))
+
+
 # ----------------------------------------------------------- structure recovery
 def _chain_data(seed, layout="shared"):
     return make_multitask_regression(
@@ -300,7 +433,7 @@ def test_temporal_models_beat_independent_fits_on_drifting_tasks(layout):
     (every model with its parameter chosen the same way, as the best of a grid
     against the true coefficients)."""
     errors = {"independent ridge": [], "independent lasso": [], "graph chain": [],
-              "temporal group lasso": []}
+              "temporal group lasso": [], "fused group lasso": []}
     kw = {} if layout == "shared" else {"task_column": 0}
     for seed in range(3):
         X, y, W = _chain_data(seed, layout)
@@ -320,11 +453,15 @@ def test_temporal_models_beat_independent_fits_on_drifting_tasks(layout):
         errors["temporal group lasso"].append(best(
             lambda r: mtlreg.TemporalGroupLassoRegressor(alpha=0.02, rho=r, **kw),
             np.geomspace(0.1, 100, 7)))
+        errors["fused group lasso"].append(best(
+            lambda b: mtlreg.FusedGroupLassoRegressor(alpha=0.02, beta=b, **kw),
+            np.geomspace(1e-3, 0.3, 7)))
     mean = {k: float(np.mean(v)) for k, v in errors.items()}
     print(f"\n[chain drift, {layout}] relative error of W (oracle-tuned, 3 seeds):", mean)
     base = min(mean["independent ridge"], mean["independent lasso"])
     assert mean["graph chain"] < 0.8 * base
     assert mean["temporal group lasso"] < 0.8 * base
+    assert mean["fused group lasso"] < 0.8 * base
 
 
 # ---------------------------------------------------------- estimator checks
@@ -334,6 +471,8 @@ RELATIONS = [
     mtlreg.GraphRegularizedRegressor(alpha=0.01, graph="chain", tol=1e-10, max_iter=5000),
     mtlreg.TemporalGroupLassoRegressor(tol=1e-8),
     mtlreg.TemporalGroupLassoClassifier(alpha=0.01, tol=1e-10, max_iter=5000),
+    mtlreg.FusedGroupLassoRegressor(tol=1e-10, max_iter=5000),
+    mtlreg.FusedGroupLassoClassifier(alpha=0.01, beta=0.01, tol=1e-10, max_iter=5000),
 ]
 
 

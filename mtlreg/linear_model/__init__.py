@@ -3,6 +3,8 @@
 from ._cv import (
     DirtyClassifierCV,
     DirtyRegressorCV,
+    FusedGroupLassoClassifierCV,
+    FusedGroupLassoRegressorCV,
     GraphRegularizedClassifierCV,
     GraphRegularizedRegressorCV,
     GroupLassoClassifierCV,
@@ -18,6 +20,7 @@ from ._cv import (
     TraceNormClassifierCV,
     TraceNormRegressorCV,
 )
+from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor
 from ._graph import (
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,

@@ -272,6 +272,7 @@ from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
 from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
+from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
 from ._graph import (  # noqa: E402
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,
@@ -297,6 +298,16 @@ def _relative_rhos(base, X, y, sample_weight):
 
 
 _RHOS = ("rho", "rhos", _relative_rhos)
+
+
+def _relative_fused_betas(base, X, y, sample_weight):
+    return base.compute_alpha_max(X, y, sample_weight) * np.array([0.3, 0.1, 0.03])
+
+
+_FUSED_BETAS = ("beta", "betas", _relative_fused_betas)
+_FUSED_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (fused "
+                    "term) to try (``None``: 0.3, 0.1 and 0.03 times "
+                    "``compute_alpha_max``).\n    ")
 _RHOS_DOC = ("rhos : array-like, default=None\n        Values of ``rho`` to try (``None``: "
              "1, 0.1 and 0.01 times the Lipschitz constant of the data term's gradient).\n    ")
 _L2_REGS = ("l2_reg", "l2_regs", (1e-3, 1e-2, 1e-1))
@@ -323,3 +334,7 @@ GraphRegularizedClassifierCV = _make_cv_class(GraphRegularizedClassifier, _RHOS,
 TemporalGroupLassoRegressorCV = _make_cv_class(TemporalGroupLassoRegressor, _RHOS, _RHOS_DOC)
 TemporalGroupLassoClassifierCV = _make_cv_class(TemporalGroupLassoClassifier, _RHOS,
                                                 _RHOS_DOC)
+FusedGroupLassoRegressorCV = _make_cv_class(FusedGroupLassoRegressor, _FUSED_BETAS,
+                                           _FUSED_BETAS_DOC)
+FusedGroupLassoClassifierCV = _make_cv_class(FusedGroupLassoClassifier, _FUSED_BETAS,
+                                            _FUSED_BETAS_DOC)

@@ -25,6 +25,7 @@ and optionally
 """
 
 from ._composite import Dirty, WithRidge, with_ridge
+from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
 from ._row import L1, L1Inf, L21, SparseGroupL1L21
@@ -32,6 +33,7 @@ from ._spectral import TraceNorm
 
 __all__ = [
     "Dirty",
+    "FusedSparseGroup",
     "GraphSmoothness",
     "L1",
     "L1Inf",

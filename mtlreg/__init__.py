@@ -32,6 +32,14 @@ from .linear_model import (  # noqa: E402
     MeanRegularizedRegressor,
     MeanRegularizedRegressorCV,
     RegularizationPath,
+    RobustMultiTaskClassifier,
+    RobustMultiTaskClassifierCV,
+    RobustMultiTaskRegressor,
+    RobustMultiTaskRegressorCV,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningClassifierCV,
+    RobustFeatureLearningRegressor,
+    RobustFeatureLearningRegressorCV,
     SparseGroupLassoClassifier,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressor,
@@ -51,6 +59,10 @@ from .linear_model import (  # noqa: E402
 __version__ = "0.1.0.dev0"
 
 _CV = [
+    "RobustMultiTaskClassifierCV",
+    "RobustMultiTaskRegressorCV",
+    "RobustFeatureLearningClassifierCV",
+    "RobustFeatureLearningRegressorCV",
     "FusedGroupLassoClassifierCV",
     "FusedGroupLassoRegressorCV",
     "GraphRegularizedClassifierCV",
@@ -72,6 +84,10 @@ _CV = [
 ]
 
 __all__ = _CV + [
+    "RobustMultiTaskClassifier",
+    "RobustMultiTaskRegressor",
+    "RobustFeatureLearningClassifier",
+    "RobustFeatureLearningRegressor",
     "FusedGroupLassoClassifier",
     "FusedGroupLassoRegressor",
     "GraphRegularizedClassifier",

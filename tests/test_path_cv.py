@@ -632,6 +632,10 @@ CV_ESTIMATORS = [
     mtlreg.TemporalGroupLassoClassifierCV(rhos=[0.1, 1.0], **_CLF),
     mtlreg.FusedGroupLassoRegressorCV(betas=[0.01, 0.1], **_REG),
     mtlreg.FusedGroupLassoClassifierCV(betas=[0.001, 0.01], **_CLF),
+    mtlreg.RobustMultiTaskRegressorCV(betas=[0.5, 5.0], **_REG),
+    mtlreg.RobustMultiTaskClassifierCV(betas=[0.01, 0.1], **_CLF),
+    mtlreg.RobustFeatureLearningRegressorCV(betas=[0.5, 5.0], **_REG),
+    mtlreg.RobustFeatureLearningClassifierCV(betas=[0.01, 0.1], **_CLF),
 ]
 
 

@@ -17,7 +17,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mtlreg
-from _cvx_family import _solve, cp, data_gradient, data_term, make_blocks
+from _cvx_family import (
+    _solve,
+    cp,
+    data_gradient,
+    data_term,
+    l21_violation,
+    make_blocks,
+    nuclear,
+    trace_violation,
+)
 from mtlreg.datasets import make_multitask_regression
 from mtlreg import _kernels
 from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
@@ -418,6 +427,78 @@ def test_fused_prox_moreau_three_point_and_cvxpy(l1_ratio):
             np.testing.assert_allclose(z - x, q.value, atol=1e-6 * (1 + np.abs(z).max()))
 
 
+# -------------------------------------------------- robust models (outlier tasks)
+ROBUST = {
+    # name: (class stem, first part, alpha / alpha_max, beta / alpha)
+    "rmtl": ("RobustMultiTask", "trace", 0.2, 0.9),
+    "rmtfl": ("RobustFeatureLearning", "l21", 0.2, 1.5),
+}
+
+
+def robust_penalty_ref(P, Q, first, alpha, beta):
+    a = nuclear(P) if first == "trace" else float(np.sqrt((P**2).sum(axis=1)).sum())
+    return alpha * a + beta * float(np.sqrt((Q**2).sum(axis=0)).sum())
+
+
+@pytest.mark.parametrize("config", ["shared", "shared_nan_noint", "per_task_sw"])
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_robust_models_match_cvxpy(name, loss, config):
+    X, y, sw, est_kw, blocks, fit_intercept = config_data(config, loss)
+    stem, first, fa, fb = ROBUST[name]
+    cls = getattr(mtlreg, stem + ("Regressor" if loss == "squared" else "Classifier"))
+    alpha = fa * cls(**est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    p = dict(first=first, alpha=alpha, beta=fb * alpha)
+    est = fit_tight(cls(alpha=alpha, beta=p["beta"], **est_kw, **TIGHT), X, y, sw)
+    P = getattr(est, "coef_lowrank_" if first == "trace" else "coef_shared_").T
+    Q, W, b = est.coef_outlier_.T, est.coef_.T, est.intercept_
+    np.testing.assert_allclose(W, P + Q, atol=1e-12)
+    d, T = W.shape
+    Pv, Qv = cp.Variable((d, T)), cp.Variable((d, T))
+    bv = cp.Variable(T) if fit_intercept else np.zeros(T)
+    terms = []
+    for t, blk in enumerate(blocks):
+        z = blk.X @ (Pv[:, t] + Qv[:, t]) + bv[t]
+        terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z))
+                     if loss == "squared" else cp.sum(cp.multiply(blk.c, cp.logistic(z)))
+                     - cp.sum(cp.multiply(blk.c * blk.y, z)))
+    first_term = cp.normNuc(Pv) if first == "trace" else cp.sum(cp.norm(Pv, 2, axis=1))
+    _solve(cp.Problem(cp.Minimize(cp.sum(terms) + alpha * first_term
+                                  + p["beta"] * cp.sum(cp.norm(Qv, 2, axis=0)))))
+    Pr, Qr = np.asarray(Pv.value), np.asarray(Qv.value)
+    br = np.asarray(bv.value) if fit_intercept else np.zeros(T)
+    ref = data_term(blocks, Pr + Qr, br, loss) + robust_penalty_ref(Pr, Qr, **p)
+    ours = data_term(blocks, W, b, loss) + robust_penalty_ref(P, Q, **p)
+    assert est.objective_ == pytest.approx(ours, rel=1e-9)
+    assert abs(ours - ref) <= 1e-6 * abs(ref)
+    np.testing.assert_allclose(W, Pr + Qr, atol=1e-4 * max(1.0, np.abs(Pr + Qr).max()))
+    assert np.abs(P).max() > 1e-3  # the shared part is active
+    scale = null_gradient_scale(blocks, loss, fit_intercept)
+    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    G, gb = data_gradient(blocks, W, b, loss)
+    first_viol = (trace_violation(P, G, alpha) if first == "trace"
+                  else l21_violation(P, G, alpha))
+    viol = max(first_viol, l21_violation(Q.T, G.T, p["beta"]))
+    assert viol <= 1e-8 * scale
+    assert set(est.outlier_tasks_) == set(est.tasks_[np.linalg.norm(Q, axis=0) > 0])
+
+
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_robust_regimes(name):
+    """``beta >= alpha`` (trace norm; column norms are at most the spectral norm) or
+    ``beta >= sqrt(n_features) alpha`` (rMTFL): no outlier task; a small ``beta``:
+    every task is an outlier, the shared part vanishes when ``beta`` is small enough."""
+    X, y, sw, est_kw, blocks, _ = config_data("shared", "squared")
+    stem, first, _, _ = ROBUST[name]
+    cls = getattr(mtlreg, stem + "Regressor")
+    alpha = 0.2 * cls().compute_alpha_max(X, y)
+    big = 1.2 * alpha * (1.0 if first == "trace" else np.sqrt(X.shape[1]))
+    est = fit_tight(cls(alpha=alpha, beta=big, **TIGHT), X, y)
+    assert len(est.outlier_tasks_) == 0 and np.abs(est.coef_outlier_).max() == 0
+    est = fit_tight(cls(alpha=alpha, beta=0.05 * alpha, **TIGHT), X, y)
+    assert len(est.outlier_tasks_) == 3
+
+
 # ----------------------------------------------------------- structure recovery
 def _chain_data(seed, layout="shared"):
     return make_multitask_regression(
@@ -464,6 +545,38 @@ def test_temporal_models_beat_independent_fits_on_drifting_tasks(layout):
     assert mean["fused group lasso"] < 0.8 * base
 
 
+def _precision_recall(flagged, truth):
+    flagged, truth = set(flagged.tolist()), set(truth)
+    hits = len(flagged & truth)
+    return hits / max(len(flagged), 1), hits / len(truth)
+
+
+@pytest.mark.parametrize("name", list(ROBUST))
+def test_outlier_tasks_are_recovered(name):
+    """Twelve tasks sharing one sparse vector but the last two (dense coefficients of
+    their own); fixed rule ``alpha = 0.1 alpha_max``, ``beta = 0.8 alpha``. Flagged
+    tasks against the true outliers, over 6 seeds (both layouts)."""
+    stem, first, _, _ = ROBUST[name]
+    cls = getattr(mtlreg, stem + "Regressor")
+    scores = []
+    for seed in range(6):
+        layout = "shared" if seed % 2 == 0 else "per_task"
+        kw = {} if layout == "shared" else {"task_column": 0}
+        X, y = make_multitask_regression(40, 10, 12, structure="outliers", n_outliers=2,
+                                         n_informative=4, noise=0.5, layout=layout,
+                                         random_state=seed)
+        alpha = 0.1 * cls(**kw).compute_alpha_max(X, y)
+        est = cls(alpha=alpha, beta=0.8 * alpha, tol=1e-6, max_iter=5000, **kw).fit(X, y)
+        scores.append(_precision_recall(est.outlier_tasks_, [10, 11]))
+    precision, recall = np.mean(scores, axis=0)
+    print(f"\n[outlier tasks, {name}] precision {precision:.2f}, recall {recall:.2f} "
+          f"(6 seeds): {scores}")
+    assert recall >= 0.9 and precision >= 0.7
+    # a model without the outlier part has nothing to flag; one that flags every task
+    # would have precision 2/12
+    assert precision > 2 / 12 + 0.5
+
+
 # ---------------------------------------------------------- estimator checks
 RELATIONS = [
     mtlreg.GraphRegularizedRegressor(tol=1e-11, max_iter=5000),
@@ -473,6 +586,11 @@ RELATIONS = [
     mtlreg.TemporalGroupLassoClassifier(alpha=0.01, tol=1e-10, max_iter=5000),
     mtlreg.FusedGroupLassoRegressor(tol=1e-10, max_iter=5000),
     mtlreg.FusedGroupLassoClassifier(alpha=0.01, beta=0.01, tol=1e-10, max_iter=5000),
+    mtlreg.RobustMultiTaskRegressor(tol=1e-10, max_iter=5000),
+    mtlreg.RobustMultiTaskClassifier(alpha=0.01, beta=0.01, tol=1e-10, max_iter=5000),
+    mtlreg.RobustFeatureLearningRegressor(tol=1e-10, max_iter=5000),
+    mtlreg.RobustFeatureLearningClassifier(alpha=0.01, beta=0.01, tol=1e-10,
+                                           max_iter=5000),
 ]
 
 

@@ -13,6 +13,10 @@ from ._cv import (
     IndependentRegressorCV,
     MeanRegularizedClassifierCV,
     MeanRegularizedRegressorCV,
+    RobustMultiTaskClassifierCV,
+    RobustMultiTaskRegressorCV,
+    RobustFeatureLearningClassifierCV,
+    RobustFeatureLearningRegressorCV,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressorCV,
     TemporalGroupLassoClassifierCV,
@@ -21,6 +25,12 @@ from ._cv import (
     TraceNormRegressorCV,
 )
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor
+from ._robust import (
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+)
 from ._graph import (
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,

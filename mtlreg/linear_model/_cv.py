@@ -273,6 +273,12 @@ from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
+from ._robust import (  # noqa: E402
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+)
 from ._graph import (  # noqa: E402
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,
@@ -304,6 +310,9 @@ def _relative_fused_betas(base, X, y, sample_weight):
     return base.compute_alpha_max(X, y, sample_weight) * np.array([0.3, 0.1, 0.03])
 
 
+_OUTLIER_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (outlier "
+                      "tasks) to try (``None``: 0.5, 0.1 and 0.02 times "
+                      "``compute_beta_max``).\n    ")
 _FUSED_BETAS = ("beta", "betas", _relative_fused_betas)
 _FUSED_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (fused "
                     "term) to try (``None``: 0.3, 0.1 and 0.03 times "
@@ -338,3 +347,7 @@ FusedGroupLassoRegressorCV = _make_cv_class(FusedGroupLassoRegressor, _FUSED_BET
                                            _FUSED_BETAS_DOC)
 FusedGroupLassoClassifierCV = _make_cv_class(FusedGroupLassoClassifier, _FUSED_BETAS,
                                             _FUSED_BETAS_DOC)
+RobustMultiTaskClassifierCV = _make_cv_class(RobustMultiTaskClassifier, _BETAS, _OUTLIER_BETAS_DOC)
+RobustMultiTaskRegressorCV = _make_cv_class(RobustMultiTaskRegressor, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningClassifierCV = _make_cv_class(RobustFeatureLearningClassifier, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningRegressorCV = _make_cv_class(RobustFeatureLearningRegressor, _BETAS, _OUTLIER_BETAS_DOC)

@@ -24,7 +24,7 @@ and optionally
     (used where the prox of the sum has no closed form: task graph plus l1).
 """
 
-from ._composite import Dirty, WithRidge, with_ridge
+from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
 from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
@@ -32,6 +32,7 @@ from ._row import L1, L1Inf, L21, SparseGroupL1L21
 from ._spectral import TraceNorm
 
 __all__ = [
+    "ColumnL21",
     "Dirty",
     "FusedSparseGroup",
     "GraphSmoothness",
@@ -41,6 +42,7 @@ __all__ = [
     "MeanRegularization",
     "SparseGroupL1L21",
     "TraceNorm",
+    "TwoParts",
     "WithRidge",
     "Zero",
     "task_graph_matrix",

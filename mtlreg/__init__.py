@@ -7,6 +7,10 @@ Importing :mod:`mtlreg` never imports torch; the torch bridge lives in ``mtlreg.
 # never into the installed package (see _numba_cache.py)
 from . import _numba_cache  # noqa: F401  isort: skip
 from .linear_model import (  # noqa: E402
+    ClusteredClassifier,
+    ClusteredClassifierCV,
+    ClusteredRegressor,
+    ClusteredRegressorCV,
     DirtyClassifier,
     DirtyClassifierCV,
     DirtyRegressor,
@@ -59,6 +63,8 @@ from .linear_model import (  # noqa: E402
 __version__ = "0.1.0.dev0"
 
 _CV = [
+    "ClusteredClassifierCV",
+    "ClusteredRegressorCV",
     "RobustMultiTaskClassifierCV",
     "RobustMultiTaskRegressorCV",
     "RobustFeatureLearningClassifierCV",
@@ -84,6 +90,8 @@ _CV = [
 ]
 
 __all__ = _CV + [
+    "ClusteredClassifier",
+    "ClusteredRegressor",
     "RobustMultiTaskClassifier",
     "RobustMultiTaskRegressor",
     "RobustFeatureLearningClassifier",

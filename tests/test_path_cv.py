@@ -636,6 +636,8 @@ CV_ESTIMATORS = [
     mtlreg.RobustMultiTaskClassifierCV(betas=[0.01, 0.1], **_CLF),
     mtlreg.RobustFeatureLearningRegressorCV(betas=[0.5, 5.0], **_REG),
     mtlreg.RobustFeatureLearningClassifierCV(betas=[0.01, 0.1], **_CLF),
+    mtlreg.ClusteredRegressorCV(etas=[0.1, 1.0], **_SMALL),
+    mtlreg.ClusteredClassifierCV(etas=[0.1, 1.0], **_SMALL),
 ]
 
 

@@ -1,6 +1,8 @@
 """Linear multi-task models: one module per formulation, their paths and ``*CV`` twins."""
 
 from ._cv import (
+    ClusteredClassifierCV,
+    ClusteredRegressorCV,
     DirtyClassifierCV,
     DirtyRegressorCV,
     FusedGroupLassoClassifierCV,
@@ -25,6 +27,7 @@ from ._cv import (
     TraceNormRegressorCV,
 )
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor
+from ._cluster import ClusteredClassifier, ClusteredRegressor
 from ._robust import (
     RobustMultiTaskClassifier,
     RobustMultiTaskRegressor,

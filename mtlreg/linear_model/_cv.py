@@ -273,6 +273,7 @@ from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
+from ._cluster import ClusteredClassifier, ClusteredRegressor  # noqa: E402
 from ._robust import (  # noqa: E402
     RobustMultiTaskClassifier,
     RobustMultiTaskRegressor,
@@ -313,6 +314,9 @@ def _relative_fused_betas(base, X, y, sample_weight):
 _OUTLIER_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (outlier "
                       "tasks) to try (``None``: 0.5, 0.1 and 0.02 times "
                       "``compute_beta_max``).\n    ")
+_ETAS = ("eta", "etas", (0.1, 1.0, 10.0))
+_ETAS_DOC = ("etas : array-like, default=None\n        Values of ``eta`` to try (``None``: "
+             "0.1, 1, 10).\n    ")
 _FUSED_BETAS = ("beta", "betas", _relative_fused_betas)
 _FUSED_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (fused "
                     "term) to try (``None``: 0.3, 0.1 and 0.03 times "
@@ -351,3 +355,5 @@ RobustMultiTaskClassifierCV = _make_cv_class(RobustMultiTaskClassifier, _BETAS, 
 RobustMultiTaskRegressorCV = _make_cv_class(RobustMultiTaskRegressor, _BETAS, _OUTLIER_BETAS_DOC)
 RobustFeatureLearningClassifierCV = _make_cv_class(RobustFeatureLearningClassifier, _BETAS, _OUTLIER_BETAS_DOC)
 RobustFeatureLearningRegressorCV = _make_cv_class(RobustFeatureLearningRegressor, _BETAS, _OUTLIER_BETAS_DOC)
+ClusteredClassifierCV = _make_cv_class(ClusteredClassifier, _ETAS, _ETAS_DOC)
+ClusteredRegressorCV = _make_cv_class(ClusteredRegressor, _ETAS, _ETAS_DOC)

@@ -25,6 +25,7 @@ and optionally
 """
 
 from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
+from ._cluster import ClusteredMTL
 from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
@@ -32,6 +33,7 @@ from ._row import L1, L1Inf, L21, SparseGroupL1L21
 from ._spectral import TraceNorm
 
 __all__ = [
+    "ClusteredMTL",
     "ColumnL21",
     "Dirty",
     "FusedSparseGroup",

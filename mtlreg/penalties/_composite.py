@@ -37,6 +37,9 @@ class WithRidge:
         kind, a1, a2, l2, positive = self.penalty.row_spec(n_rows)
         return kind, a1, a2, l2 + self.l2_reg, positive
 
+    def forward_backward_split(self):
+        return None  # never the wrapped penalty's (that would drop the ridge)
+
     def __getattr__(self, name):  # anything else (beta_max, rank, ...) is the penalty's
         if name == "penalty":
             raise AttributeError(name)

@@ -9,7 +9,9 @@ Two structures over the tasks that the shared-everything models miss:
   the temporal group lasso and the fused group lasso follow the drift, where
   independent fits are noisy;
 * a few outlier tasks: robust multi-task learning (``W = L + S``) flags them in
-  ``outlier_tasks_``.
+  ``outlier_tasks_``;
+* unknown groups of tasks: clustered MTL learns a task similarity
+  (``task_similarity_``) and a clustering (``task_clusters_``).
 """
 
 # %%
@@ -64,5 +66,25 @@ ax.bar(robust.tasks_, robust.outlier_scores_, color=colors)
 ax.set_xlabel("task")
 ax.set_ylabel("outlier score ||s_t||")
 ax.set_title("robust MTL: red = true outlier tasks")
+fig.tight_layout()
+
+# %%
+# Groups of tasks
+# ---------------
+# Twelve tasks in three groups (task t in group t % 3); the learned similarity,
+# tasks reordered by the clustering found.
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+X, Y = make_multitask_regression(30, 10, 12, structure="clusters", n_clusters=3,
+                                 noise=1.0, random_state=0)
+clustered = mtlreg.ClusteredRegressor(alpha=0.5, eta=0.1, n_clusters=3).fit(X, Y)
+ari = adjusted_rand_score(np.arange(12) % 3, clustered.task_clusters_)
+order = np.argsort(clustered.task_clusters_, kind="stable")
+fig, ax = plt.subplots(figsize=(4.5, 4))
+im = ax.imshow(clustered.task_similarity_[np.ix_(order, order)], cmap="viridis")
+ax.set_xticks(range(12), order)
+ax.set_yticks(range(12), order)
+ax.set_title(f"learned task similarity M (ARI {ari:.2f})")
+fig.colorbar(im, ax=ax, shrink=0.8)
 fig.tight_layout()
 plt.show()

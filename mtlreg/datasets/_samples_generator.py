@@ -59,7 +59,8 @@ def make_multitask_coef(n_features, n_tasks, *, structure="row_sparse", n_inform
     elif structure == "clusters":
         k = max(1, min(int(n_clusters), n_tasks))
         centres = rng.standard_normal((n_features, k))
-        W = centres[:, np.arange(n_tasks) % k] + 0.1 * rng.standard_normal((n_features, n_tasks))
+        W = centres[:, np.arange(n_tasks) % k]
+        W = W + 0.1 * rng.standard_normal((n_features, n_tasks))
     else:  # "outliers"
         n_out = max(0, min(int(n_outliers), n_tasks - 1))
         support = rng.choice(n_features, n_informative, replace=False)

@@ -353,7 +353,9 @@ FusedGroupLassoClassifierCV = _make_cv_class(FusedGroupLassoClassifier, _FUSED_B
                                             _FUSED_BETAS_DOC)
 RobustMultiTaskClassifierCV = _make_cv_class(RobustMultiTaskClassifier, _BETAS, _OUTLIER_BETAS_DOC)
 RobustMultiTaskRegressorCV = _make_cv_class(RobustMultiTaskRegressor, _BETAS, _OUTLIER_BETAS_DOC)
-RobustFeatureLearningClassifierCV = _make_cv_class(RobustFeatureLearningClassifier, _BETAS, _OUTLIER_BETAS_DOC)
-RobustFeatureLearningRegressorCV = _make_cv_class(RobustFeatureLearningRegressor, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningClassifierCV = _make_cv_class(
+    RobustFeatureLearningClassifier, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningRegressorCV = _make_cv_class(
+    RobustFeatureLearningRegressor, _BETAS, _OUTLIER_BETAS_DOC)
 ClusteredClassifierCV = _make_cv_class(ClusteredClassifier, _ETAS, _ETAS_DOC)
 ClusteredRegressorCV = _make_cv_class(ClusteredRegressor, _ETAS, _ETAS_DOC)

@@ -132,9 +132,9 @@ _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph"
         labels as in ``tasks_``; ``"incidence"``: any ``R`` of shape ``(T, E)``
         (the penalty is then ``rho/2 ||W R||_F^2`` with ``L = R R^T``).
     sparsity : {{"l1", "l21"}}, default="l1"
-        The default ``l2_reg=0.01`` (as for mean regularisation) keeps the fit
-        bounded when the graph leaves a direction free (the task mean, for a
-        connected graph) and ``alpha = 0``.
+        The sparse part that ``alpha`` weighs. The default ``l2_reg=0.01`` (as for
+        mean regularisation) keeps the fit bounded when the graph leaves a
+        direction free (the task mean, for a connected graph) and ``alpha = 0``.
     %(params)s
     Attributes
     ----------

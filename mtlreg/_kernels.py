@@ -402,3 +402,215 @@ def l1inf_subdiff_distance(W, G, alpha, positive):
     for j in range(W.shape[0]):
         worst = max(worst, l1inf_row_dist(W[j], G[j], alpha, positive))
     return worst
+
+
+# --------------------------------------------------------------------------- #
+# Task-graph penalties: proxes of rho/2 tr(W L W^T) + a sparse part, row by row
+# --------------------------------------------------------------------------- #
+@njit(cache=True)
+def graph_l21_prox_rows(VQ, c, threshold):
+    """Rows of ``argmin_u 1/2 ||u - v||^2 + 1/2 u^T (Q diag(c - 1) Q^T) u + threshold ||u||_2``
+    in the eigenbasis ``Q`` of the graph term (``VQ = V Q``, ``c >= 1``).
+
+    Stationarity: ``(c_k + mu) u~_k = v~_k`` with ``mu = threshold / ||u||``; ``u = 0``
+    iff ``||v|| <= threshold``, else ``mu`` is the root of the increasing function
+    ``f(mu) = sum_k v~_k^2 mu^2 / (c_k + mu)^2 - threshold^2`` (safeguarded Newton)."""
+    n, T = VQ.shape
+    out = np.zeros_like(VQ)
+    cmax = 1.0
+    for k in range(T):
+        cmax = max(cmax, c[k])
+    for j in range(n):
+        nv2 = 0.0
+        for k in range(T):
+            nv2 += VQ[j, k] * VQ[j, k]
+        nv = np.sqrt(nv2)
+        if nv <= threshold:
+            continue
+        if threshold <= 0.0:
+            for k in range(T):
+                out[j, k] = VQ[j, k] / c[k]
+            continue
+        lo = 0.0
+        hi = threshold * cmax / (nv - threshold)  # f(hi) >= 0
+        mu = hi
+        for _ in range(200):
+            f = -threshold * threshold
+            df = 0.0
+            for k in range(T):
+                q = mu / (c[k] + mu)
+                v2 = VQ[j, k] * VQ[j, k]
+                f += v2 * q * q
+                df += v2 * 2.0 * q * c[k] / ((c[k] + mu) * (c[k] + mu))
+            if f > 0.0:
+                hi = mu
+            else:
+                lo = mu
+            if abs(f) <= 1e-15 * threshold * threshold:
+                break
+            step = mu - f / df if df > 0.0 else -1.0
+            mu = step if lo < step < hi else 0.5 * (lo + hi)
+            if hi - lo <= 1e-16 * hi:
+                break
+        for k in range(T):
+            out[j, k] = VQ[j, k] / (c[k] + mu)
+    return out
+
+
+@njit(cache=True)
+def graph_l1_prox_rows(V, A, threshold, tol, max_sweeps):
+    """Rows of ``argmin_u 1/2 u^T A u - v^T u + threshold ||u||_1`` (``A = I + s rho L``
+    positive definite) by cyclic coordinate descent from the quadratic's minimiser,
+    stopped when the optimality measure (distance of ``-(A u - v)`` to
+    ``threshold * d||u||_1``, max over entries) is below ``tol`` times ``max |v|``.
+    Returns ``(U, converged)``."""
+    n, T = V.shape
+    U = np.zeros_like(V)
+    g = np.empty(T)  # A u
+    ok = True
+    for j in range(n):
+        scale = 0.0
+        for k in range(T):
+            scale = max(scale, abs(V[j, k]))
+        if scale == 0.0:
+            continue
+        g[:] = 0.0
+        done = False
+        for sweep in range(max_sweeps):
+            for t in range(T):
+                old = U[j, t]
+                r = V[j, t] - (g[t] - A[t, t] * old)
+                new = 0.0
+                if r > threshold:
+                    new = (r - threshold) / A[t, t]
+                elif r < -threshold:
+                    new = (r + threshold) / A[t, t]
+                if new != old:
+                    delta = new - old
+                    for k in range(T):
+                        g[k] += A[k, t] * delta
+                    U[j, t] = new
+            worst = 0.0
+            for t in range(T):
+                e = g[t] - V[j, t]
+                if U[j, t] > 0.0:
+                    dist = abs(e + threshold)
+                elif U[j, t] < 0.0:
+                    dist = abs(e - threshold)
+                else:
+                    dist = max(0.0, abs(e) - threshold)
+                worst = max(worst, dist)
+            if worst <= tol * scale:
+                done = True
+                break
+            # recompute A u from scratch now and then (no drift)
+            if sweep % 50 == 49:
+                for k in range(T):
+                    acc = 0.0
+                    for t in range(T):
+                        acc += A[k, t] * U[j, t]
+                    g[k] = acc
+        ok = ok and done
+    return U, ok
+
+
+@njit(cache=True)
+def tv1d_prox(y, lam, out):
+    """``argmin_x 1/2 ||x - y||^2 + lam sum_k |x_{k+1} - x_k|`` (1-D total variation /
+    fused lasso signal approximator), by Condat's direct algorithm (IEEE SPL 2013):
+    one pass that extends the current segment while a value stays feasible for both
+    the lower and the upper bound of the dual (``umin``, ``umax``), and fixes a
+    segment at ``vmin`` or ``vmax`` when one of them goes out of ``[-lam, lam]``.
+    Segments get exactly equal values."""
+    n = y.shape[0]
+    if n == 0:
+        return out
+    if lam <= 0.0 or n == 1:
+        out[:] = y
+        return out
+    k = k0 = kminus = kplus = 0
+    vmin = y[0] - lam
+    vmax = y[0] + lam
+    umin = lam
+    umax = -lam
+    while True:
+        while k == n - 1:
+            if umin < 0.0:
+                while k0 <= kminus:
+                    out[k0] = vmin
+                    k0 += 1
+                k = k0
+                kminus = k
+                vmin = y[k]
+                umin = lam
+                umax = vmin + umin - vmax
+            elif umax > 0.0:
+                while k0 <= kplus:
+                    out[k0] = vmax
+                    k0 += 1
+                k = k0
+                kplus = k
+                vmax = y[k]
+                umax = -lam
+                umin = vmax + umax - vmin
+            else:
+                vmin += umin / (k - k0 + 1)
+                while k0 <= k:
+                    out[k0] = vmin
+                    k0 += 1
+                return out
+        umin += y[k + 1] - vmin
+        if umin < -lam:
+            while k0 <= kminus:
+                out[k0] = vmin
+                k0 += 1
+            k = kminus = kplus = k0
+            vmin = y[k]
+            vmax = vmin + 2.0 * lam
+            umin = lam
+            umax = -lam
+            continue
+        umax += y[k + 1] - vmax
+        if umax > lam:
+            while k0 <= kplus:
+                out[k0] = vmax
+                k0 += 1
+            k = kminus = kplus = k0
+            vmax = y[k]
+            vmin = vmax - 2.0 * lam
+            umin = lam
+            umax = -lam
+            continue
+        k += 1
+        if umin >= lam:
+            kminus = k
+            vmin += (umin - lam) / (kminus - k0 + 1)
+            umin = lam
+        if umax <= -lam:
+            kplus = k
+            vmax += (umax + lam) / (kplus - k0 + 1)
+            umax = -lam
+
+
+@njit(cache=True)
+def fused_sparse_group_prox_rows(V, t_fused, t_l1, t_l21):
+    """Prox of ``t_l1 ||w||_1 + t_fused sum_k |w_{k+1} - w_k| + t_l21 ||w||_2`` on every
+    row: total-variation prox, then soft-thresholding, then block soft-thresholding
+    (exact in this order: each later operator scales or zeroes entries without
+    changing the signs of the entries nor of their differences, on which the
+    earlier terms' subdifferentials depend; Friedman et al. 2007, Zhou et al. 2012)."""
+    n, T = V.shape
+    U = np.empty_like(V)
+    row = np.empty(T)
+    for j in range(n):
+        tv1d_prox(V[j], t_fused, row)
+        sq = 0.0
+        for t in range(T):
+            a = abs(row[t]) - t_l1
+            row[t] = (a if row[t] > 0 else -a) if a > 0.0 else 0.0
+            sq += row[t] * row[t]
+        norm = np.sqrt(sq)
+        scale = 1.0 - t_l21 / norm if norm > t_l21 else 0.0
+        for t in range(T):
+            U[j, t] = row[t] * scale
+    return U

@@ -626,6 +626,18 @@ CV_ESTIMATORS = [
     DirtyClassifierCV(betas=[0.01, 0.1], **_CLF),
     MeanRegularizedRegressorCV(l2_regs=[0.01, 0.1], **_SMALL),
     MeanRegularizedClassifierCV(l2_regs=[0.1, 1.0], **_SMALL),
+    mtlreg.GraphRegularizedRegressorCV(rhos=[0.1, 1.0], **_REG),
+    mtlreg.GraphRegularizedClassifierCV(rhos=[0.1, 1.0], **_CLF),
+    mtlreg.TemporalGroupLassoRegressorCV(rhos=[0.1, 1.0], **_REG),
+    mtlreg.TemporalGroupLassoClassifierCV(rhos=[0.1, 1.0], **_CLF),
+    mtlreg.FusedGroupLassoRegressorCV(betas=[0.01, 0.1], **_REG),
+    mtlreg.FusedGroupLassoClassifierCV(betas=[0.001, 0.01], **_CLF),
+    mtlreg.RobustMultiTaskRegressorCV(betas=[0.5, 5.0], **_REG),
+    mtlreg.RobustMultiTaskClassifierCV(betas=[0.01, 0.1], **_CLF),
+    mtlreg.RobustFeatureLearningRegressorCV(betas=[0.5, 5.0], **_REG),
+    mtlreg.RobustFeatureLearningClassifierCV(betas=[0.01, 0.1], **_CLF),
+    mtlreg.ClusteredRegressorCV(etas=[0.1, 1.0], **_SMALL),
+    mtlreg.ClusteredClassifierCV(etas=[0.1, 1.0], **_SMALL),
 ]
 
 
@@ -645,9 +657,8 @@ def test_all_cv_estimators_are_exported():
     for est in CV_ESTIMATORS:
         base = type(est)._estimator_class
         params = set(est.get_params())
-        tuned = {"alpha"} | {s for s in ("l1_ratio", "beta") if s in base().get_params()}
-        if base in (MeanRegularizedRegressor, mtlreg.MeanRegularizedClassifier):
-            tuned.add("l2_reg")
+        second = type(est)._second
+        tuned = {"alpha"} | ({second[0]} if second else set())
         assert {"alphas", "n_alphas", "eps", "cv", "n_jobs", "verbose"} <= params
         assert set(base().get_params()) - tuned <= params
         assert not (tuned & params)

@@ -6,18 +6,25 @@ import numpy as np
 from scipy.linalg import toeplitz
 from sklearn.utils import check_random_state
 
-STRUCTURES = ("row_sparse", "low_rank", "shared_specific", "mean")
+STRUCTURES = ("row_sparse", "low_rank", "shared_specific", "mean", "chain", "clusters",
+              "outliers")
 
 
 def make_multitask_coef(n_features, n_tasks, *, structure="row_sparse", n_informative=5,
-                        rank=2, random_state=None):
+                        rank=2, n_clusters=3, n_outliers=1, drift=0.15, random_state=None):
     """A coefficient matrix ``W`` of shape ``(n_features, n_tasks)`` with a given structure.
 
     ``"row_sparse"``: ``n_informative`` rows (features) non-zero in every task;
     ``"low_rank"``: ``W = U V^T`` of rank ``rank``;
     ``"shared_specific"``: a row-sparse part shared by all tasks (same support,
     similar values) plus a few task-specific entries (element-sparse);
-    ``"mean"``: every task is a small deviation from a common vector.
+    ``"mean"``: every task is a small deviation from a common vector;
+    ``"chain"``: tasks ordered in time, ``n_informative`` rows drifting slowly,
+    ``w_{t+1} = w_t + drift * N(0, I)`` on the support;
+    ``"clusters"``: ``n_clusters`` groups of tasks, task ``t`` in group
+    ``t % n_clusters``, each group a small deviation (0.1 N(0, I)) from its own centre;
+    ``"outliers"``: every task shares one vector (on ``n_informative`` rows) but
+    the last ``n_outliers`` tasks, which have dense coefficients of their own.
     """
     rng = check_random_state(random_state)
     if structure not in STRUCTURES:
@@ -40,10 +47,26 @@ def make_multitask_coef(n_features, n_tasks, *, structure="row_sparse", n_inform
             W[rng.choice(n_features, n_specific, replace=False), t] += rng.standard_normal(
                 n_specific
             )
-    else:  # "mean"
+    elif structure == "mean":
         W = rng.standard_normal(n_features)[:, None] + 0.3 * rng.standard_normal(
             (n_features, n_tasks)
         )
+    elif structure == "chain":
+        support = rng.choice(n_features, n_informative, replace=False)
+        steps = drift * rng.standard_normal((n_informative, n_tasks))
+        steps[:, 0] = rng.standard_normal(n_informative)
+        W[support] = np.cumsum(steps, axis=1)
+    elif structure == "clusters":
+        k = max(1, min(int(n_clusters), n_tasks))
+        centres = rng.standard_normal((n_features, k))
+        W = centres[:, np.arange(n_tasks) % k]
+        W = W + 0.1 * rng.standard_normal((n_features, n_tasks))
+    else:  # "outliers"
+        n_out = max(0, min(int(n_outliers), n_tasks - 1))
+        support = rng.choice(n_features, n_informative, replace=False)
+        W[support] = rng.standard_normal(n_informative)[:, None]
+        if n_out:
+            W[:, n_tasks - n_out:] = 1.5 * rng.standard_normal((n_features, n_out))
     return W
 
 
@@ -69,7 +92,7 @@ def _positive_int(name, value):
 
 
 def _linear_data(n_samples, n_features, n_tasks, structure, n_informative, rank, layout,
-                 correlation, rng):
+                 correlation, rng, **structure_params):
     _positive_int("n_features", n_features)
     _positive_int("n_tasks", n_tasks)
     if layout == "shared" or isinstance(n_samples, Integral):
@@ -79,7 +102,8 @@ def _linear_data(n_samples, n_features, n_tasks, structure, n_informative, rank,
     if layout not in ("shared", "per_task"):
         raise ValueError(f"layout must be 'shared' or 'per_task'; got {layout!r}.")
     W = make_multitask_coef(n_features, n_tasks, structure=structure,
-                            n_informative=n_informative, rank=rank, random_state=rng)
+                            n_informative=n_informative, rank=rank, random_state=rng,
+                            **structure_params)
     if layout == "shared":
         X = _design(int(n_samples), n_features, correlation, rng)
         return X, X @ W, W, None
@@ -93,7 +117,7 @@ def _linear_data(n_samples, n_features, n_tasks, structure, n_informative, rank,
 def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
                               structure="row_sparse", n_informative=5, rank=2, noise=0.1,
                               layout="shared", correlation=0.0, coef=False,
-                              random_state=None):
+                              random_state=None, **structure_params):
     """Multi-task regression data ``y = x · w_t + noise`` with structured ``W``.
 
     Parameters
@@ -101,8 +125,10 @@ def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
     n_samples : int or array-like of shape (n_tasks,)
         Shared layout: number of rows. Per-task layout: rows per task (an int for
         equal sizes, or one size per task).
-    structure : {"row_sparse", "low_rank", "shared_specific", "mean"}
-        See :func:`make_multitask_coef`.
+    structure : {"row_sparse", "low_rank", "shared_specific", "mean", "chain", "clusters", \
+"outliers"}
+        See :func:`make_multitask_coef`; ``**structure_params`` (``n_clusters``,
+        ``n_outliers``, ``drift``) go to it.
     noise : float
         Standard deviation of the Gaussian noise.
     layout : {"shared", "per_task"}
@@ -122,7 +148,7 @@ def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
     if not (isinstance(noise, Real) and 0 <= noise < np.inf):
         raise ValueError(f"noise must be a finite non-negative float; got {noise!r}.")
     X, z, W, task = _linear_data(n_samples, n_features, n_tasks, structure, n_informative,
-                                 rank, layout, correlation, rng)
+                                 rank, layout, correlation, rng, **structure_params)
     y = z + noise * rng.standard_normal(z.shape)
     if task is not None:
         X = np.column_stack([task.astype(np.float64), X])
@@ -132,7 +158,7 @@ def make_multitask_regression(n_samples=100, n_features=20, n_tasks=5, *,
 def make_multitask_classification(n_samples=100, n_features=20, n_tasks=5, *,
                                   structure="row_sparse", n_informative=5, rank=2,
                                   signal=2.0, layout="shared", correlation=0.0, coef=False,
-                                  random_state=None):
+                                  random_state=None, **structure_params):
     """Binary labels per task from a logistic model ``P(y=1) = sigmoid(s * x · w_t)``.
 
     Same parameters as :func:`make_multitask_regression`; ``signal`` scales the
@@ -143,7 +169,7 @@ def make_multitask_classification(n_samples=100, n_features=20, n_tasks=5, *,
     if not (isinstance(signal, Real) and 0 < signal < np.inf):
         raise ValueError(f"signal must be a finite positive float; got {signal!r}.")
     X, z, W, task = _linear_data(n_samples, n_features, n_tasks, structure, n_informative,
-                                 rank, layout, correlation, rng)
+                                 rank, layout, correlation, rng, **structure_params)
     scale = signal / max(np.std(z), np.finfo(float).tiny)
     y = (rng.uniform(size=z.shape) < 1 / (1 + np.exp(-scale * z))).astype(np.int64)
     if task is None:

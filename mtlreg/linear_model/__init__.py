@@ -1,18 +1,44 @@
 """Linear multi-task models: one module per formulation, their paths and ``*CV`` twins."""
 
 from ._cv import (
+    ClusteredClassifierCV,
+    ClusteredRegressorCV,
     DirtyClassifierCV,
     DirtyRegressorCV,
+    FusedGroupLassoClassifierCV,
+    FusedGroupLassoRegressorCV,
+    GraphRegularizedClassifierCV,
+    GraphRegularizedRegressorCV,
     GroupLassoClassifierCV,
     GroupLassoRegressorCV,
     IndependentClassifierCV,
     IndependentRegressorCV,
     MeanRegularizedClassifierCV,
     MeanRegularizedRegressorCV,
+    RobustMultiTaskClassifierCV,
+    RobustMultiTaskRegressorCV,
+    RobustFeatureLearningClassifierCV,
+    RobustFeatureLearningRegressorCV,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressorCV,
+    TemporalGroupLassoClassifierCV,
+    TemporalGroupLassoRegressorCV,
     TraceNormClassifierCV,
     TraceNormRegressorCV,
+)
+from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor
+from ._cluster import ClusteredClassifier, ClusteredRegressor
+from ._robust import (
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+)
+from ._graph import (
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoRegressor,
 )
 from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
 from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor

@@ -282,6 +282,20 @@ from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
 from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
+from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
+from ._cluster import ClusteredClassifier, ClusteredRegressor  # noqa: E402
+from ._robust import (  # noqa: E402
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+)
+from ._graph import (  # noqa: E402
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoRegressor,
+)
 
 
 def _relative_betas(base, X, y, sample_weight):
@@ -294,6 +308,31 @@ _L1_RATIOS_DOC = ("l1_ratios : array-like, default=None\n        Values of ``l1_
 _BETAS = ("beta", "betas", _relative_betas)
 _BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` to try "
               "(``None``: 0.5, 0.1 and 0.02 times ``compute_beta_max``).\n    ")
+def _relative_rhos(base, X, y, sample_weight):
+    """Graph strengths relative to the curvature of the data term."""
+    layout, datafit, _ = clone(base)._prepare(X, y, sample_weight)
+    return datafit.lipschitz() * np.array([1.0, 0.1, 0.01])
+
+
+_RHOS = ("rho", "rhos", _relative_rhos)
+
+
+def _relative_fused_betas(base, X, y, sample_weight):
+    return base.compute_alpha_max(X, y, sample_weight) * np.array([0.3, 0.1, 0.03])
+
+
+_OUTLIER_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (outlier "
+                      "tasks) to try (``None``: 0.5, 0.1 and 0.02 times "
+                      "``compute_beta_max``).\n    ")
+_ETAS = ("eta", "etas", (0.1, 1.0, 10.0))
+_ETAS_DOC = ("etas : array-like, default=None\n        Values of ``eta`` to try (``None``: "
+             "0.1, 1, 10).\n    ")
+_FUSED_BETAS = ("beta", "betas", _relative_fused_betas)
+_FUSED_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (fused "
+                    "term) to try (``None``: 0.3, 0.1 and 0.03 times "
+                    "``compute_alpha_max``).\n    ")
+_RHOS_DOC = ("rhos : array-like, default=None\n        Values of ``rho`` to try (``None``: "
+             "1, 0.1 and 0.01 times the Lipschitz constant of the data term's gradient).\n    ")
 _L2_REGS = ("l2_reg", "l2_regs", (1e-3, 1e-2, 1e-1))
 _L2_REGS_DOC = ("l2_regs : array-like, default=None\n        Values of ``l2_reg`` to try "
                 "(``None``: 0.001, 0.01, 0.1).\n    ")
@@ -313,3 +352,20 @@ DirtyClassifierCV = _make_cv_class(DirtyClassifier, _BETAS, _BETAS_DOC)
 MeanRegularizedRegressorCV = _make_cv_class(MeanRegularizedRegressor, _L2_REGS, _L2_REGS_DOC)
 MeanRegularizedClassifierCV = _make_cv_class(MeanRegularizedClassifier, _L2_REGS,
                                              _L2_REGS_DOC)
+GraphRegularizedRegressorCV = _make_cv_class(GraphRegularizedRegressor, _RHOS, _RHOS_DOC)
+GraphRegularizedClassifierCV = _make_cv_class(GraphRegularizedClassifier, _RHOS, _RHOS_DOC)
+TemporalGroupLassoRegressorCV = _make_cv_class(TemporalGroupLassoRegressor, _RHOS, _RHOS_DOC)
+TemporalGroupLassoClassifierCV = _make_cv_class(TemporalGroupLassoClassifier, _RHOS,
+                                                _RHOS_DOC)
+FusedGroupLassoRegressorCV = _make_cv_class(FusedGroupLassoRegressor, _FUSED_BETAS,
+                                           _FUSED_BETAS_DOC)
+FusedGroupLassoClassifierCV = _make_cv_class(FusedGroupLassoClassifier, _FUSED_BETAS,
+                                            _FUSED_BETAS_DOC)
+RobustMultiTaskClassifierCV = _make_cv_class(RobustMultiTaskClassifier, _BETAS, _OUTLIER_BETAS_DOC)
+RobustMultiTaskRegressorCV = _make_cv_class(RobustMultiTaskRegressor, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningClassifierCV = _make_cv_class(
+    RobustFeatureLearningClassifier, _BETAS, _OUTLIER_BETAS_DOC)
+RobustFeatureLearningRegressorCV = _make_cv_class(
+    RobustFeatureLearningRegressor, _BETAS, _OUTLIER_BETAS_DOC)
+ClusteredClassifierCV = _make_cv_class(ClusteredClassifier, _ETAS, _ETAS_DOC)
+ClusteredRegressorCV = _make_cv_class(ClusteredRegressor, _ETAS, _ETAS_DOC)

@@ -13,23 +13,40 @@ Every penalty implements the same small contract:
 ``alpha_max(G0)``
     the smallest ``alpha`` for which ``W = 0`` is a solution, given the datafit
     gradient ``G0`` at ``W = 0`` (with the intercept at its optimum); ``inf``
-    where no finite ``alpha`` zeroes ``W`` (quadratic penalties).
+    where no finite ``alpha`` zeroes ``W`` (quadratic penalties);
+
+and optionally
+
+``forward_backward_split()``
+    ``(smooth, simple)`` or ``None``: the penalty is ``smooth + simple`` with
+    ``smooth`` differentiable (``value``, ``gradient``, ``lipschitz``) and ``simple``
+    a penalty with a cheap prox; FISTA then puts ``smooth`` into its gradient step
+    (used where the prox of the sum has no closed form: task graph plus l1).
 """
 
-from ._composite import Dirty, WithRidge, with_ridge
+from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
+from ._cluster import ClusteredMTL
+from ._fused import FusedSparseGroup
+from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
 from ._row import L1, L1Inf, L21, SparseGroupL1L21
 from ._spectral import TraceNorm
 
 __all__ = [
+    "ClusteredMTL",
+    "ColumnL21",
     "Dirty",
+    "FusedSparseGroup",
+    "GraphSmoothness",
     "L1",
     "L1Inf",
     "L21",
     "MeanRegularization",
     "SparseGroupL1L21",
     "TraceNorm",
+    "TwoParts",
     "WithRidge",
     "Zero",
+    "task_graph_matrix",
     "with_ridge",
 ]

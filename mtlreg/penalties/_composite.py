@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._row import L1
+from ._row import L1, L21
 
 
 class WithRidge:
@@ -36,6 +36,9 @@ class WithRidge:
     def row_spec(self, n_rows):
         kind, a1, a2, l2, positive = self.penalty.row_spec(n_rows)
         return kind, a1, a2, l2 + self.l2_reg, positive
+
+    def forward_backward_split(self):
+        return None  # never the wrapped penalty's (that would drop the ridge)
 
     def __getattr__(self, name):  # anything else (beta_max, rank, ...) is the penalty's
         if name == "penalty":
@@ -97,3 +100,65 @@ class Dirty:
 
     def beta_max(self, G0):
         return self.specific.alpha_max(self.split(G0)[1])
+
+
+class ColumnL21:
+    r"""Column-group lasso ``alpha * sum_t ||W_{:,t}||_2`` (whole tasks switched on or off).
+
+    Notes
+    -----
+    Prox: block soft-thresholding of each column (task). Optimality measure: the
+    largest column distance of ``-G_t`` to ``alpha d||W_t||_2``; ``alpha_max`` is the
+    largest column norm of ``G0``. It is the row-group lasso of ``W^T``.
+    """
+
+    def __init__(self, alpha):
+        self._rows = L21(alpha)
+        self.alpha = float(alpha)
+
+    def value(self, W):
+        return self._rows.value(W.T)
+
+    def prox(self, W, step):
+        return self._rows.prox(W.T, step).T
+
+    def subdiff_distance(self, W, G):
+        return self._rows.subdiff_distance(W.T, G.T)
+
+    def alpha_max(self, G0):
+        return self._rows.alpha_max(G0.T)
+
+
+class TwoParts:
+    r"""``first(P) + second(Q)`` on the stacked variable ``V = [P; Q]``, ``W = P + Q``.
+
+    The generalisation of :class:`Dirty` to any two penalties (robust multi-task
+    learning: trace norm + column l2,1; rMTFL: row l2,1 + column l2,1); the
+    datafit is :class:`mtlreg.datafits.SumOfParts`. Separable in ``(P, Q)``: each
+    half is proxed by its own operator, the optimality measure is the larger of
+    the two halves'; ``alpha_max`` refers to ``first``, ``beta_max`` to ``second``.
+    """
+
+    def __init__(self, first, second):
+        self.first = first
+        self.second = second
+
+    split = staticmethod(Dirty.split)
+
+    def value(self, V):
+        P, Q = self.split(V)
+        return self.first.value(P) + self.second.value(Q)
+
+    def prox(self, V, step):
+        P, Q = self.split(V)
+        return np.vstack([self.first.prox(P, step), self.second.prox(Q, step)])
+
+    def subdiff_distance(self, V, G):
+        (P, Q), (GP, GQ) = self.split(V), self.split(G)
+        return max(self.first.subdiff_distance(P, GP), self.second.subdiff_distance(Q, GQ))
+
+    def alpha_max(self, G0):
+        return self.first.alpha_max(self.split(G0)[0])
+
+    def beta_max(self, G0):
+        return self.second.alpha_max(self.split(G0)[1])

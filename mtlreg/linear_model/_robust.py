@@ -1,0 +1,182 @@
+"""Robust multi-task models with outlier tasks: ``W = P + Q``, ``Q`` column-group sparse.
+
+* robust multi-task learning (Chen, Zhou & Ye 2011, MALSAR RMTL): ``P`` low-rank
+  (trace norm), the outlier tasks in ``Q``;
+* robust multi-task feature learning (Gong, Ye & Zhang 2012, MALSAR rMTFL): ``P``
+  row-sparse (features shared by the regular tasks), the outlier tasks in ``Q``.
+
+Both reuse the dirty model's machinery (:class:`mtlreg.datafits.SumOfParts` on the
+stacked variable ``[P; Q]``) with a :class:`mtlreg.penalties.TwoParts` penalty.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    store_params,
+)
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ..datafits import SumOfParts
+from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
+from ..utils.validation import Interval
+
+
+class _OutlierTasksMixin:
+    _parameter_constraints = {
+        **MultiTaskLinearModel._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+    }
+    _first_name = "coef_shared_"
+
+    def __init__(self, alpha=0.1, beta=0.1, *, fit_intercept=True, task_column=None,
+                 task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False,
+                 solver="auto", verbose=0):
+        store_params(self, locals())
+
+    def _make_penalty(self):
+        return with_ridge(TwoParts(self._first(self.alpha), ColumnL21(self.beta)),
+                          self.l2_reg)
+
+    def _coordinate_descent_ahead(self, n_rows):
+        return False
+
+    # the solver variable is V = [P; Q]
+    def _make_datafit(self, datafit):
+        return SumOfParts(datafit)
+
+    def _n_variable_rows(self, n_features):
+        return 2 * n_features
+
+    def _model_coef(self, V):
+        return SumOfParts.combine(V)
+
+    def _variable_from_fitted(self):
+        return np.vstack([getattr(self, self._first_name).T,
+                          self.coef_outlier_.T]).astype(np.float64)
+
+    def _set_coef(self, V, intercept):
+        super()._set_coef(V, intercept)
+        P, Q = TwoParts.split(V)
+        setattr(self, self._first_name, np.ascontiguousarray(P.T))
+        self.coef_outlier_ = np.ascontiguousarray(Q.T)
+        self.outlier_scores_ = np.sqrt((Q**2).sum(axis=0))
+        self.outlier_tasks_ = self.tasks_[self.outlier_scores_ > 0]
+
+    def compute_beta_max(self, X, y, sample_weight=None):
+        """Smallest ``beta`` for which ``Q = 0`` when ``P = 0``: the largest column norm
+        of the data-fit gradient at ``W = 0``."""
+        return self._make_penalty().beta_max(self._null_gradient(X, y, sample_weight))
+
+
+class _RobustMixin(_OutlierTasksMixin):
+    _first_name = "coef_lowrank_"
+
+    @staticmethod
+    def _first(alpha):
+        return TraceNorm(alpha)
+
+    def _set_coef(self, V, intercept):
+        super()._set_coef(V, intercept)
+        self.rank_ = TraceNorm(self.alpha).rank(TwoParts.split(V)[0])
+
+
+class _RobustFeatureMixin(_OutlierTasksMixin):
+    @staticmethod
+    def _first(alpha):
+        return L21(alpha)
+
+
+_OUTLIER_ATTRS = r"""coef_outlier_ : ndarray of shape (n_tasks, n_features)
+        ``Q.T``: non-zero rows for the outlier tasks; ``coef_ = {first} + coef_outlier_``.
+    outlier_scores_ : ndarray of shape (n_tasks,)
+        ``||q_t||_2`` for every task.
+    outlier_tasks_ : ndarray
+        The tasks (labels from ``tasks_``) flagged as outliers: ``q_t != 0``.
+    """
+
+_ROBUST_DOC = r"""Robust multi-task {what} (Chen, Zhou & Ye 2011; MALSAR RMTL).
+
+    Most tasks share a low-dimensional subspace; a few outlier tasks do not.
+    ``W = L + S`` with ``L`` low-rank and ``S`` column-group sparse (the non-zero
+    columns are the outlier tasks, ``outlier_tasks_``). Minimises over ``L``,
+    ``S`` and intercepts ``b``::
+
+        """ + _DATA_TERM.replace("w_t", "(l_t + s_t)") + r"""
+            + alpha ||L||_* + beta sum_t ||s_t||_2 + (l2_reg / 2) ||[L; S]||_F^2
+
+    with {loss}, ``l_t``, ``s_t`` the columns (tasks) of ``L`` and ``S``, ``||.||_*``
+    the trace norm. Solved by FISTA on the stacked variable ``[L; S]`` (singular
+    value thresholding for ``L``, block soft-thresholding of the columns of ``S``).
+    The split of ``W`` into ``L`` and ``S`` need not be unique; ``W`` is when the
+    data term is strictly convex.
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the trace norm on ``L``.
+    beta : float, default=0.1
+        Strength of the column-group penalty on ``S`` (smaller: more outlier tasks);
+        ``S = 0`` when ``L = 0`` for ``beta >= compute_beta_max(X, y)``.
+    %(params)s
+    Attributes
+    ----------
+    coef_lowrank_ : ndarray of shape (n_tasks, n_features)
+        ``L.T``.
+    """ + _OUTLIER_ATTRS.format(first="coef_lowrank_") + r"""rank_ : int
+        Numerical rank of ``L``.
+    {extra}%(attributes)s
+    """
+
+_RMTFL_DOC = r"""Robust multi-task feature learning {what} (Gong, Ye & Zhang 2012; MALSAR rMTFL).
+
+    The regular tasks share a few features; outlier tasks have their own.
+    ``W = P + Q`` with ``P`` row-sparse and ``Q`` column-group sparse (non-zero
+    columns: the outlier tasks, ``outlier_tasks_``). Minimises over ``P``, ``Q`` and
+    intercepts ``b``::
+
+        """ + _DATA_TERM.replace("w_t", "(p_t + q_t)") + r"""
+            + alpha sum_j ||P_j||_2 + beta sum_t ||q_t||_2 + (l2_reg / 2) ||[P; Q]||_F^2
+
+    with {loss}, ``P_j`` the rows (features) of ``P`` and ``q_t`` the columns
+    (tasks) of ``Q``. Solved by FISTA on the stacked variable ``[P; Q]`` (block
+    soft-thresholding of the rows of ``P`` and of the columns of ``Q``).
+
+    Parameters
+    ----------
+    alpha : float, default=0.1
+        Strength of the row-group penalty on ``P``.
+    beta : float, default=0.1
+        Strength of the column-group penalty on ``Q``.
+    %(params)s
+    Attributes
+    ----------
+    coef_shared_ : ndarray of shape (n_tasks, n_features)
+        ``P.T``.
+    """ + _OUTLIER_ATTRS.format(first="coef_shared_") + r"""{extra}%(attributes)s
+    """
+
+
+class RobustMultiTaskRegressor(_RobustMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
+    __doc__ = fill_doc(_ROBUST_DOC.format(what="regression", loss=_SQUARED, extra=""))
+
+
+class RobustMultiTaskClassifier(_RobustMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
+    __doc__ = fill_doc(_ROBUST_DOC.format(what="logistic regression", loss=_LOGISTIC,
+                                          extra=_CLASSES))
+
+
+class RobustFeatureLearningRegressor(_RobustFeatureMixin, MultiTaskRegressorMixin,
+                                     MultiTaskLinearModel):
+    __doc__ = fill_doc(_RMTFL_DOC.format(what="regression", loss=_SQUARED, extra=""))
+
+
+class RobustFeatureLearningClassifier(_RobustFeatureMixin, MultiTaskClassifierMixin,
+                                      MultiTaskLinearModel):
+    __doc__ = fill_doc(_RMTFL_DOC.format(what="(logistic regression)", loss=_LOGISTIC,
+                                         extra=_CLASSES))

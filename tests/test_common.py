@@ -164,19 +164,31 @@ _ESTIMATORS = [getattr(mtlreg, name) for name in mtlreg.__all__
                if name.endswith(("Regressor", "Classifier"))]
 
 
+_CORE = ("Independent", "MeanRegularized", "GroupLasso", "SparseGroupLasso", "TraceNorm",
+         "Dirty")
+
+
 @pytest.mark.parametrize("Est", _ESTIMATORS)
-def test_default_strengths_follow_one_rule_and_are_documented(Est):
-    """Regressors: ``alpha=1.0`` (as scikit-learn's Lasso and MultiTaskLasso);
-    classifiers: ``alpha=0.01`` (a logistic gradient is at most 1/2 per sample); the
-    dirty model's ``beta`` half of ``alpha``; ``l2_reg=0`` but for the mean-regularized
-    models (their shared mean has no other penalty). The docstrings say the same."""
+def test_default_strengths_are_documented(Est):
+    """Every strength's default in the docstring is the one ``__init__`` has."""
+    params = Est().get_params()
+    for name in ("alpha", "beta", "rho", "eta", "l2_reg"):
+        if name in params:
+            documented = re.search(rf"^\s*{name} : .*default=([0-9.e+-]+)", Est.__doc__, re.M)
+            assert documented is not None, name
+            assert float(documented.group(1)) == params[name], name
+
+
+@pytest.mark.parametrize("Est", [E for E in _ESTIMATORS if E.__name__.startswith(_CORE)
+                                 and E.__name__.replace("Regressor", "").replace(
+                                     "Classifier", "") in _CORE])
+def test_default_strengths_follow_one_rule(Est):
+    """The six base formulations: regressors ``alpha=1.0`` (as scikit-learn's Lasso and
+    MultiTaskLasso), classifiers ``alpha=0.01`` (a logistic gradient is at most 1/2 per
+    sample); the dirty model's ``beta`` half of ``alpha``; ``l2_reg=0`` but for the
+    mean-regularized models (their shared mean has no other penalty)."""
     params = Est().get_params()
     assert params["alpha"] == (0.01 if is_classifier(Est()) else 1.0)
     if "beta" in params:
         assert params["beta"] == params["alpha"] / 2
     assert params["l2_reg"] == (0.01 if Est.__name__.startswith("MeanRegularized") else 0.0)
-    for name in ("alpha", "beta", "l2_reg"):
-        if name in params:
-            documented = re.search(rf"^\s*{name} : .*default=([0-9.e+-]+)", Est.__doc__, re.M)
-            assert documented is not None, name
-            assert float(documented.group(1)) == params[name], name

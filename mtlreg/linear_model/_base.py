@@ -16,7 +16,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._docs import ALL_SOLVERS, FISTA_ONLY
+from ._docs import ALL_SOLVERS, FISTA_ONLY, fill_solver_doc
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict
 from ..datafits import make_datafit
 from ..solvers import has_sparse_rows, select_solver
@@ -74,6 +74,11 @@ class MultiTaskLinearModel(BaseEstimator):
 
     _loss = "squared"
     _solvers = ALL_SOLVERS  # the values of ``solver`` this estimator accepts
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__doc__" in cls.__dict__:
+            cls.__doc__ = fill_solver_doc(cls.__doc__, cls._solvers)
 
     _parameter_constraints = {
         "fit_intercept": ["boolean"],

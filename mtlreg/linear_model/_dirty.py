@@ -11,7 +11,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, UNSEEN_TASKS_DOC, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, Dirty, L1Inf, with_ridge
@@ -134,5 +134,4 @@ class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel)
 class DirtyClassifier(_DirtyMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
     __init__ = init_with_defaults(_DirtyMixin.__init__, alpha=0.01, beta=0.005)
     __doc__ = fill_doc(_DIRTY_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
-                                         beta=0.005, extra=_CLASSES, unseen=_UNSEEN),
-                       solvers=FISTA_ONLY)
+                                         beta=0.005, extra=_CLASSES, unseen=_UNSEEN))

@@ -91,11 +91,17 @@ _AUTO_DOC = {
 }
 
 
+def fill_solver_doc(doc, solvers):
+    """``doc`` with its ``%(solver)s`` entry describing ``solvers``."""
+    return doc.replace("%(solver)s", _solver_doc(tuple(solvers))) if doc else doc
+
+
 def _solver_doc(solvers):
     import textwrap
 
     names = ", ".join(f'"{s}"' for s in solvers)
-    body = " ".join([_SOLVER_DOC[s] for s in solvers if s != "auto"] + [_AUTO_DOC[solvers]])
+    auto = _AUTO_DOC.get(solvers, "``\"auto\"``: the fastest of these that applies.")
+    body = " ".join([_SOLVER_DOC[s] for s in solvers if s != "auto"] + [auto])
     body += (" A callable with the signature of ``mtlreg.solvers.fista`` is used as the "
              "solver: ``mtlreg.torch.TorchFISTA()`` runs FISTA on torch tensors (CPU or "
              "GPU; every formulation but the dirty models).")
@@ -103,11 +109,12 @@ def _solver_doc(solvers):
     return f'solver : {{{names}}} or callable, default="auto"\n' + "\n".join(lines)
 
 
-def fill_doc(template, l2_default="0.0", solvers=ALL_SOLVERS):
-    """Insert the parameters and attributes every estimator shares into a docstring
-    (``solvers``: the values of ``solver`` the estimator accepts)."""
-    params = (_COMMON_PARAMS_DOC.strip("\n").lstrip().replace("%(l2_default)s", l2_default)
-              .replace("%(solver)s", _solver_doc(tuple(solvers))))
+def fill_doc(template, l2_default="0.0"):
+    """Insert the parameters and attributes every estimator shares into a docstring.
+
+    The ``solver`` entry is left as ``%(solver)s``: the class fills it from the solvers
+    it accepts (``_solvers``, see ``fill_solver_doc``), so the two cannot disagree."""
+    params = _COMMON_PARAMS_DOC.strip("\n").lstrip().replace("%(l2_default)s", l2_default)
     return template.replace("%(params)s", params).replace(
         "%(attributes)s", _ATTRIBUTES_DOC.strip("\n").lstrip()
     )

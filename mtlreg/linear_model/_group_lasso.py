@@ -10,7 +10,7 @@ from ._base import (
     store_params,
 )
 from ..penalties import L21, with_ridge
-from ._docs import FISTA_ONLY, fill_doc
+from ._docs import fill_doc
 from ..utils.validation import Interval
 
 class _GroupLassoMixin:
@@ -103,4 +103,4 @@ class GroupLassoClassifier(_GroupLassoMixin, MultiTaskClassifierMixin, MultiTask
     classes_ : ndarray of shape (2,)
         The two class labels, shared by every task.
     %(attributes)s
-    """, solvers=FISTA_ONLY)
+    """)

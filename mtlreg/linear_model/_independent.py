@@ -9,7 +9,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import FISTA_ONLY, CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
+from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import L1, Zero, with_ridge
 from ..utils.validation import Interval, StrOptions
@@ -79,4 +79,4 @@ class IndependentClassifier(_IndependentMixin, MultiTaskClassifierMixin,
                             MultiTaskLinearModel):
     __init__ = init_with_defaults(_IndependentMixin.__init__, alpha=0.01)
     __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
-                                               extra=_CLASSES), solvers=FISTA_ONLY)
+                                               extra=_CLASSES))

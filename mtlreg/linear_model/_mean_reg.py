@@ -12,7 +12,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import FISTA_ONLY, UNSEEN_TASKS_DOC, fill_doc
+from ._docs import UNSEEN_TASKS_DOC, fill_doc
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers import result_at, solve_mean_regularized
 from ..solvers.direct import LinAlgError
@@ -144,4 +144,4 @@ class MeanRegularizedClassifier(_MeanRegularizedMixin, MultiTaskClassifierMixin,
     classes_ : ndarray of shape (2,)
         The two class labels, shared by every task.
     %(attributes)s
-    """, l2_default="0.01", solvers=FISTA_ONLY)
+    """, l2_default="0.01")

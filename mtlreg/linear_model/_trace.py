@@ -11,7 +11,7 @@ from ._base import (
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import FISTA_ONLY, fill_doc
+from ._docs import fill_doc
 from ..penalties import TraceNorm, with_ridge
 from ..utils.validation import Interval
 
@@ -74,7 +74,7 @@ class TraceNormRegressor(_TraceNormMixin, MultiTaskRegressorMixin, MultiTaskLine
     _solvers = ("auto", "fista", "admm")  # the trace norm is not row-separable
     __doc__ = fill_doc(_DOC.format(what="regression",
                                    loss=r":math:`\ell(y, z) = \frac{1}{2} (y - z)^2`",
-                                   extra="", alpha=1.0), solvers=("auto", "fista", "admm"))
+                                   extra="", alpha=1.0))
 
 
 class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLinearModel):
@@ -84,4 +84,4 @@ class TraceNormClassifier(_TraceNormMixin, MultiTaskClassifierMixin, MultiTaskLi
         alpha=0.01,
         loss=r":math:`\ell(y, z) = \log(1 + e^z) - y z` for labels :math:`y \in \{0, 1\}`",
         extra="classes_ : ndarray of shape (2,)\n        The two class labels.\n    ",
-    ), solvers=FISTA_ONLY)
+    ))

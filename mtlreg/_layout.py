@@ -110,6 +110,14 @@ class _CentredOperator:
             return X_rows
         return np.hstack([X_rows - mu, np.ones((X_rows.shape[0], 1))])
 
+    def gram_constant(self):
+        """The constant of the Gram form: ``sum_o c_o y_o^2 / 2``."""
+        return 0.5 * float(np.sum(self.c * self.y**2))
+
+    def target_means(self):
+        """Weighted mean of the targets per task (the intercept of the null model)."""
+        return self.task_means(self.y)
+
     def task_means(self, values):
         """Weighted mean per task of an array shaped like Z (uses c, which sums to lambda_t)."""
         sums = self._task_sums(self.c * values)
@@ -264,6 +272,25 @@ class TaskBlocks(_CentredOperator):
             s = self.c[rows]
             best = max(best, _sq_spectral_norm(self.X[rows], s, self.mu[t], self.fit_intercept))
         return best
+
+
+def task_codes(tasks, task_ids):
+    """Positions in the sorted ``tasks`` of the labels ``task_ids``; an unknown label
+    raises a ``ValueError`` naming it."""
+    try:
+        pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
+        known = tasks[pos] == task_ids
+    except TypeError:  # e.g. numbers against string task labels
+        known = np.zeros(len(task_ids), dtype=bool)
+        pos = None
+    if not np.all(known):
+        unseen = np.unique(np.asarray(task_ids)[~known].astype(str))
+        raise ValueError(
+            f"Unknown task(s) {unseen[:20].tolist()} in the task column: the model was "
+            f"fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
+            f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others."
+        )
+    return pos.astype(np.intp)
 
 
 def rowwise_predict(X, codes, coef, intercept):

@@ -16,8 +16,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._layout import SharedDesign, TaskBlocks, rowwise_predict
-from ..datafits import make_datafit
+from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
+from ..datafits import GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
@@ -28,6 +28,7 @@ from ..utils.validation import (
     check_targets,
     check_X,
     fit_or_restore,
+    is_dask_collection,
 )
 
 
@@ -62,7 +63,17 @@ class MultiTaskLinearModel(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _prepare(self, X, y, sample_weight, reset=True):
-        """Validate once and build the task layout and the datafit."""
+        """Validate once and build the task layout and the datafit.
+
+        Dask input (any of ``X``, ``y``, ``sample_weight``) is recognised here, up front:
+        its per-task sufficient statistics are computed on the workers and the layout
+        is built from them (:mod:`mtlreg._dask`, imported only then)."""
+        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+            from .. import _dask
+
+            layout, tasks, self._y_ndim = _dask.fit_statistics(self, X, y, sample_weight,
+                                                               reset=reset)
+            return layout, self._make_datafit(GramQuadratic(layout)), tasks
         X, task_ids = check_X(self, X, reset=reset)
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
@@ -202,6 +213,10 @@ class MultiTaskLinearModel(BaseEstimator):
     # -------------------------------------------------------------- predict
     def _decision(self, X):
         check_is_fitted(self)
+        if is_dask_collection(X):  # a lazy result, computed partition by partition
+            from .. import _dask
+
+            return _dask.decision(self, X)
         X, task_ids = check_X(self, X, reset=False)
         if task_ids is None:
             Z = np.asarray(X @ self.coef_.T) + self.intercept_
@@ -209,21 +224,7 @@ class MultiTaskLinearModel(BaseEstimator):
         return rowwise_predict(X, self._task_codes(task_ids), self.coef_, self.intercept_)
 
     def _task_codes(self, task_ids):
-        tasks = self.tasks_
-        try:
-            pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
-            known = tasks[pos] == task_ids
-        except TypeError:  # e.g. numbers against string task labels
-            known = np.zeros(len(task_ids), dtype=bool)
-            pos = None
-        if not np.all(known):
-            unseen = np.unique(np.asarray(task_ids)[~known].astype(str))
-            raise ValueError(
-                f"Unknown task(s) {unseen[:20].tolist()} in the task column: the model was "
-                f"fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
-                f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others."
-            )
-        return pos.astype(np.intp)
+        return task_codes(self.tasks_, task_ids)
 
     def _check_layout(self, layout, tasks):
         """Hook for loss-specific checks on the laid-out data."""

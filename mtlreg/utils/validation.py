@@ -21,6 +21,7 @@ __all__ = [
     "check_X",
     "check_targets",
     "fit_or_restore",
+    "is_dask_collection",
     "resolve_task_weights",
 ]
 
@@ -37,6 +38,12 @@ def fit_or_restore(estimator, fit, *args):
         estimator.__dict__.clear()
         estimator.__dict__.update(state)
         raise
+
+
+def is_dask_collection(obj):
+    """Whether ``obj`` is a Dask collection (array, DataFrame, Series), without importing
+    Dask (the duck-typed test of ``dask.is_dask_collection``)."""
+    return callable(getattr(obj, "__dask_graph__", None))
 
 
 def _is_dataframe(X):

@@ -1,0 +1,273 @@
+"""Fits and predictions from Dask collections; imported only when the input is one.
+
+What is computed where:
+
+* on the workers, one task per partition: the per-task sufficient statistics of the
+  squared loss (:mod:`mtlreg._statistics`: weighted counts, means, centred
+  ``X_t^T X_t``, ``X_t^T y_t``, ``y_t^T y_t``), then a tree reduction that merges
+  them (exact pairwise update, fan-in ``_FAN_IN``). The rows never leave the worker
+  that holds them; what travels is ``O(tasks in the partition x n_features^2)``.
+* on the client: the merged statistics (``T (d+1)^2`` numbers), from which the
+  same per-task Gram matrices as the in-memory fit are formed, and the same
+  solvers run on them (:class:`mtlreg.datafits.GramQuadratic`).
+
+``predict`` maps the fitted coefficients over the partitions: a lazy result.
+"""
+
+import dask
+import numpy as np
+import scipy.sparse as sp
+
+from ._layout import rowwise_predict, task_codes
+from ._statistics import (
+    TaskStatistics,
+    merge_statistics,
+    per_task_block_statistics,
+    shared_block_statistics,
+)
+from .utils.validation import _check_feature_names, _check_n_features, _check_task_ids
+
+_FAN_IN = 8
+# The statistics hold (d + 1)^2 numbers per task and the solvers factor (d+1) x (d+1)
+# matrices: a fit from Dask needs a moderate number of features.
+_MAX_FEATURES = 4000
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "map_partitions")
+
+
+def _to_array(obj, name):
+    """A Dask array from a Dask array / Series / DataFrame (lengths computed if unknown)."""
+    if hasattr(obj, "to_dask_array"):
+        return obj.to_dask_array(lengths=True)
+    if hasattr(obj, "__dask_graph__"):
+        return obj
+    raise TypeError(f"{name} must be a Dask collection like X; got {type(obj).__name__}.")
+
+
+def _task_position(estimator, X):
+    column = estimator.task_column
+    columns = list(X.columns) if _is_dataframe(X) else None
+    if isinstance(column, str):
+        if columns is None:
+            raise ValueError(f"task_column={column!r} is a column name, which needs X to be "
+                             "a (Dask) DataFrame; pass an integer column index for arrays.")
+        if column not in columns:
+            raise ValueError(f"task_column={column!r} is not a column of X: {columns}.")
+        return columns.index(column)
+    n_columns = len(columns) if columns is not None else X.shape[1]
+    if not -n_columns <= column < n_columns:
+        raise ValueError(f"task_column={column} is out of range for X with {n_columns} columns.")
+    return int(column) % n_columns
+
+
+def _check_columns(estimator, X, reset):
+    _check_feature_names(estimator, X, reset=reset)
+    n_columns = len(X.columns) if _is_dataframe(X) else X.shape[1]
+    if reset:
+        estimator.n_features_in_ = n_columns
+    elif n_columns != estimator.n_features_in_:
+        raise ValueError(f"X has {n_columns} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    return n_columns
+
+
+def _unsupported(estimator):
+    name = type(estimator).__name__
+    raise NotImplementedError(
+        f"{name} uses the {estimator._loss} loss, which cannot be fitted from a Dask "
+        "collection yet: only the squared-loss estimators (the *Regressor classes) fit "
+        "from Dask, through per-task sufficient statistics. Fit on data brought into "
+        "memory instead (X.compute(), or a sample of it), or on a NumPy / SciPy array."
+    )
+
+
+# ------------------------------------------------------------------ fit
+def fit_statistics(estimator, X, y, sample_weight, *, reset=True):
+    """``(layout, tasks, y_ndim)``: the statistics layout of a fit from Dask input."""
+    if estimator._loss != "squared":
+        _unsupported(estimator)
+    if not hasattr(X, "__dask_graph__"):
+        raise TypeError("With a Dask y, X must be a Dask collection too; got "
+                        f"{type(X).__name__}.")
+    n_columns = _check_columns(estimator, X, reset)
+    if estimator.task_column is None:
+        n_features = n_columns
+        _check_size(n_features)
+        root, y_ndim = _shared_graph(X, y, sample_weight)
+        layout = "shared"
+    else:
+        position = _task_position(estimator, X)
+        n_features = n_columns - 1
+        _check_size(n_features)
+        root = _per_task_graph(X, y, sample_weight, position)
+        y_ndim, layout = 1, "blocks"
+    (stats,) = dask.compute(root)
+    if stats.n_rows == 0:
+        raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+    layout = TaskStatistics(stats, layout, estimator.task_weights, estimator.fit_intercept)
+    return layout, stats.labels, y_ndim
+
+
+def _check_size(n_features):
+    if n_features > _MAX_FEATURES:
+        raise ValueError(
+            f"X has {n_features} features: a fit from Dask works on per-task Gram matrices "
+            f"((n_features + 1)^2 numbers per task), limited to {_MAX_FEATURES} features. "
+            "Reduce the features first, or fit in memory on a sample."
+        )
+
+
+def _tree_reduce(parts):
+    merge = dask.delayed(merge_statistics, pure=True)
+    while len(parts) > 1:
+        parts = [merge(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
+    return parts[0]
+
+
+def _aligned_blocks(obj, chunks, name, n_rows):
+    """Delayed row blocks of ``obj`` (Dask, or in-memory of length ``n_rows``) chunked
+    along the rows as ``chunks``."""
+    import dask.array as da
+
+    if obj is None:
+        return [None] * len(chunks)
+    if hasattr(obj, "__dask_graph__"):
+        arr = _to_array(obj, name)
+    else:
+        arr = np.asarray(obj, dtype=np.float64)
+        if arr.shape[0] != n_rows:
+            raise ValueError(f"{name} has {arr.shape[0]} rows; X has {n_rows}.")
+        arr = da.from_array(arr, chunks=(chunks,) + arr.shape[1:])
+    if arr.shape[0] != n_rows:
+        raise ValueError(f"{name} has {arr.shape[0]} rows; X has {n_rows}.")
+    arr = arr.rechunk((chunks,) + tuple((s,) for s in arr.shape[1:]))
+    return list(arr.to_delayed().ravel())
+
+
+def _shared_graph(X, y, sample_weight):
+    X = _to_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    X = X.rechunk({1: -1})
+    n = X.shape[0]
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    y_ndim = len(y.shape) if hasattr(y, "shape") else np.ndim(y)
+    if y_ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D; got {y_ndim} dimensions.")
+    Xb = list(X.to_delayed().ravel())
+    Yb = _aligned_blocks(y, X.chunks[0], "y", n)
+    Sb = _aligned_blocks(sample_weight, X.chunks[0], "sample_weight", n)
+    stat = dask.delayed(shared_block_statistics, pure=True)
+    return _tree_reduce([stat(xb, yb, sb) for xb, yb, sb in zip(Xb, Yb, Sb)]), y_ndim
+
+
+def _per_task_graph(X, y, sample_weight, position):
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    if _is_dataframe(X):
+        Xb = list(X.to_delayed())
+        n_parts = len(Xb)
+        Yb = _partitions(y, n_parts, "y")
+        Sb = _partitions(sample_weight, n_parts, "sample_weight")
+    else:
+        X = X.rechunk({1: -1})
+        Xb = list(X.to_delayed().ravel())
+        Yb = _aligned_blocks(y, X.chunks[0], "y", X.shape[0])
+        Sb = _aligned_blocks(sample_weight, X.chunks[0], "sample_weight", X.shape[0])
+    stat = dask.delayed(_per_task_partition, pure=True)
+    return _tree_reduce([stat(xb, yb, sb, position) for xb, yb, sb in zip(Xb, Yb, Sb)])
+
+
+def _partitions(obj, n_parts, name):
+    """Delayed partitions of a Dask Series / DataFrame / array partitioned like X."""
+    if obj is None:
+        return [None] * n_parts
+    if not hasattr(obj, "__dask_graph__"):
+        raise TypeError(
+            f"With X a Dask DataFrame, {name} must be a Dask Series (or array) with the "
+            f"same partitions as X (e.g. a column of the same DataFrame); got "
+            f"{type(obj).__name__}."
+        )
+    parts = obj.to_delayed()
+    parts = list(np.asarray(parts, dtype=object).ravel()) if not isinstance(parts, list) \
+        else parts
+    if len(parts) != n_parts:
+        raise ValueError(f"{name} has {len(parts)} partitions but X has {n_parts}: they "
+                         "must be partitioned alike (row by row).")
+    return parts
+
+
+def _split_task_column(block, position):
+    """``(features, task_ids)`` of one partition (pandas DataFrame, ndarray, sparse)."""
+    if hasattr(block, "iloc"):
+        task_ids = block.iloc[:, position].to_numpy()
+        rest = block.drop(columns=block.columns[position])
+        features = rest.to_numpy(dtype=np.float64) if rest.shape[1] else np.empty(
+            (len(block), 0))
+    elif sp.issparse(block):
+        block = sp.csc_matrix(block)
+        task_ids = block[:, position].toarray().ravel()
+        keep = np.delete(np.arange(block.shape[1]), position)
+        features = sp.csr_matrix(block[:, keep])
+    else:
+        block = np.asarray(block)
+        task_ids = block[:, position]
+        features = np.delete(block, position, axis=1).astype(np.float64)
+    return features, _check_task_ids(task_ids)
+
+
+def _per_task_partition(block, y, s, position):
+    features, task_ids = _split_task_column(block, position)
+    y = np.asarray(y, dtype=np.float64).ravel()
+    s = None if s is None else np.asarray(s, dtype=np.float64).ravel()
+    return per_task_block_statistics(features, task_ids, y, s)
+
+
+# -------------------------------------------------------------- predict
+def decision(estimator, X):
+    """Lazy ``X W + b`` (shared layout) or ``x_i . w_t(i) + b_t(i)`` (per-task layout)."""
+    _check_columns(estimator, X, reset=False)
+    coef = np.ascontiguousarray(estimator.coef_, dtype=np.float64)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+    if estimator.task_column is None:
+        X = _to_array(X, "X").rechunk({1: -1})
+        if estimator._y_ndim == 1:
+            return X.map_blocks(_predict_shared, coef, intercept, True, dtype=np.float64,
+                                drop_axis=1)
+        return X.map_blocks(_predict_shared, coef, intercept, False, dtype=np.float64,
+                            chunks=(X.chunks[0], (coef.shape[0],)))
+    position = _task_position(estimator, X)
+    tasks = estimator.tasks_
+    if _is_dataframe(X):
+        import pandas as pd
+
+        return X.map_partitions(_predict_partition, position, tasks, coef, intercept,
+                                meta=pd.Series([], dtype=np.float64))
+    X = X.rechunk({1: -1})
+    return X.map_blocks(_predict_rows, position, tasks, coef, intercept, dtype=np.float64,
+                        drop_axis=1)
+
+
+def _predict_shared(block, coef, intercept, ravel):
+    Z = np.asarray(block @ coef.T) + intercept
+    return Z.ravel() if ravel else Z
+
+
+def _predict_rows(block, position, tasks, coef, intercept):
+    features, task_ids = _split_task_column(block, position)
+    return rowwise_predict(features, task_codes(tasks, task_ids), coef, intercept)
+
+
+def _predict_partition(block, position, tasks, coef, intercept):
+    import pandas as pd
+
+    return pd.Series(_predict_rows(block, position, tasks, coef, intercept), index=block.index,
+                     dtype=np.float64)
+
+
+__all__ = ["decision", "fit_statistics"]

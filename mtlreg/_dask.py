@@ -25,7 +25,7 @@ from ._statistics import (
     per_task_block_statistics,
     shared_block_statistics,
 )
-from .utils.validation import _check_feature_names, _check_n_features, _check_task_ids
+from .utils.validation import _check_feature_names, _check_task_ids
 
 _FAN_IN = 8
 # The statistics hold (d + 1)^2 numbers per task and the solvers factor (d+1) x (d+1)
@@ -63,7 +63,8 @@ def _task_position(estimator, X):
 
 
 def _check_columns(estimator, X, reset):
-    _check_feature_names(estimator, X, reset=reset)
+    # a Dask DataFrame's (empty pandas) meta carries the column names
+    _check_feature_names(estimator, X._meta if _is_dataframe(X) else X, reset=reset)
     n_columns = len(X.columns) if _is_dataframe(X) else X.shape[1]
     if reset:
         estimator.n_features_in_ = n_columns

@@ -93,12 +93,24 @@ def per_task_block_statistics(X, task_ids, y, s):
     y = np.where(missing, 0.0, y)
     labels, codes = np.unique(np.asarray(task_ids), return_inverse=True)
     codes = codes.astype(np.intp).ravel()
-    parts = []
-    for start, Xs in _dense_slices(X):
-        sl = slice(start, start + Xs.shape[0])
-        parts.append(_grouped(Xs, codes[sl], y[sl], w[sl], len(labels)))
-    n, mx, my, cxx, cxy, cyy = _merge_arrays(parts) if len(parts) > 1 else parts[0]
-    return Statistics(labels, n, mx, my, cxx, cxy, cyy, m)
+    # rows grouped by task, then taken in slices: a slice holds a range of tasks, so the
+    # work and the temporaries stay linear in rows + tasks however the rows are ordered
+    order = np.argsort(codes, kind="stable")
+    parts, ranges = [], []
+    for start in range(0, max(m, 1), _SLICE_ROWS):
+        rows = order[start:start + _SLICE_ROWS]
+        Xs = X[rows]
+        Xs = np.ascontiguousarray(Xs.toarray() if sp.issparse(Xs) else Xs, dtype=np.float64)
+        first = codes[rows[0]] if len(rows) else 0
+        local = codes[rows] - first
+        G = int(local[-1]) + 1 if len(rows) else 0
+        parts.append(_grouped(Xs, local, y[rows], w[rows], G))
+        ranges.append(np.arange(first, first + G))
+    if len(parts) == 1 and len(ranges[0]) == len(labels):
+        arrays = parts[0]
+    else:
+        arrays = _merge_arrays(parts, ranges, len(labels))
+    return Statistics(labels, *arrays, m)
 
 
 def _grouped(X, codes, y, w, G):

@@ -147,8 +147,7 @@ def shared_block_statistics(X, Y, s):
     _check_finite(X, Y)
     mask = ~np.isnan(Y)
     Y0 = np.where(mask, Y, 0.0)
-    patterns, which = np.unique(mask.T, axis=0, return_inverse=True)
-    which = np.asarray(which).ravel()
+    patterns, which = _mask_patterns(mask)
     n, mx, my = np.zeros(T), np.zeros((T, d)), np.zeros(T)
     cxx, cxy, cyy = np.zeros((T, d, d)), np.zeros((T, d)), np.zeros(T)
     sx_all = np.zeros(d)
@@ -177,6 +176,23 @@ def shared_block_statistics(X, Y, s):
         cxx[tasks] = 0.5 * (Cg + Cg.T)
         cxy[tasks], cyy[tasks] = Cy.T, Cyy
     return Statistics(np.arange(T), n, mx, my, cxx, cxy, cyy, m, sx_all, float(s.sum()))
+
+
+def _mask_patterns(mask):
+    """Distinct columns of ``mask`` and, per column, the index of its pattern (without
+    ``np.unique(axis=0)``, whose temporaries are many times the size of ``mask``)."""
+    if mask.all():
+        return [mask[:, 0]] if mask.shape[1] else [], np.zeros(mask.shape[1], dtype=np.intp)
+    patterns, which = [], np.empty(mask.shape[1], dtype=np.intp)
+    for t in range(mask.shape[1]):
+        for g, pattern in enumerate(patterns):
+            if np.array_equal(pattern, mask[:, t]):
+                which[t] = g
+                break
+        else:
+            which[t] = len(patterns)
+            patterns.append(mask[:, t])
+    return patterns, which
 
 
 def _merge_arrays(parts, codes=None, G=None):

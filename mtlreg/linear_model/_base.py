@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
-from ..datafits import GramQuadratic, make_datafit
+from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
@@ -74,11 +74,15 @@ class MultiTaskLinearModel(BaseEstimator):
             layout, tasks, self._y_ndim = _dask.fit_statistics(self, X, y, sample_weight,
                                                                reset=reset)
             return layout, self._make_datafit(GramQuadratic(layout)), tasks
-        X, task_ids = check_X(self, X, reset=reset)
+        X, task_ids = check_X(self, X, reset=reset, keep_float32=self._loss == "squared")
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
+        if X.dtype == np.float32:
+            if X.shape[1] + int(self.fit_intercept) <= _GRAM_MAX_K:
+                return self._prepare_float32(X, y, task_ids, sample_weight)
+            X = X.astype(np.float64)
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
@@ -97,6 +101,23 @@ class MultiTaskLinearModel(BaseEstimator):
         datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
             self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
         return layout, self._make_datafit(datafit), tasks
+
+    def _prepare_float32(self, X, y, task_ids, sample_weight):
+        """The float32 policy (squared loss): ``X`` is never copied to float64 as a whole;
+        its per-task statistics are accumulated in float64, slice by slice (as for a fit
+        from Dask, :mod:`mtlreg._statistics`), and the solvers run in float64 on the
+        Gram form they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers."""
+        from .._statistics import (TaskStatistics, per_task_block_statistics,
+                                   shared_block_statistics)
+
+        if task_ids is None:
+            self._y_ndim = y.ndim
+            stats = shared_block_statistics(X, y.reshape(X.shape[0], -1), sample_weight)
+            layout = TaskStatistics(stats, "shared", self.task_weights, self.fit_intercept)
+        else:
+            stats = per_task_block_statistics(X, task_ids, y, sample_weight)
+            layout = TaskStatistics(stats, "blocks", self.task_weights, self.fit_intercept)
+        return layout, self._make_datafit(GramQuadratic(layout)), stats.labels
 
     def _coordinate_descent_ahead(self, n_rows):
         """Whether the solver will be block coordinate descent if the design allows it

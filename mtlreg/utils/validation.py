@@ -50,18 +50,21 @@ def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def check_X(estimator, X, *, reset):
+def check_X(estimator, X, *, reset, keep_float32=False):
     """Validate ``X``; split off the task column when ``estimator.task_column`` is set.
 
     Returns ``(X_features, task_ids)`` with ``task_ids=None`` in the shared layout.
     ``n_features_in_`` (and ``feature_names_in_``) describe the whole ``X`` the
-    estimator receives, the task column included.
+    estimator receives, the task column included. ``X`` comes back in float64, or
+    in float32 if it is float32 and ``keep_float32`` (the fit then works from float64
+    statistics of it, see ``MultiTaskLinearModel._prepare``).
     """
+    dtype = (np.float64, np.float32) if keep_float32 else np.float64
     column = estimator.task_column
     if column is None:
         X = validate_data(
             estimator, X, reset=reset, accept_sparse=_ACCEPT_SPARSE,
-            dtype=np.float64, ensure_min_samples=1,
+            dtype=dtype, ensure_min_samples=1,
         )
         return X, None
 
@@ -104,7 +107,7 @@ def check_X(estimator, X, *, reset):
             X_rest = _drop_column(X, position)
     task_ids = _check_task_ids(task_ids)
     X_rest = check_array(
-        X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=np.float64, input_name="X",
+        X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=dtype, input_name="X",
         estimator=estimator, ensure_min_features=0,
     )
     return X_rest, task_ids

@@ -171,10 +171,17 @@ def _per_task_graph(X, y, sample_weight, position):
     if y is None:
         raise ValueError("This estimator requires y to be passed, but the target y is None.")
     if _is_dataframe(X):
-        Xb = list(X.to_delayed())
-        n_parts = len(Xb)
+        n_parts = X.npartitions
         Yb = _partitions(y, n_parts, "y")
         Sb = _partitions(sample_weight, n_parts, "sample_weight")
+        if _is_series(y) and (sample_weight is None or _is_series(sample_weight)):
+            # one frame, so that each partition is read (or generated) once, not once
+            # for X and again for y and for the weights
+            extra = {_Y: y} if sample_weight is None else {_Y: y, _W: sample_weight}
+            stat = dask.delayed(_packed_partition, pure=True)
+            parts = X.assign(**extra).to_delayed()
+            return _tree_reduce([stat(part, position) for part in parts])
+        Xb = list(X.to_delayed())
     else:
         X = X.rechunk({1: -1})
         Xb = list(X.to_delayed().ravel())
@@ -220,6 +227,20 @@ def _split_task_column(block, position):
         task_ids = block[:, position]
         features = np.delete(block, position, axis=1).astype(np.float64)
     return features, _check_task_ids(task_ids)
+
+
+_Y, _W = "__mtlreg_target__", "__mtlreg_sample_weight__"
+
+
+def _is_series(obj):
+    return hasattr(obj, "to_frame") and hasattr(obj, "map_partitions")
+
+
+def _packed_partition(block, position):
+    y = block[_Y].to_numpy(dtype=np.float64, na_value=np.nan)
+    s = block[_W].to_numpy(dtype=np.float64, na_value=np.nan) if _W in block.columns else None
+    return _per_task_partition(block.drop(columns=[c for c in (_Y, _W) if c in block.columns]),
+                               y, s, position)
 
 
 def _per_task_partition(block, y, s, position):

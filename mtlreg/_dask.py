@@ -74,41 +74,33 @@ def _check_columns(estimator, X, reset):
     return n_columns
 
 
-def _unsupported(estimator):
-    name = type(estimator).__name__
-    raise NotImplementedError(
-        f"{name} uses the {estimator._loss} loss, which cannot be fitted from a Dask "
-        "collection yet: only the squared-loss estimators (the *Regressor classes) fit "
-        "from Dask, through per-task sufficient statistics. Fit on data brought into "
-        "memory instead (X.compute(), or a sample of it), or on a NumPy / SciPy array."
-    )
-
-
 # ------------------------------------------------------------------ fit
 def fit_statistics(estimator, X, y, sample_weight, *, reset=True):
-    """``(layout, tasks, y_ndim)``: the statistics layout of a fit from Dask input."""
-    if estimator._loss != "squared":
-        _unsupported(estimator)
+    """``(layout, tasks, y_ndim, blocks)``: the statistics layout of a fit from Dask
+    input, and the delayed row blocks (for the losses that need more passes)."""
     if not hasattr(X, "__dask_graph__"):
         raise TypeError("With a Dask y, X must be a Dask collection too; got "
                         f"{type(X).__name__}.")
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
     n_columns = _check_columns(estimator, X, reset)
     if estimator.task_column is None:
-        n_features = n_columns
-        _check_size(n_features)
-        root, y_ndim = _shared_graph(X, y, sample_weight)
+        _check_size(n_columns)
+        blocks, y_ndim = _shared_blocks(X, y, sample_weight)
         layout = "shared"
     else:
-        position = _task_position(estimator, X)
-        n_features = n_columns - 1
-        _check_size(n_features)
-        root = _per_task_graph(X, y, sample_weight, position)
+        _check_size(n_columns - 1)
+        blocks = _per_task_blocks(X, y, sample_weight, _task_position(estimator, X))
         y_ndim, layout = 1, "blocks"
-    (stats,) = dask.compute(root)
+    positive = None
+    if estimator._loss != "squared":
+        positive = _binary_classes(estimator, blocks)
+    stat = dask.delayed(_block_statistics, pure=True)
+    (stats,) = dask.compute(_tree_reduce([stat(b, positive) for b in blocks]))
     if stats.n_rows == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
     layout = TaskStatistics(stats, layout, estimator.task_weights, estimator.fit_intercept)
-    return layout, stats.labels, y_ndim
+    return layout, stats.labels, y_ndim, blocks
 
 
 def _check_size(n_features):
@@ -120,11 +112,59 @@ def _check_size(n_features):
         )
 
 
-def _tree_reduce(parts):
-    merge = dask.delayed(merge_statistics, pure=True)
+def _tree_reduce(parts, merge=merge_statistics):
+    merge = dask.delayed(merge, pure=True)
     while len(parts) > 1:
         parts = [merge(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
     return parts[0]
+
+
+def _block_statistics(block, positive):
+    features, task_ids, y, s = block
+    y = as_binary(y, positive)
+    if task_ids is None:
+        return shared_block_statistics(features, y, s)
+    return per_task_block_statistics(features, task_ids, y, s)
+
+
+def as_binary(y, positive):
+    """``y`` unchanged (``positive=None``), else 1.0 for ``positive``, 0.0 for the other
+    class, NaN where missing."""
+    if positive is None:
+        return np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
+    missing = _missing(y)
+    return np.where(missing, np.nan, y == positive).astype(np.float64)
+
+
+def _missing(y):
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and np.isnan(v))
+                         for v in y.ravel()], dtype=bool).reshape(y.shape)
+    return np.zeros(y.shape, dtype=bool)
+
+
+def _binary_classes(estimator, blocks):
+    """The two classes of a classifier's ``y`` (one pass over the targets only)."""
+    uniq = dask.delayed(_classes_of, pure=True)
+    classes = dask.compute(_tree_reduce([uniq(b) for b in blocks], _union))[0]
+    name = type(estimator).__name__
+    if len(classes) != 2:
+        raise ValueError(f"{name} needs exactly two classes in y (binary classification); "
+                         f"y has {len(classes)}: {list(classes)[:10]}.")
+    estimator.classes_ = classes
+    return classes[1]
+
+
+def _classes_of(block):
+    y = np.asarray(block[2])
+    return np.unique(y[~_missing(y)])
+
+
+def _union(parts):
+    return np.unique(np.concatenate(parts))
 
 
 def _aligned_blocks(obj, chunks, name, n_rows):
@@ -137,7 +177,7 @@ def _aligned_blocks(obj, chunks, name, n_rows):
     if hasattr(obj, "__dask_graph__"):
         arr = _to_array(obj, name)
     else:
-        arr = np.asarray(obj, dtype=np.float64)
+        arr = np.asarray(obj)
         if arr.shape[0] != n_rows:
             raise ValueError(f"{name} has {arr.shape[0]} rows; X has {n_rows}.")
         arr = da.from_array(arr, chunks=(chunks,) + arr.shape[1:])
@@ -147,7 +187,7 @@ def _aligned_blocks(obj, chunks, name, n_rows):
     return list(arr.to_delayed().ravel())
 
 
-def _shared_graph(X, y, sample_weight):
+def _shared_blocks(X, y, sample_weight):
     X = _to_array(X, "X")
     if X.ndim != 2:
         raise ValueError(f"Expected a 2D array for X, got shape {X.shape}.")
@@ -155,21 +195,26 @@ def _shared_graph(X, y, sample_weight):
         X = X.compute_chunk_sizes()
     X = X.rechunk({1: -1})
     n = X.shape[0]
-    if y is None:
-        raise ValueError("This estimator requires y to be passed, but the target y is None.")
     y_ndim = len(y.shape) if hasattr(y, "shape") else np.ndim(y)
     if y_ndim not in (1, 2):
         raise ValueError(f"y must be 1-D or 2-D; got {y_ndim} dimensions.")
     Xb = list(X.to_delayed().ravel())
     Yb = _aligned_blocks(y, X.chunks[0], "y", n)
     Sb = _aligned_blocks(sample_weight, X.chunks[0], "sample_weight", n)
-    stat = dask.delayed(shared_block_statistics, pure=True)
-    return _tree_reduce([stat(xb, yb, sb) for xb, yb, sb in zip(Xb, Yb, Sb)]), y_ndim
+    unpack = dask.delayed(_unpack_shared, pure=True, nout=4)
+    return [unpack(xb, yb, sb) for xb, yb, sb in zip(Xb, Yb, Sb)], y_ndim
 
 
-def _per_task_graph(X, y, sample_weight, position):
-    if y is None:
-        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+def _unpack_shared(X, y, s):
+    y = np.asarray(y)
+    return X, None, y.reshape(X.shape[0], -1), _weights(s)
+
+
+def _weights(s):
+    return None if s is None else np.asarray(s, dtype=np.float64).ravel()
+
+
+def _per_task_blocks(X, y, sample_weight, position):
     if _is_dataframe(X):
         n_parts = X.npartitions
         Yb = _partitions(y, n_parts, "y")
@@ -178,17 +223,16 @@ def _per_task_graph(X, y, sample_weight, position):
             # one frame, so that each partition is read (or generated) once, not once
             # for X and again for y and for the weights
             extra = {_Y: y} if sample_weight is None else {_Y: y, _W: sample_weight}
-            stat = dask.delayed(_packed_partition, pure=True)
-            parts = X.assign(**extra).to_delayed()
-            return _tree_reduce([stat(part, position) for part in parts])
+            unpack = dask.delayed(_unpack_packed, pure=True, nout=4)
+            return [unpack(part, position) for part in X.assign(**extra).to_delayed()]
         Xb = list(X.to_delayed())
     else:
         X = X.rechunk({1: -1})
         Xb = list(X.to_delayed().ravel())
         Yb = _aligned_blocks(y, X.chunks[0], "y", X.shape[0])
         Sb = _aligned_blocks(sample_weight, X.chunks[0], "sample_weight", X.shape[0])
-    stat = dask.delayed(_per_task_partition, pure=True)
-    return _tree_reduce([stat(xb, yb, sb, position) for xb, yb, sb in zip(Xb, Yb, Sb)])
+    unpack = dask.delayed(_unpack_per_task, pure=True, nout=4)
+    return [unpack(xb, yb, sb, position) for xb, yb, sb in zip(Xb, Yb, Sb)]
 
 
 def _partitions(obj, n_parts, name):
@@ -211,12 +255,12 @@ def _partitions(obj, n_parts, name):
 
 
 def _split_task_column(block, position):
-    """``(features, task_ids)`` of one partition (pandas DataFrame, ndarray, sparse)."""
+    """``(features, task_ids)`` of one partition (pandas DataFrame, ndarray, sparse);
+    float32 features stay float32 (the statistics are accumulated in float64)."""
     if hasattr(block, "iloc"):
         task_ids = block.iloc[:, position].to_numpy()
         rest = block.drop(columns=block.columns[position])
-        features = rest.to_numpy(dtype=np.float64) if rest.shape[1] else np.empty(
-            (len(block), 0))
+        features = rest.to_numpy() if rest.shape[1] else np.empty((len(block), 0))
     elif sp.issparse(block):
         block = sp.csc_matrix(block)
         task_ids = block[:, position].toarray().ravel()
@@ -225,7 +269,9 @@ def _split_task_column(block, position):
     else:
         block = np.asarray(block)
         task_ids = block[:, position]
-        features = np.delete(block, position, axis=1).astype(np.float64)
+        features = np.delete(block, position, axis=1)
+    if features.dtype not in (np.float32, np.float64):
+        features = features.astype(np.float64)
     return features, _check_task_ids(task_ids)
 
 
@@ -236,18 +282,17 @@ def _is_series(obj):
     return hasattr(obj, "to_frame") and hasattr(obj, "map_partitions")
 
 
-def _packed_partition(block, position):
-    y = block[_Y].to_numpy(dtype=np.float64, na_value=np.nan)
+def _unpack_packed(block, position):
+    y = block[_Y].to_numpy()
     s = block[_W].to_numpy(dtype=np.float64, na_value=np.nan) if _W in block.columns else None
-    return _per_task_partition(block.drop(columns=[c for c in (_Y, _W) if c in block.columns]),
-                               y, s, position)
+    block = block.drop(columns=[c for c in (_Y, _W) if c in block.columns])
+    return _unpack_per_task(block, y, s, position)
 
 
-def _per_task_partition(block, y, s, position):
+def _unpack_per_task(block, y, s, position):
     features, task_ids = _split_task_column(block, position)
-    y = np.asarray(y, dtype=np.float64).ravel()
-    s = None if s is None else np.asarray(s, dtype=np.float64).ravel()
-    return per_task_block_statistics(features, task_ids, y, s)
+    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    return features, task_ids, y.ravel(), _weights(s)
 
 
 # -------------------------------------------------------------- predict
@@ -275,6 +320,26 @@ def decision(estimator, X):
                         drop_axis=1)
 
 
+def map_result(Z, fn, *args, ndim_out=None, dtype=np.float64):
+    """``fn(block, *args)`` on every block of a lazy decision ``Z`` (a Dask array, 1-D or
+    2-D, or a Dask Series); ``ndim_out=2`` for a 1-D ``Z`` mapped to 2 columns."""
+    if _is_series(Z):
+        import pandas as pd
+
+        def on_partition(part):
+            out = fn(part.to_numpy(), *args)
+            if out.ndim == 1:
+                return pd.Series(out, index=part.index)
+            return pd.DataFrame(out, index=part.index)
+
+        meta = fn(np.zeros(1), *args)
+        meta = (pd.Series(meta[:0]) if meta.ndim == 1 else pd.DataFrame(meta[:0]))
+        return Z.map_partitions(on_partition, meta=meta)
+    if ndim_out == 2 and Z.ndim == 1:
+        return Z.map_blocks(fn, *args, dtype=dtype, new_axis=1, chunks=(Z.chunks[0], (2,)))
+    return Z.map_blocks(fn, *args, dtype=dtype)
+
+
 def _predict_shared(block, coef, intercept, ravel):
     Z = np.asarray(block @ coef.T) + intercept
     return Z.ravel() if ravel else Z
@@ -282,6 +347,7 @@ def _predict_shared(block, coef, intercept, ravel):
 
 def _predict_rows(block, position, tasks, coef, intercept):
     features, task_ids = _split_task_column(block, position)
+    features = features.astype(np.float64, copy=False)
     return rowwise_predict(features, task_codes(tasks, task_ids), coef, intercept)
 
 
@@ -292,4 +358,4 @@ def _predict_partition(block, position, tasks, coef, intercept):
                      dtype=np.float64)
 
 
-__all__ = ["decision", "fit_statistics"]
+__all__ = ["as_binary", "decision", "fit_statistics", "map_result"]

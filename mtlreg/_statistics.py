@@ -255,6 +255,7 @@ class TaskStatistics:
 
     def __init__(self, stats, layout, task_weights, fit_intercept):
         self.layout = layout
+        self.labels = stats.labels
         self.fit_intercept = fit_intercept
         self.n_tasks = len(stats.labels)
         self.n_features = stats.mx.shape[1]

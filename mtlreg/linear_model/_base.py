@@ -71,9 +71,15 @@ class MultiTaskLinearModel(BaseEstimator):
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             from .. import _dask
 
-            layout, tasks, self._y_ndim = _dask.fit_statistics(self, X, y, sample_weight,
-                                                               reset=reset)
-            return layout, self._make_datafit(GramQuadratic(layout)), tasks
+            layout, tasks, self._y_ndim, blocks = _dask.fit_statistics(
+                self, X, y, sample_weight, reset=reset)
+            if self._loss == "squared":
+                return layout, self._make_datafit(GramQuadratic(layout)), tasks
+            from .._dask_logistic import DistributedLogistic
+
+            self._check_task_classes(layout.target_means(), tasks)
+            datafit = DistributedLogistic(layout, blocks, self.classes_[1])
+            return layout, self._make_datafit(datafit), tasks
         X, task_ids = check_X(self, X, reset=reset, keep_float32=self._loss == "squared")
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
@@ -330,8 +336,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         return y01
 
     def _check_layout(self, layout, tasks):
-        p = layout.task_means(layout.y)
-        weighted = layout._task_sums(layout.c)
+        self._check_task_classes(layout.task_means(layout.y), tasks,
+                                 layout._task_sums(layout.c))
+
+    def _check_task_classes(self, p, tasks, weighted=None):
+        """``p``: the weighted share of ``classes_[1]`` per task."""
+        weighted = np.ones_like(p) if weighted is None else weighted
         one_class = np.flatnonzero((p <= 0) | (p >= 1) | (weighted <= 0))
         if len(one_class) and self.fit_intercept:
             raise ValueError(
@@ -352,8 +362,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         ``(n_samples, n_tasks)``: the probability of ``classes_[1]`` for each task
         (the multilabel convention of :class:`~sklearn.neural_network.MLPClassifier`).
         """
-        p = expit(self._decision(X))
-        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+        Z = self._decision(X)
+        if is_dask_collection(Z):
+            from .._dask import map_result
+
+            return map_result(Z, _proba, ndim_out=2)
+        return _proba(Z)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably."""
@@ -363,8 +377,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
     def predict(self, X):
         """Predicted class per row (and per task in the shared layout)."""
-        positive = self._decision(X) > 0
-        return self.classes_[positive.astype(np.intp)]
+        Z = self._decision(X)
+        if is_dask_collection(Z):
+            from .._dask import map_result
+
+            return map_result(Z, _classes_at, self.classes_, dtype=self.classes_.dtype)
+        return _classes_at(Z, self.classes_)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy over the labelled entries (NaN = missing in the shared layout)."""
@@ -393,6 +411,15 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         tags = self._more_tags_common(super().__sklearn_tags__())
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _proba(z):
+    p = expit(z)
+    return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+
+def _classes_at(z, classes):
+    return classes[(z > 0).astype(np.intp)]
 
 
 def _weighted_mean(values, sample_weight):

@@ -11,6 +11,8 @@ What is computed where:
   same per-task Gram matrices as the in-memory fit are formed, and the same
   solvers run on them (:class:`mtlreg.datafits.GramQuadratic`).
 
+For the logistic loss the statistics pass gives the weights, the centring and the
+step size; the solve then makes one pass per evaluation (:mod:`mtlreg._dask_logistic`).
 ``predict`` maps the fitted coefficients over the partitions: a lazy result.
 """
 

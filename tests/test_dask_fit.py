@@ -158,6 +158,17 @@ def test_task_weights_and_string_labels(task_weights):
     _assert_same_fit(ref, got)
 
 
+def test_float32_partitions_equal_float32_in_memory_fit():
+    df = _frame(seed=10)
+    features = [f"f{j}" for j in range(5)]
+    df[features] = df[features].astype(np.float32)
+    ddf = dd.from_pandas(df, npartitions=3)
+    kw = dict(task_column="task", alpha=0.05, **TIGHT)
+    ref = GroupLassoRegressor(**kw).fit(df.drop(columns=["y", "w"]), df["y"])
+    got = GroupLassoRegressor(**kw).fit(ddf.drop(columns=["y", "w"]), ddf["y"])
+    _assert_same_fit(ref, got)
+
+
 def test_per_task_dask_array_with_integer_task_column_and_nan_labels():
     X, y = make_multitask_regression([30, 45, 20], 4, 3, layout="per_task", noise=0.5,
                                      random_state=6)

@@ -110,6 +110,14 @@ class _CentredOperator:
             return X_rows
         return np.hstack([X_rows - mu, np.ones((X_rows.shape[0], 1))])
 
+    def gram_constant(self):
+        """The constant of the Gram form: ``sum_o c_o y_o^2 / 2``."""
+        return 0.5 * float(np.sum(self.c * self.y**2))
+
+    def target_means(self):
+        """Weighted mean of the targets per task (the intercept of the null model)."""
+        return self.task_means(self.y)
+
     def task_means(self, values):
         """Weighted mean per task of an array shaped like Z (uses c, which sums to lambda_t)."""
         sums = self._task_sums(self.c * values)
@@ -272,6 +280,34 @@ class TaskBlocks(_CentredOperator):
             s = self.c[rows]
             best = max(best, _sq_spectral_norm(self.X[rows], s, self.mu[t], self.fit_intercept))
         return best
+
+
+def task_codes(tasks, task_ids, unseen="error", hint=""):
+    """Positions in the sorted ``tasks`` of the labels ``task_ids``. An unknown label
+    raises a ``ValueError`` naming it and the cure (``TaskStratifiedKFold`` in
+    cross-validation; ``hint`` appended), or with ``unseen="shared"`` gets the
+    position ``len(tasks)`` (the row of a shared model the caller appends)."""
+    try:
+        pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
+        known = tasks[pos] == task_ids
+    except TypeError:  # e.g. numbers against string task labels
+        known = np.zeros(len(task_ids), dtype=bool)
+        pos = np.zeros(len(task_ids), dtype=np.intp)
+    if not np.all(known):
+        if unseen == "shared":
+            return np.where(known, pos, len(tasks)).astype(np.intp)
+        unseen_labels = np.unique(np.asarray(task_ids)[~known].astype(str))
+        raise ValueError(
+            f"Unknown task(s) {unseen_labels[:20].tolist()} in the task column: the model "
+            f"was fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
+            f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others. "
+            "In cross-validation (GridSearchCV, cross_val_score) this means a test "
+            "fold holds tasks its training fold lacks, e.g. with cv=5 or KFold on rows "
+            "sorted by task: use cv=TaskStratifiedKFold(n_splits, task_column=...) "
+            "from mtlreg.model_selection, which keeps every task in every training "
+            "fold." + hint
+        )
+    return pos.astype(np.intp)
 
 
 def rowwise_predict(X, codes, coef, intercept):

@@ -103,7 +103,7 @@ class GramQuadratic:
     def __init__(self, layout):
         self.layout = layout
         self.H, self.r = layout.task_gram()
-        self.const = 0.5 * float(np.sum(layout.c * layout.y**2))
+        self.const = layout.gram_constant()
         self.fit_intercept = layout.fit_intercept
         self._lipschitz = None
 
@@ -118,7 +118,11 @@ class GramQuadratic:
 
     def exact_value(self, W, b):
         """From the residuals, not the Gram form: ``v^T H v / 2 - r^T v + const`` loses
-        about ``eps * const`` to cancellation when the fit is nearly exact."""
+        about ``eps * const`` to cancellation when the fit is nearly exact. A layout of
+        sufficient statistics only (a fit from Dask, ``layout.X is None``) has no
+        residuals: there it is the Gram form."""
+        if self.layout.X is None:
+            return self.value(self.linear_predictor(W, b))
         return Quadratic(self.layout).value(self.layout.matvec(W, b))
 
     def gradient(self, V):
@@ -134,7 +138,7 @@ class GramQuadratic:
         return self._lipschitz
 
     def initial_intercept(self):
-        return self.layout.task_means(self.layout.y)
+        return self.layout.target_means()
 
 
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}

@@ -17,8 +17,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from ._docs import ALL_SOLVERS, FISTA_ONLY, fill_solver_doc
-from .._layout import SharedDesign, TaskBlocks, rowwise_predict
-from ..datafits import make_datafit
+from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
+from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
@@ -30,6 +30,7 @@ from ..utils.validation import (
     check_targets,
     check_X,
     fit_or_restore,
+    is_dask_collection,
 )
 
 
@@ -98,14 +99,34 @@ class MultiTaskLinearModel(BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def _prepare(self, X, y, sample_weight, reset=True):
-        """Validate once and build the task layout and the datafit."""
-        X, task_ids = check_X(self, X, reset=reset)
+        """Validate once and build the task layout and the datafit.
+
+        Dask input (any of ``X``, ``y``, ``sample_weight``) is recognised here, up front:
+        its per-task sufficient statistics are computed on the workers and the layout
+        is built from them (:mod:`mtlreg._dask`, imported only then)."""
+        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+            from .. import _dask
+
+            layout, tasks, self._y_ndim, blocks = _dask.fit_statistics(
+                self, X, y, sample_weight, reset=reset)
+            if self._loss == "squared":
+                return layout, self._make_datafit(GramQuadratic(layout)), tasks
+            from .._dask_logistic import DistributedLogistic
+
+            self._check_task_classes(layout.target_means(), tasks)
+            datafit = DistributedLogistic(layout, blocks, self.classes_[1])
+            return layout, self._make_datafit(datafit), tasks
+        X, task_ids = check_X(self, X, reset=reset, keep_float32=self._loss == "squared")
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
         check_magnitudes(X, y if self._loss == "squared" else None)
         sample_weight = _rescaled_weights(sample_weight)
+        if X.dtype == np.float32:
+            if X.shape[1] + int(self.fit_intercept) <= _GRAM_MAX_K:
+                return self._prepare_float32(X, y, task_ids, sample_weight)
+            X = X.astype(np.float64)
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
@@ -125,6 +146,23 @@ class MultiTaskLinearModel(BaseEstimator):
         datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
             self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
         return layout, self._make_datafit(datafit), tasks
+
+    def _prepare_float32(self, X, y, task_ids, sample_weight):
+        """The float32 policy (squared loss): ``X`` is never copied to float64 as a whole;
+        its per-task statistics are accumulated in float64, slice by slice (as for a fit
+        from Dask, :mod:`mtlreg._statistics`), and the solvers run in float64 on the
+        Gram form they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers."""
+        from .._statistics import (TaskStatistics, per_task_block_statistics,
+                                   shared_block_statistics)
+
+        if task_ids is None:
+            self._y_ndim = y.ndim
+            stats = shared_block_statistics(X, y.reshape(X.shape[0], -1), sample_weight)
+            layout = TaskStatistics(stats, "shared", self.task_weights, self.fit_intercept)
+        else:
+            stats = per_task_block_statistics(X, task_ids, y, sample_weight)
+            layout = TaskStatistics(stats, "blocks", self.task_weights, self.fit_intercept)
+        return layout, self._make_datafit(GramQuadratic(layout)), stats.labels
 
     def _coordinate_descent_ahead(self, n_rows):
         """Whether the solver will be block coordinate descent if the design allows it
@@ -257,6 +295,10 @@ class MultiTaskLinearModel(BaseEstimator):
     # -------------------------------------------------------------- predict
     def _decision(self, X):
         check_is_fitted(self)
+        if is_dask_collection(X):  # a lazy result, computed partition by partition
+            from .. import _dask
+
+            return _dask.decision(self, X)
         X, task_ids = check_X(self, X, reset=False)
         if task_ids is None:
             Z = np.asarray(X @ self.coef_.T) + self.intercept_
@@ -276,28 +318,8 @@ class MultiTaskLinearModel(BaseEstimator):
     def _task_codes(self, task_ids):
         """Position of each row's task in ``tasks_``; ``len(tasks_)`` for an unseen task
         when ``unseen_tasks="shared"``, else an unseen task is an error."""
-        tasks = self.tasks_
-        try:
-            pos = np.clip(np.searchsorted(tasks, task_ids), 0, len(tasks) - 1)
-            known = tasks[pos] == task_ids
-        except TypeError:  # e.g. numbers against string task labels
-            known = np.zeros(len(task_ids), dtype=bool)
-            pos = np.zeros(len(task_ids), dtype=np.intp)
-        if not np.all(known):
-            if getattr(self, "unseen_tasks", "error") == "shared":
-                return np.where(known, pos, len(tasks)).astype(np.intp)
-            unseen = np.unique(np.asarray(task_ids)[~known].astype(str))
-            raise ValueError(
-                f"Unknown task(s) {unseen[:20].tolist()} in the task column: the model was "
-                f"fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
-                f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others. "
-                "In cross-validation (GridSearchCV, cross_val_score) this means a test "
-                "fold holds tasks its training fold lacks, e.g. with cv=5 or KFold on rows "
-                "sorted by task: use cv=TaskStratifiedKFold(n_splits, task_column=...) "
-                "from mtlreg.model_selection, which keeps every task in every training "
-                "fold." + self._unseen_hint()
-            )
-        return pos.astype(np.intp)
+        return task_codes(self.tasks_, task_ids, getattr(self, "unseen_tasks", "error"),
+                          self._unseen_hint())
 
     def _unseen_hint(self):
         return ""
@@ -390,8 +412,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         return y01
 
     def _check_layout(self, layout, tasks):
-        p = layout.task_means(layout.y)
-        weighted = layout._task_sums(layout.c)
+        self._check_task_classes(layout.task_means(layout.y), tasks,
+                                 layout._task_sums(layout.c))
+
+    def _check_task_classes(self, p, tasks, weighted=None):
+        """``p``: the weighted share of ``classes_[1]`` per task."""
+        weighted = np.ones_like(p) if weighted is None else weighted
         one_class = np.flatnonzero((p <= 0) | (p >= 1) | (weighted <= 0))
         if len(one_class) and self.fit_intercept:
             raise ValueError(
@@ -434,8 +460,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         ``(n_samples, n_tasks)``: the probability of ``classes_[1]`` for each task
         (the multilabel convention of :class:`~sklearn.neural_network.MLPClassifier`).
         """
-        p = expit(self._decision(X))
-        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+        Z = self._decision(X)
+        if is_dask_collection(Z):
+            from .._dask import map_result
+
+            return map_result(Z, _proba, ndim_out=2)
+        return _proba(Z)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably."""
@@ -445,8 +475,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
     def predict(self, X):
         """Predicted class per row (and per task in the shared layout)."""
-        positive = self._decision(X) > 0
-        return self.classes_[positive.astype(np.intp)]
+        Z = self._decision(X)
+        if is_dask_collection(Z):
+            from .._dask import map_result
+
+            return map_result(Z, _classes_at, self.classes_, dtype=self.classes_.dtype)
+        return _classes_at(Z, self.classes_)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy over the labelled entries (NaN = missing label).
@@ -505,6 +539,15 @@ def _warn_single_sample_tasks(layout, tasks, fit_intercept):
             "model). Gather more samples, merge the task into another, or drop it.",
             UserWarning,
         )
+
+
+def _proba(z):
+    p = expit(z)
+    return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+
+def _classes_at(z, classes):
+    return classes[(z > 0).astype(np.intp)]
 
 
 def _weighted_mean(values, sample_weight):

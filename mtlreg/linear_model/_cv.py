@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._path import _check_grid_args, _grid, regularization_path
 from ..model_selection import default_cv
-from ..utils.validation import Interval, _fit_context, fit_or_restore
+from ..utils.validation import Interval, _fit_context, fit_or_restore, is_dask_collection
 
 _CV_PARAMS = {
     "alphas": None,
@@ -76,6 +76,14 @@ class _MultiTaskCVBase(BaseEstimator):
         return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
+        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
+            raise NotImplementedError(
+                f"{type(self).__name__} needs the data in memory to split it into folds; "
+                "a Dask collection is not supported. Fit the estimator itself from Dask at "
+                "a chosen alpha (compute_alpha_max and regularization_path work from Dask "
+                "too), or cross-validate in memory on a sample, with the folds on the "
+                "cluster through joblib.parallel_backend('dask')."
+            )
         X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
         base = self._base_estimator()
         second = self._second_grid(base, X, y, sample_weight)

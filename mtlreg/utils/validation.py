@@ -22,6 +22,7 @@ __all__ = [
     "check_magnitudes",
     "check_targets",
     "fit_or_restore",
+    "is_dask_collection",
     "resolve_task_weights",
 ]
 
@@ -40,23 +41,32 @@ def fit_or_restore(estimator, fit, *args):
         raise
 
 
+def is_dask_collection(obj):
+    """Whether ``obj`` is a Dask collection (array, DataFrame, Series), without importing
+    Dask (the duck-typed test of ``dask.is_dask_collection``)."""
+    return callable(getattr(obj, "__dask_graph__", None))
+
+
 def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def check_X(estimator, X, *, reset):
+def check_X(estimator, X, *, reset, keep_float32=False):
     """Validate ``X``; split off the task column when ``estimator.task_column`` is set.
 
     Returns ``(X_features, task_ids)`` with ``task_ids=None`` in the shared layout.
     ``n_features_in_`` (and ``feature_names_in_``) describe the whole ``X`` the
-    estimator receives, the task column included.
+    estimator receives, the task column included. ``X`` comes back in float64, or
+    in float32 if it is float32 and ``keep_float32`` (the fit then works from float64
+    statistics of it, see ``MultiTaskLinearModel._prepare``).
     """
+    dtype = (np.float64, np.float32) if keep_float32 else np.float64
     column = estimator.task_column
     if column is None:
         _reject_text(X)
         X = validate_data(
             estimator, X, reset=reset, accept_sparse=_ACCEPT_SPARSE,
-            dtype=np.float64, ensure_min_samples=1,
+            dtype=dtype, ensure_min_samples=1,
         )
         return X, None
 
@@ -106,7 +116,7 @@ def check_X(estimator, X, *, reset):
             "features were not dropped (e.g. by a ColumnTransformer)."
         )
     X_rest = check_array(
-        X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=np.float64, input_name="X",
+        X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=dtype, input_name="X",
         estimator=estimator, ensure_min_features=0,
     )
     return X_rest, task_ids

@@ -47,7 +47,7 @@ def per_task_mse(model, X, y, task):
 
 
 params = dict(task_column=0, hidden_layer_sizes=(32, 32), batch_size=64,
-              learning_rate_init=1e-2, max_iter=60, n_iter_no_change=20,
+              learning_rate_init=1e-2, max_iter=40, n_iter_no_change=20,
               random_state=0, device="cpu")
 
 # %%

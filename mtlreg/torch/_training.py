@@ -162,11 +162,17 @@ def evaluate(module, data, loss_fn, chunk=65536):
 
 
 @torch.no_grad()
-def forward_all(module, X, device, chunk=65536, dtype=torch.float32):
-    """``module(X)`` for a NumPy ``X``, in chunks, as a NumPy ``(n, T)`` array."""
-    module.eval()
+def forward_all(module, X, device, chunk=65536):
+    """``module(X)`` for a NumPy ``X``, in chunks, as a NumPy ``(n, T)`` array.
+
+    Computed in float64 (on a float64 copy of the network): in float32 the result
+    for a row depends, at the 1e-7 level, on how many rows are in the same product
+    (the matrix kernels block differently), and a prediction should not depend on
+    which other rows are predicted with it."""
+    module = copy.deepcopy(module).to(dtype=torch.float64).eval()
     outs = []
     for start in range(0, X.shape[0], chunk):
-        xb = torch.tensor(np.asarray(X[start:start + chunk]), dtype=dtype, device=device)
-        outs.append(module(xb).double().cpu().numpy())
+        xb = torch.tensor(np.asarray(X[start:start + chunk]), dtype=torch.float64,
+                          device=device)
+        outs.append(module(xb).cpu().numpy())
     return np.concatenate(outs) if outs else np.empty((0, 0))

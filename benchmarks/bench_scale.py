@@ -23,7 +23,6 @@ the fitting process (NumPy allocations included) and ``ru_maxrss`` of each worke
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -158,11 +157,11 @@ def part_a(args, client, lines):
     for label, Xin in (("in memory, float64", X), ("in memory, float32 X", X.astype(
             {f"x{j}": np.float32 for j in range(D)}))):
         est = GroupLassoRegressor(alpha=0.01, task_column="task")
-        _, wall, cpu, peak = measured(lambda: est.fit(Xin, y))
+        _, wall, cpu, peak = measured(lambda Xin=Xin, est=est: est.fit(Xin, y))
         err = np.abs(est.coef_ - W).max()
         rows.append((label, wall, cpu, "", mb(peak), "", est.n_iter_, err, est.coef_))
         print(rows[-1][:-1], flush=True)
-    del df, X, Xin
+    del df, X
 
     def frame():
         return dd.from_map(per_task_partition, list(range(len(ranges))),

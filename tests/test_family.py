@@ -641,9 +641,11 @@ FAMILY = [
     mtlreg.TraceNormRegressor(tol=1e-8),
     mtlreg.TraceNormClassifier(tol=1e-8),
     mtlreg.DirtyRegressor(tol=1e-8),
-    mtlreg.DirtyClassifier(tol=1e-8),
+    # tol 1e-10: at their default alpha=0.01 the weighted and repeated-row fits agree
+    # only to ~1e-7 at tol 1e-8, which the sample-weight checks compare at rtol 1e-7
+    mtlreg.DirtyClassifier(tol=1e-10),
     mtlreg.SparseGroupLassoRegressor(tol=1e-8),
-    mtlreg.SparseGroupLassoClassifier(tol=1e-8),
+    mtlreg.SparseGroupLassoClassifier(tol=1e-10),
     mtlreg.IndependentRegressor(tol=1e-8),
     mtlreg.IndependentClassifier(tol=1e-8),
 ]

@@ -20,8 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._layout import task_codes, task_sample_counts
 from ..linear_model._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin, store_params
-from .._layout import task_sample_counts
 from ..utils.validation import (
     Interval,
     StrOptions,
@@ -236,9 +236,9 @@ class _MultiTaskMLP(BaseEstimator):
     _decision = _outputs
 
     def _task_codes(self, task_ids):
-        from ..linear_model._base import MultiTaskLinearModel
-
-        return MultiTaskLinearModel._task_codes(self, task_ids)
+        """Position of each row's task in ``tasks_``; an unseen task is an error (the
+        networks define no shared model to predict it with)."""
+        return task_codes(self.tasks_, task_ids)
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):

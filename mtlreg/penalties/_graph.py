@@ -25,11 +25,11 @@ def task_graph_matrix(graph, tasks, graph_format="adjacency"):
     ``tasks``, consecutive ones joined with weight 1: temporal smoothness), or an
     array read according to ``graph_format``:
 
-    ``"adjacency"``  ``(T, T)`` symmetric, non-negative edge weights ``a_st`` (the
-                     diagonal is ignored); ``L = diag(A 1) - A``;
-    ``"edges"``      ``(E, 2)`` or ``(E, 3)``: pairs of task labels (as in ``tasks_``),
-                     optionally a non-negative weight (default 1);
-    ``"incidence"``  ``R`` of shape ``(T, E)``; ``L = R R^T``.
+    * ``"adjacency"``: ``(T, T)`` symmetric, non-negative edge weights ``a_st`` (the
+      diagonal is ignored); ``L = diag(A 1) - A``;
+    * ``"edges"``: ``(E, 2)`` or ``(E, 3)``: pairs of task labels (as in ``tasks_``),
+      optionally a non-negative weight (default 1);
+    * ``"incidence"``: ``R`` of shape ``(T, E)``; ``L = R R^T``.
     """
     T = len(tasks)
     if isinstance(graph, str):

@@ -77,14 +77,6 @@ class MtlregCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLo
         return None
 
 
-def cache_dir():
-    """The folder that holds mtlreg's compiled kernels in this environment."""
-    for root in _user_cache_roots():
-        if os.path.isdir(root) and os.access(root, os.W_OK):
-            return root
-    return _user_cache_roots()[0]
-
-
 def _register():
     impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl
     locators = impl._locator_classes

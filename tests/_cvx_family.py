@@ -201,6 +201,20 @@ def trace_violation(W, G, alpha, rank_tol=1e-9):
 
 
 # --------------------------------------------------------------------------- cvxpy
+def cvx_data_term(blocks, W, b, loss):
+    """The data term in cvxpy: ``sum_t sum_{i in t} c_i loss(y_i, x_i . w_t + b_t)`` for a
+    cvxpy (or numpy) ``W (d, T)`` and ``b (T,)``."""
+    terms = []
+    for t, blk in enumerate(blocks):
+        z = blk.X @ W[:, t] + b[t]
+        if loss == "squared":
+            terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z)))
+        else:
+            terms.append(cp.sum(cp.multiply(blk.c, cp.logistic(z)))
+                         - cp.sum(cp.multiply(blk.c * blk.y, z)))
+    return cp.sum(terms)
+
+
 def _solve(prob):
     """Clarabel at tight tolerances; SCS (eps 1e-10) when Clarabel stops short of them."""
     try:
@@ -256,15 +270,7 @@ def cvx_solve(spec, blocks, loss, fit_intercept=True):
             pen = pen + 0.5 * spec.l2_reg * cp.sum_squares(W)
         if spec.positive:
             constraints.append(W >= 0)
-    terms = []
-    for t, blk in enumerate(blocks):
-        z = blk.X @ W[:, t] + b[t]
-        if loss == "squared":
-            terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z)))
-        else:
-            terms.append(cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                         - cp.sum(cp.multiply(blk.c * blk.y, z)))
-    prob = cp.Problem(cp.Minimize(cp.sum(terms) + pen), constraints)
+    prob = cp.Problem(cp.Minimize(cvx_data_term(blocks, W, b, loss) + pen), constraints)
     _solve(prob)
     b_val = np.asarray(b.value, dtype=float) if fit_intercept else np.zeros(T)
     if spec.dirty:

@@ -14,7 +14,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mtlreg
-from _cvx_family import _solve, cp, data_gradient, data_term
+from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term
 from mtlreg.datasets import make_multitask_regression
 from mtlreg.penalties import ClusteredMTL
 from test_family import config_data, fit_tight, null_gradient_scale
@@ -44,13 +44,7 @@ def test_matches_cvxpy_joint_problem(loss, config):
     c = alpha * eta * (1 + eta)
     Wv, M = cp.Variable((d, T)), cp.Variable((T, T), symmetric=True)
     bv = cp.Variable(T) if fit_intercept else np.zeros(T)
-    terms = []
-    for t, blk in enumerate(blocks):
-        z = blk.X @ Wv[:, t] + bv[t]
-        terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z))
-                     if loss == "squared" else cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                     - cp.sum(cp.multiply(blk.c * blk.y, z)))
-    prob = cp.Problem(cp.Minimize(cp.sum(terms) + c * cp.matrix_frac(Wv.T, eta * np.eye(T) + M)),
+    prob = cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, loss) + c * cp.matrix_frac(Wv.T, eta * np.eye(T) + M)),
                       [M >> 0, np.eye(T) - M >> 0, cp.trace(M) == k])
     _solve(prob)
     Wr = np.asarray(Wv.value)

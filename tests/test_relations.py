@@ -20,6 +20,7 @@ import mtlreg
 from _cvx_family import (
     _solve,
     cp,
+    cvx_data_term,
     data_gradient,
     data_term,
     l21_violation,
@@ -67,15 +68,7 @@ def cvx_graph(blocks, loss, L, rho, alpha, sparsity, l2, fit_intercept=True):
     d, T = blocks[0].X.shape[1], len(blocks)
     W = cp.Variable((d, T))
     b = cp.Variable(T) if fit_intercept else np.zeros(T)
-    terms = []
-    for t, blk in enumerate(blocks):
-        z = blk.X @ W[:, t] + b[t]
-        if loss == "squared":
-            terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z)))
-        else:
-            terms.append(cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                         - cp.sum(cp.multiply(blk.c * blk.y, z)))
-    _solve(cp.Problem(cp.Minimize(cp.sum(terms)
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, W, b, loss)
                                   + cvx_graph_penalty(W, L, rho, alpha, sparsity, l2))))
     Wv = np.asarray(W.value, float)
     bv = np.asarray(b.value, float) if fit_intercept else np.zeros(T)
@@ -323,13 +316,8 @@ def test_fused_group_lasso_matches_cvxpy(loss, config):
     d, T = W.shape
     Wv = cp.Variable((d, T))
     bv = cp.Variable(T) if fit_intercept else np.zeros(T)
-    terms = []
-    for t, blk in enumerate(blocks):
-        z = blk.X @ Wv[:, t] + bv[t]
-        terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z))
-                     if loss == "squared" else cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                     - cp.sum(cp.multiply(blk.c * blk.y, z)))
-    _solve(cp.Problem(cp.Minimize(cp.sum(terms) + cvx_fused_penalty(Wv, **p))))
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, loss)
+                                  + cvx_fused_penalty(Wv, **p))))
     Wr = np.asarray(Wv.value)
     br = np.asarray(bv.value) if fit_intercept else np.zeros(T)
     ref = data_term(blocks, Wr, br, loss) + fused_penalty_ref(Wr, **p)
@@ -456,14 +444,8 @@ def test_robust_models_match_cvxpy(name, loss, config):
     d, T = W.shape
     Pv, Qv = cp.Variable((d, T)), cp.Variable((d, T))
     bv = cp.Variable(T) if fit_intercept else np.zeros(T)
-    terms = []
-    for t, blk in enumerate(blocks):
-        z = blk.X @ (Pv[:, t] + Qv[:, t]) + bv[t]
-        terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z))
-                     if loss == "squared" else cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                     - cp.sum(cp.multiply(blk.c * blk.y, z)))
     first_term = cp.normNuc(Pv) if first == "trace" else cp.sum(cp.norm(Pv, 2, axis=1))
-    _solve(cp.Problem(cp.Minimize(cp.sum(terms) + alpha * first_term
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, Pv + Qv, bv, loss) + alpha * first_term
                                   + p["beta"] * cp.sum(cp.norm(Qv, 2, axis=0)))))
     Pr, Qr = np.asarray(Pv.value), np.asarray(Qv.value)
     br = np.asarray(bv.value) if fit_intercept else np.zeros(T)

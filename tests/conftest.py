@@ -16,6 +16,22 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """One torch intra-op thread for a test module (restored after it).
+
+    On a machine whose cores are busy, torch's second intra-op thread makes the small
+    products of the torch tests many times slower (spin-waiting). Used by the
+    ``test_torch_*`` modules through ``pytestmark``; torch is imported only there.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @dataclass
 class Data:
     """A small problem as the estimator sees it, plus its pieces.

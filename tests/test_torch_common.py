@@ -24,14 +24,7 @@ _SMALL = dict(hidden_layer_sizes=(16,), max_iter=30, batch_size=64, random_state
               device="cpu", learning_rate_init=1e-2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # On a machine whose cores are busy, torch's second intra-op thread makes the
-    # small products of these tests many times slower (spin-waiting).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @parametrize_with_checks(

@@ -23,12 +23,7 @@ SMALL = dict(hidden_layer_sizes=(16,), max_iter=15, batch_size=32, random_state=
 WEIGHTINGS = ["fixed", "uncertainty", "dwa", "gradnorm", "pcgrad", "mgda", "upgrad"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,7 @@ from mtlreg.torch._linear import prox_twin  # noqa: E402
 from conftest import make_data  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 ESTIMATORS = [

@@ -328,8 +328,8 @@ def bcd_blocks(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive, fit_int
     returned point.
     """
     layout = datafit.layout
-    X = layout.X
-    if not (X.flags.c_contiguous and X.dtype == np.float64):
+    X = layout.X  # float64 or float32 (the kernels accumulate in float64)
+    if not (X.flags.c_contiguous and X.dtype in (np.float64, np.float32)):
         X = np.ascontiguousarray(X, dtype=np.float64)
     codes = np.ascontiguousarray(layout.codes, dtype=np.intp)
     c = np.ascontiguousarray(layout.c, dtype=np.float64)

@@ -278,7 +278,7 @@ def check_magnitudes(X, y=None):
             hi = lo = np.zeros(X.shape[1])
     else:
         hi, lo = X.max(axis=0, initial=0.0), X.min(axis=0, initial=0.0)
-    col_max = np.maximum(np.abs(hi), np.abs(lo))
+    col_max = np.maximum(np.abs(hi), np.abs(lo)).astype(np.float64)  # float32 X too
     big = np.flatnonzero(col_max > MAX_MAGNITUDE)
     small = np.flatnonzero((col_max > 0) & (col_max < MIN_MAGNITUDE))
     for cols, what in ((big, "above"), (small, "below")):

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import _kernels
-from .utils._float32 import is_float32, matmul64, rmatmul64, slice_length
+from .utils._arrays import is_float32, matmul64, rmatmul64, row_major, slice_length
 from .utils.validation import resolve_task_weights
 
 
@@ -224,6 +224,8 @@ class TaskBlocks(_CentredOperator):
         if sp.issparse(X):
             X = sp.csr_matrix(X)
             X.sort_indices()
+        else:  # the kernels read rows: contiguous rows, in any row stride (a view
+            X = row_major(X)  # beside the task column is used as it is)
         # rows grouped by task, once: task t's rows are order[starts[t]:starts[t + 1]]
         self._order = np.argsort(codes, kind="stable")
         self._starts = np.searchsorted(codes[self._order], np.arange(n_tasks + 1))
@@ -234,7 +236,7 @@ class TaskBlocks(_CentredOperator):
                 _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
                                              sums, np.empty(n_tasks))
             else:
-                _kernels.rowwise_rmatvec_dense(np.ascontiguousarray(X), codes, weights, sums,
+                _kernels.rowwise_rmatvec_dense(X, codes, weights, sums,
                                                np.empty(n_tasks))
             mu = sums / n_t[:, None]
         else:
@@ -279,7 +281,7 @@ class TaskBlocks(_CentredOperator):
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
         X = self.X if is_float32(self.X) else np.asarray(self.X, dtype=np.float64)
-        _kernels.task_gram_dense(np.ascontiguousarray(X), self._order,
+        _kernels.task_gram_dense(row_major(X), self._order,
                                  self._starts, np.ascontiguousarray(self.mu), self.c, self.y,
                                  self.fit_intercept, H, r)
         self._gram = (H, r)
@@ -333,7 +335,8 @@ def rowwise_predict(X, codes, coef, intercept):
         return _kernels.rowwise_matvec_csr(
             X.data, X.indices, X.indptr, codes, coef, intercept, out
         )
-    return _kernels.rowwise_matvec_dense(np.ascontiguousarray(X), codes, coef, intercept, out)
+    return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
+                                         out)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):

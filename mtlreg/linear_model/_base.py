@@ -21,7 +21,7 @@ from ._docs import ALL_SOLVERS, FISTA_ONLY, fill_solver_doc
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
 from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
-from ..utils._float32 import matmul64
+from ..utils._arrays import matmul64
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
     Interval,
@@ -118,12 +118,12 @@ class MultiTaskLinearModel(BaseEstimator):
             self._check_task_classes(layout.target_means(), tasks)
             datafit = DistributedLogistic(layout, blocks, self.classes_[1])
             return layout, self._make_datafit(datafit), tasks
-        X, task_ids = check_X(self, X, reset=reset, keep_float32=True)
+        X, task_ids, col_max = check_X(self, X, reset=reset, keep_float32=True, scan=True)
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        check_magnitudes(X, y if self._loss == "squared" else None)
+        check_magnitudes(X, y if self._loss == "squared" else None, col_max)
         sample_weight = _rescaled_weights(sample_weight)
         if X.dtype == np.float32:
             if sp.issparse(X):
@@ -132,7 +132,7 @@ class MultiTaskLinearModel(BaseEstimator):
                   and X.shape[1] + int(self.fit_intercept) <= _GRAM_MAX_K):
                 return self._prepare_float32(X, y, task_ids, sample_weight)
             # else X stays float32: the layouts and solvers work on it as it is,
-            # accumulating in float64 (mtlreg.utils._float32)
+            # accumulating in float64 (mtlreg.utils._arrays)
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
@@ -161,7 +161,7 @@ class MultiTaskLinearModel(BaseEstimator):
         they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers. Otherwise
         (more features, the logistic loss) the layout keeps ``X`` in float32 and the
         design-based solvers (BCD on the design, FISTA) read it as it is, every
-        product accumulated in float64 (:mod:`mtlreg.utils._float32`): the float32
+        product accumulated in float64 (:mod:`mtlreg.utils._arrays`): the float32
         numbers are the data, solved to the same ``tol`` as float64 input."""
         from .._statistics import (TaskStatistics, per_task_block_statistics,
                                    shared_block_statistics)

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits import Quadratic
-from ..utils._float32 import is_float32, matmul64, rmatmul64, slice_length
+from ..utils._arrays import is_float32, matmul64, rmatmul64, slice_length
 from ..utils._threads import single_threaded_blas
 from ._bcd_blocks import bcd_blocks, supports_blocks
 from ._bcd_kernels import (

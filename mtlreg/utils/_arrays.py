@@ -1,11 +1,16 @@
-"""float32 designs: ``X`` kept in float32, every product with it accumulated in float64.
+"""Array helpers for the design ``X``: rows in memory, float32 kept float32.
 
-A dense float32 ``X`` is kept float32 (half the memory) and every product with it is
-accumulated in float64, on slices of ``X`` converted one at a time (at most
-``SLICE_BYTES`` of float64 each), never on a float64 copy of the whole of ``X``
-(NumPy's ``X @ W`` with a float32 ``X`` and a float64 ``W`` converts all of ``X``).
-The float32 numbers are then the data, exactly: the solvers solve the problem they
-define to float64 precision, with the same stopping rule as for float64 input.
+``row_major``: the compiled kernels read ``X`` row by row; any ``X`` whose rows are
+contiguous is used as it is (C order, or the rows of a wider array: the features
+beside a task column), others are copied to C order once.
+
+float32 designs: a dense float32 ``X`` is kept float32 (half the memory) and every
+product with it is accumulated in float64, on slices of ``X`` converted one at a
+time (at most ``SLICE_BYTES`` of float64 each), never on a float64 copy of the whole
+of ``X`` (NumPy's ``X @ W`` with a float32 ``X`` and a float64 ``W`` converts all of
+``X``). The float32 numbers are then the data, exactly: the solvers solve the
+problem they define to float64 precision, with the same stopping rule as for
+float64 input.
 """
 
 import numpy as np
@@ -50,3 +55,10 @@ def rmatmul64(X, R):
     for j in range(0, d, step):
         out[j:j + step] = X[:, j:j + step].T.astype(np.float64) @ R
     return out
+
+def row_major(X):
+    """``X`` itself when its rows are contiguous (C order, or rows of a wider C-ordered
+    array: the features beside a task column), else a C-ordered copy."""
+    if X.ndim == 2 and X.strides[1] == X.itemsize and X.strides[0] >= X.shape[1] * X.itemsize:
+        return X
+    return np.ascontiguousarray(X)

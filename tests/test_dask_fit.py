@@ -288,3 +288,26 @@ def test_import_mtlreg_does_not_import_dask():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("Est, params", [(MeanRegularizedRegressor, dict(alpha=0.5)),
+                                         (DirtyRegressor, dict(alpha=0.05, beta=0.03))])
+def test_dask_predict_unseen_tasks_shared(Est, params):
+    """unseen_tasks="shared": a lazy Dask predict gives the rows of unseen tasks the
+    shared model, as in memory (DataFrame and array); with "error", computing raises."""
+    df = _frame(seed=5)
+    X, y = df.drop(columns=["y", "w"]), df["y"]
+    est = Est(task_column="task", unseen_tasks="shared", **params).fit(X, y)
+    new = X.copy()
+    new.loc[new.index[::3], "task"] = 99  # a task the fit never saw
+    ref = est.predict(new)
+    got = est.predict(dd.from_pandas(new, npartitions=3))
+    assert hasattr(got, "__dask_graph__")
+    np.testing.assert_allclose(got.compute().to_numpy(), ref, rtol=0, atol=1e-12)
+    arr = new.to_numpy(dtype=float)
+    est_arr = Est(task_column=2, unseen_tasks="shared", **params).fit(X.to_numpy(float), y)
+    got_arr = est_arr.predict(da.from_array(arr, chunks=(50, arr.shape[1])))
+    np.testing.assert_allclose(got_arr.compute(), est_arr.predict(arr), rtol=0, atol=1e-12)
+    strict = Est(task_column="task", **params).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown task"):
+        strict.predict(dd.from_pandas(new, npartitions=3)).compute()

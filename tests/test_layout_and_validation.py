@@ -754,3 +754,16 @@ def test_task_column_view_fit_peak_memory_below_a_copy():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 0.5 * n * d * 8  # a copy of the features alone: 38 MB
+
+
+def test_task_column_dataframe_features_converted_once_to_row_order():
+    from sklearn.base import clone
+
+    from mtlreg import GroupLassoRegressor
+
+    X, y = _per_task_array(0)
+    df = pd.DataFrame(X, columns=["task"] + [f"f{j}" for j in range(X.shape[1] - 1)])
+    est = GroupLassoRegressor(alpha=0.05, task_column="task")
+    layout = clone(est)._prepare(df, y, None)[0]
+    assert layout.X.flags.c_contiguous
+    np.testing.assert_array_equal(layout.X, X[:, 1:])

@@ -130,6 +130,8 @@ def check_X(estimator, X, *, reset, keep_float32=False, scan=False):
         X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=dtype, input_name="X",
         estimator=estimator, ensure_min_features=0,
         ensure_all_finite=not scan or sp.issparse(X_rest),
+        # a DataFrame is copied anyway: straight to the row order the kernels read
+        order="C" if _is_dataframe(X_rest) else None,
     )
     return (X_rest, task_ids, _scan(estimator, X_rest)) if scan else (X_rest, task_ids)
 

@@ -106,6 +106,12 @@ class MultiTaskLinearModel(BaseEstimator):
         Dask input (any of ``X``, ``y``, ``sample_weight``) is recognised here, up front:
         its per-task sufficient statistics are computed on the workers and the layout
         is built from them (:mod:`mtlreg._dask`, imported only then)."""
+        if getattr(X, "_mtlreg_prepared", False):  # statistics (*CV from Dask, _dask_cv)
+            from .._statistics import TaskStatistics
+
+            layout = TaskStatistics(X.stats, X.kind, self.task_weights, self.fit_intercept)
+            self._y_ndim = X.y_ndim
+            return layout, self._make_datafit(GramQuadratic(layout)), X.stats.labels
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             from .. import _dask
 

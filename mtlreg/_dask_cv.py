@@ -3,8 +3,11 @@
 One pass over the partitions computes, for every fold of the default splitter (the
 same folds as in memory: :class:`~mtlreg.model_selection.TaskStratifiedKFold` in the
 per-task layout, ``KFold`` on a shared design), the per-task sufficient statistics of
-its rows (:mod:`mtlreg._statistics`); a first, cheap pass counts the rows of every
-task per partition so that each partition knows where its rows fall in the folds.
+its rows (:mod:`mtlreg._statistics`). In the per-task layout a first pass counts the
+rows of every task per partition, so that each partition knows where its rows fall
+in the folds (two passes in all: ``persist()`` the data first if it is read from
+storage); on a shared design the chunk sizes suffice. The model chosen is refitted
+on the merged statistics of all the folds (no further pass).
 The training statistics of a fold are the exact merge of the other folds'; every
 fold's path then runs on ``T (d + 1)^2`` numbers, as a fit from Dask does, and its
 test loss (the weighted mean squared error over the labelled entries, as in memory)
@@ -22,7 +25,7 @@ import dask
 import numpy as np
 
 from ._dask import _check_columns, _check_size, _per_task_blocks, _shared_blocks, \
-    _task_position, _tree_reduce
+    _task_position, _to_array, _tree_reduce
 from ._statistics import Statistics, merge_statistics, per_task_block_statistics, \
     shared_block_statistics
 
@@ -46,7 +49,10 @@ def prepare_folds(estimator, X, y, sample_weight, n_splits):
         _check_size(n_columns)
         blocks, y_ndim = _shared_blocks(X, y, sample_weight)
         kind = "shared"
-        sizes = dask.compute(*[dask.delayed(_n_rows)(b) for b in blocks])
+        X = _to_array(X, "X")
+        if any(np.isnan(c) for c in X.chunks[0]):
+            X = X.compute_chunk_sizes()
+        sizes = np.asarray(X.chunks[0], dtype=np.int64)  # rows per block, known
         n = int(sum(sizes))
         if n_splits > n:
             raise ValueError(f"Cannot have number of splits n_splits={n_splits} greater "
@@ -76,10 +82,6 @@ def prepare_folds(estimator, X, y, sample_weight, n_splits):
 
 def _pick(parts, k):
     return parts[k]
-
-
-def _n_rows(block):
-    return block[0].shape[0]
 
 
 def _task_counts(block):

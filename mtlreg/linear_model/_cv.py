@@ -126,7 +126,13 @@ class _MultiTaskCVBase(BaseEstimator):
         best = {"alpha": float(grids[g, a])}
         if second is not None:
             best[second[0]] = values[g]
-        self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
+        if dask_input:  # refitted on the statistics of all the data: no other pass
+            self.estimator_ = clone(base).set_params(**best).fit(Xg, None)
+            for name in ("n_features_in_", "feature_names_in_"):  # set from X's columns
+                if hasattr(base, name):
+                    setattr(self.estimator_, name, getattr(base, name))
+        else:
+            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
         self.alpha_ = best["alpha"]
         if second is None:
             self.alphas_ = grids[0]

@@ -704,8 +704,14 @@ def test_task_column_features_copied_when_rows_not_contiguous(order, position):
                                             (np.inf, "Input X contains infinity"),
                                             (-np.inf, "Input X contains infinity")])
 @pytest.mark.parametrize("position", [0, -1, None])
-def test_one_pass_finiteness_check_keeps_scikit_learn_messages(value, message, position):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_one_pass_finiteness_check_keeps_scikit_learn_messages(value, message, position,
+                                                               compiled, monkeypatch):
     from mtlreg import GroupLassoClassifier, GroupLassoRegressor
+    from mtlreg.utils import validation
+
+    if compiled:  # the compiled scan, used on large X, on this small one
+        monkeypatch.setattr(validation, "_SCAN_MIN_SIZE", 0)
 
     X, y = _per_task_array(0)
     if position is None:  # shared layout

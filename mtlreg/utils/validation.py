@@ -136,15 +136,25 @@ def check_X(estimator, X, *, reset, keep_float32=False, scan=False):
     return (X_rest, task_ids, _scan(estimator, X_rest)) if scan else (X_rest, task_ids)
 
 
+# Below this many entries the fit's scan of X uses NumPy (no kernel to compile on a
+# first, small fit); above, one compiled pass (mtlreg.utils._scan).
+_SCAN_MIN_SIZE = 1 << 20
+
+
 def _scan(estimator, X):
     """Largest magnitude per column of a dense ``X``, checking in the same pass that
     every entry is finite (the error is scikit-learn's); ``None`` for a sparse ``X``
     (checked by scikit-learn already)."""
     if sp.issparse(X):
         return None
-    from ._scan import finite_column_max
+    if X.size <= _SCAN_MIN_SIZE:  # small: two NumPy passes, nothing to compile
+        col_max = np.maximum(np.abs(X.max(axis=0, initial=0.0)),
+                             np.abs(X.min(axis=0, initial=0.0))).astype(np.float64)
+        finite = bool(np.all(np.isfinite(col_max)))  # NaN and inf propagate to the max
+    else:
+        from ._scan import finite_column_max
 
-    col_max, finite = finite_column_max(X)
+        col_max, finite = finite_column_max(X)
     if not finite:  # scikit-learn's message ("Input X contains NaN/infinity ...")
         check_array(X, accept_sparse=_ACCEPT_SPARSE, dtype=None, input_name="X",
                     estimator=estimator, ensure_min_features=0, ensure_min_samples=0)

@@ -311,15 +311,21 @@ def decision(estimator, X):
         return X.map_blocks(_predict_shared, coef, intercept, False, dtype=np.float64,
                             chunks=(X.chunks[0], (coef.shape[0],)))
     position = _task_position(estimator, X)
+    # unseen tasks: an error when a partition is computed, or with unseen_tasks="shared"
+    # the shared model, appended as row len(tasks_) (as in memory, _base._decision)
+    unseen = (getattr(estimator, "unseen_tasks", "error"), estimator._unseen_hint())
+    if unseen[0] == "shared":
+        w, b = estimator._shared_model()
+        coef, intercept = np.vstack([coef, w]), np.append(intercept, b)
     tasks = estimator.tasks_
     if _is_dataframe(X):
         import pandas as pd
 
-        return X.map_partitions(_predict_partition, position, tasks, coef, intercept,
+        return X.map_partitions(_predict_partition, position, tasks, coef, intercept, unseen,
                                 meta=pd.Series([], dtype=np.float64))
     X = X.rechunk({1: -1})
-    return X.map_blocks(_predict_rows, position, tasks, coef, intercept, dtype=np.float64,
-                        drop_axis=1)
+    return X.map_blocks(_predict_rows, position, tasks, coef, intercept, unseen,
+                        dtype=np.float64, drop_axis=1)
 
 
 def map_result(Z, fn, *args, ndim_out=None, dtype=np.float64):
@@ -347,17 +353,17 @@ def _predict_shared(block, coef, intercept, ravel):
     return Z.ravel() if ravel else Z
 
 
-def _predict_rows(block, position, tasks, coef, intercept):
+def _predict_rows(block, position, tasks, coef, intercept, unseen=("error", "")):
     features, task_ids = _split_task_column(block, position)
     features = features.astype(np.float64, copy=False)
-    return rowwise_predict(features, task_codes(tasks, task_ids), coef, intercept)
+    return rowwise_predict(features, task_codes(tasks, task_ids, *unseen), coef, intercept)
 
 
-def _predict_partition(block, position, tasks, coef, intercept):
+def _predict_partition(block, position, tasks, coef, intercept, unseen=("error", "")):
     import pandas as pd
 
-    return pd.Series(_predict_rows(block, position, tasks, coef, intercept), index=block.index,
-                     dtype=np.float64)
+    return pd.Series(_predict_rows(block, position, tasks, coef, intercept, unseen),
+                     index=block.index, dtype=np.float64)
 
 
 __all__ = ["as_binary", "decision", "fit_statistics", "map_result"]

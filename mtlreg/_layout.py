@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import _kernels
+from .utils._arrays import is_float32, matmul64, rmatmul64, row_major, slice_length
 from .utils.validation import resolve_task_weights
 
 
@@ -139,7 +140,7 @@ class SharedDesign(_CentredOperator):
         # One centring vector for every task (the s-weighted mean of all rows): with
         # no missing labels it equals the per-task means, and it keeps the bound below valid.
         if fit_intercept:
-            mu1 = np.asarray(sample_weight @ X).ravel() / sample_weight.sum()
+            mu1 = np.asarray(rmatmul64(X, sample_weight)).ravel() / sample_weight.sum()
         else:
             mu1 = np.zeros(X.shape[1])
         mu = np.broadcast_to(mu1, (n_tasks, X.shape[1]))
@@ -157,10 +158,10 @@ class SharedDesign(_CentredOperator):
     def _raw_matvec(self, W, offset):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.repeat(np.asarray(offset, dtype=np.float64)[None, :], self.X.shape[0], 0)
-        return np.asarray(self.X @ W) + offset[None, :]
+        return matmul64(self.X, W) + offset[None, :]
 
     def _raw_rmatvec(self, R):
-        return np.asarray(self.X.T @ R), R.sum(axis=0)
+        return rmatmul64(self.X, R), R.sum(axis=0)
 
     def _task_sums(self, values):
         return values.sum(axis=0)
@@ -172,14 +173,25 @@ class SharedDesign(_CentredOperator):
         product ``A^T (c * Y)``."""
         if getattr(self, "_gram", None) is not None or not self._all_labelled:
             return super().task_gram()
-        Xd = self.X.toarray() if sp.issparse(self.X) else np.asarray(self.X, dtype=np.float64)
-        A = self._augmented(Xd, self._mu1)
         s = self._sample_weight
-        H1 = A.T @ (A * s[:, None])
+        if is_float32(self.X):  # by slices of rows, accumulated in float64
+            k = self.n_features + int(self.fit_intercept)
+            H1, rT = np.zeros((k, k)), np.zeros((k, self.n_tasks))
+            step = slice_length(self.X.shape[0], k)
+            for i in range(0, self.X.shape[0], step):
+                A = self._augmented(self.X[i:i + step].astype(np.float64), self._mu1)
+                H1 += A.T @ (A * s[i:i + step, None])
+                rT += A.T @ (self.c[i:i + step] * self.y[i:i + step])
+        else:
+            Xd = (self.X.toarray() if sp.issparse(self.X)
+                  else np.asarray(self.X, dtype=np.float64))
+            A = self._augmented(Xd, self._mu1)
+            H1 = A.T @ (A * s[:, None])
+            rT = A.T @ (self.c * self.y)
         H1 = 0.5 * (H1 + H1.T)
         scale = self.lambdas / self._n_t
         H = scale[:, None, None] * H1[None, :, :]
-        r = np.ascontiguousarray((A.T @ (self.c * self.y)).T)
+        r = np.ascontiguousarray(rT.T)
         self._gram = (H, r)
         return H, r
 
@@ -212,6 +224,8 @@ class TaskBlocks(_CentredOperator):
         if sp.issparse(X):
             X = sp.csr_matrix(X)
             X.sort_indices()
+        else:  # the kernels read rows: contiguous rows, in any row stride (a view
+            X = row_major(X)  # beside the task column is used as it is)
         # rows grouped by task, once: task t's rows are order[starts[t]:starts[t + 1]]
         self._order = np.argsort(codes, kind="stable")
         self._starts = np.searchsorted(codes[self._order], np.arange(n_tasks + 1))
@@ -222,7 +236,7 @@ class TaskBlocks(_CentredOperator):
                 _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
                                              sums, np.empty(n_tasks))
             else:
-                _kernels.rowwise_rmatvec_dense(np.ascontiguousarray(X), codes, weights, sums,
+                _kernels.rowwise_rmatvec_dense(X, codes, weights, sums,
                                                np.empty(n_tasks))
             mu = sums / n_t[:, None]
         else:
@@ -266,7 +280,8 @@ class TaskBlocks(_CentredOperator):
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
-        _kernels.task_gram_dense(np.ascontiguousarray(self.X, dtype=np.float64), self._order,
+        X = self.X if is_float32(self.X) else np.asarray(self.X, dtype=np.float64)
+        _kernels.task_gram_dense(row_major(X), self._order,
                                  self._starts, np.ascontiguousarray(self.mu), self.c, self.y,
                                  self.fit_intercept, H, r)
         self._gram = (H, r)
@@ -320,7 +335,8 @@ def rowwise_predict(X, codes, coef, intercept):
         return _kernels.rowwise_matvec_csr(
             X.data, X.indices, X.indptr, codes, coef, intercept, out
         )
-    return _kernels.rowwise_matvec_dense(np.ascontiguousarray(X), codes, coef, intercept, out)
+    return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
+                                         out)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):
@@ -331,6 +347,10 @@ def _sq_spectral_norm(X, s, mu, with_ones):
     """
     n, d = X.shape
     sqrt_s = np.sqrt(s)
+    if min(n, d + 1) <= 600 and is_float32(X):
+        gram = _centred_gram_float32(X, sqrt_s, mu, with_ones)
+        top = np.linalg.eigvalsh(gram)[-1] if gram.size else 0.0
+        return float(max(top, 0.0)) * (1 + 1e-10)
     if min(n, d + 1) <= 600:
         Xd = X.toarray() if sp.issparse(X) else np.asarray(X)
         M = sqrt_s[:, None] * (Xd - mu[None, :])
@@ -343,16 +363,38 @@ def _sq_spectral_norm(X, s, mu, with_ones):
 
     def mv(v):
         v = np.ravel(v)
-        z = np.asarray(X @ v[:d]).ravel() - mu @ v[:d]
+        z = matmul64(X, v[:d]).ravel() - mu @ v[:d]
         if with_ones:
             z = z + v[d]
         return sqrt_s * z
 
     def rmv(u):
         u = sqrt_s * np.ravel(u)
-        g = np.asarray(X.T @ u).ravel() - mu * u.sum()
+        g = rmatmul64(X, u).ravel() - mu * u.sum()
         return np.concatenate([g, [u.sum()]]) if with_ones else g
 
     normal = LinearOperator((k, k), matvec=lambda v: rmv(mv(v)), dtype=float)
     top = eigsh(normal, k=1, which="LA", tol=1e-8, return_eigenvectors=False)[0]
     return float(max(top, 0.0)) * (1 + 1e-6)
+
+
+def _centred_gram_float32(X, sqrt_s, mu, with_ones):
+    """The smaller Gram matrix of ``M = diag(sqrt_s) [X - 1 mu^T, (1)]`` for a float32
+    ``X``, accumulated in float64 over slices of ``X`` (no float64 copy of ``X``)."""
+    n, d = X.shape
+    if d + int(with_ones) <= n:  # (k, k), by slices of rows
+        k = d + int(with_ones)
+        gram = np.zeros((k, k))
+        step = slice_length(n, k)
+        for i in range(0, n, step):
+            M = sqrt_s[i:i + step, None] * (X[i:i + step].astype(np.float64) - mu)
+            if with_ones:
+                M = np.hstack([M, sqrt_s[i:i + step, None]])
+            gram += M.T @ M
+        return gram
+    gram = np.outer(sqrt_s, sqrt_s) if with_ones else np.zeros((n, n))  # (n, n)
+    step = slice_length(d, n)
+    for j in range(0, d, step):
+        M = sqrt_s[:, None] * (X[:, j:j + step].astype(np.float64) - mu[j:j + step])
+        gram += M @ M.T
+    return gram

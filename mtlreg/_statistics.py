@@ -137,7 +137,8 @@ def shared_block_statistics(X, Y, s):
     per distinct pattern of missing labels, usually one).
     """
     m, d = X.shape
-    Y = np.asarray(Y, dtype=np.float64).reshape(m, -1)
+    Y = np.asarray(Y, dtype=np.float64)
+    Y = Y if Y.ndim == 2 else Y.reshape(m, -1)  # (0, T) kept: a block without rows
     T = Y.shape[1]
     s = np.ones(m) if s is None else np.asarray(s, dtype=np.float64).ravel()
     if s.shape != (m,):

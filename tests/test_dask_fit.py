@@ -270,8 +270,15 @@ def test_unsupported_inputs_raise_clear_errors():
     labels = (ddf["y"] > 1e6).astype(int)  # one class only
     with pytest.raises(ValueError, match="two classes"):
         GroupLassoClassifier(task_column="task").fit(Xd, labels)
-    with pytest.raises(NotImplementedError, match="joblib.parallel_backend"):
-        GroupLassoRegressorCV(task_column="task", cv=2).fit(Xd, ddf["y"])
+    from sklearn.model_selection import KFold
+
+    from mtlreg import GroupLassoClassifierCV
+
+    with pytest.raises(NotImplementedError, match="custom cv.*joblib.parallel_backend"):
+        GroupLassoRegressorCV(task_column="task", cv=KFold(2)).fit(Xd, ddf["y"])
+    with pytest.raises(NotImplementedError, match="logistic.*joblib.parallel_backend"):
+        GroupLassoClassifierCV(task_column="task", cv=2).fit(
+            Xd, (ddf["y"] > 0).astype(int))
     with pytest.raises(TypeError, match="same partitions"):
         GroupLassoRegressor(task_column="task").fit(Xd, df["y"].to_numpy())
     with pytest.raises(ValueError, match="partitioned alike|partitions"):
@@ -288,3 +295,83 @@ def test_import_mtlreg_does_not_import_dask():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("Est, params", [(MeanRegularizedRegressor, dict(alpha=0.5)),
+                                         (DirtyRegressor, dict(alpha=0.05, beta=0.03))])
+def test_dask_predict_unseen_tasks_shared(Est, params):
+    """unseen_tasks="shared": a lazy Dask predict gives the rows of unseen tasks the
+    shared model, as in memory (DataFrame and array); with "error", computing raises."""
+    df = _frame(seed=5)
+    X, y = df.drop(columns=["y", "w"]), df["y"]
+    est = Est(task_column="task", unseen_tasks="shared", **params).fit(X, y)
+    new = X.copy()
+    new.loc[new.index[::3], "task"] = 99  # a task the fit never saw
+    ref = est.predict(new)
+    got = est.predict(dd.from_pandas(new, npartitions=3))
+    assert hasattr(got, "__dask_graph__")
+    np.testing.assert_allclose(got.compute().to_numpy(), ref, rtol=0, atol=1e-12)
+    arr = new.to_numpy(dtype=float)
+    est_arr = Est(task_column=2, unseen_tasks="shared", **params).fit(X.to_numpy(float), y)
+    got_arr = est_arr.predict(da.from_array(arr, chunks=(50, arr.shape[1])))
+    np.testing.assert_allclose(got_arr.compute(), est_arr.predict(arr), rtol=0, atol=1e-12)
+    strict = Est(task_column="task", **params).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown task"):
+        strict.predict(dd.from_pandas(new, npartitions=3)).compute()
+
+
+# ------------------------------------------------ *CV from Dask: per-fold statistics
+@pytest.mark.parametrize("name, params", [
+    ("GroupLassoRegressorCV", dict(n_alphas=6)),
+    ("DirtyRegressorCV", dict(n_alphas=4, betas=[0.05, 0.2])),
+    ("MeanRegularizedRegressorCV", dict(n_alphas=4)),
+])
+def test_cv_per_task_dataframe_equals_in_memory(name, params):
+    """Same folds (TaskStratifiedKFold), same grids, same path losses, same choice and
+    refit as the in-memory *CV; tasks split across partitions, an empty partition, a
+    task of one row (never in a test fold), sample weights."""
+    import mtlreg
+
+    Est = getattr(mtlreg, name)
+    df = _frame(seed=12, sizes=(40, 25, 60, 33, 1))
+    X, y, w = df.drop(columns=["y", "w"]), df["y"], df["w"]
+    ddf = dd.from_pandas(df, npartitions=4)
+    ddf = dd.concat([ddf, ddf.head(0, compute=False)])  # an empty partition at the end
+    kw = dict(task_column="task", cv=3, tol=1e-10, max_iter=100_000, **params)
+    ref = Est(**kw).fit(X, y, sample_weight=w)
+    got = Est(**kw).fit(ddf.drop(columns=["y", "w"]), ddf["y"], sample_weight=ddf["w"])
+    np.testing.assert_allclose(got.alphas_, ref.alphas_, rtol=1e-9)
+    np.testing.assert_allclose(got.mse_path_, ref.mse_path_, rtol=1e-7)
+    assert got.alpha_ == pytest.approx(ref.alpha_, rel=1e-9)  # the same grid point
+    _assert_same_fit(ref, got, atol=1e-7)
+
+
+def test_cv_shared_array_equals_in_memory():
+    rng = np.random.default_rng(13)
+    X, Y = make_multitask_regression(130, 6, 3, noise=0.5, random_state=13)
+    Y[rng.random(Y.shape) < 0.1] = np.nan
+    kw = dict(cv=4, n_alphas=5, tol=1e-10, max_iter=100_000)
+    ref = GroupLassoRegressorCV(**kw).fit(X, Y)
+    got = GroupLassoRegressorCV(**kw).fit(da.from_array(X, chunks=(45, 6)),
+                                          da.from_array(Y, chunks=(45, 3)))
+    np.testing.assert_allclose(got.mse_path_, ref.mse_path_, rtol=1e-7)
+    assert got.alpha_ == pytest.approx(ref.alpha_, rel=1e-9)  # the same grid point
+    _assert_same_fit(ref, got, atol=1e-7)
+
+
+def test_cv_on_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    df = _frame(seed=14)
+    X, y = df.drop(columns=["y", "w"]), df["y"]
+    kw = dict(task_column="task", n_alphas=5, tol=1e-10, max_iter=100_000)
+    ref = GroupLassoRegressorCV(**kw).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster), dask.config.set(scheduler=None):
+        ddf = dd.from_pandas(df, npartitions=3)
+        got = GroupLassoRegressorCV(**kw).fit(ddf.drop(columns=["y", "w"]), ddf["y"])
+        pred = got.predict(ddf.drop(columns=["y", "w"])).compute()
+    np.testing.assert_allclose(got.mse_path_, ref.mse_path_, rtol=1e-7)
+    assert got.alpha_ == pytest.approx(ref.alpha_, rel=1e-9)
+    _assert_same_fit(ref, got, atol=1e-7)
+    np.testing.assert_allclose(pred.to_numpy(), ref.predict(X), atol=1e-7)

@@ -649,3 +649,127 @@ def test_task_column_memory_order_and_dtype_do_not_matter(position):
     for coef in fits[1:]:
         assert_allclose(coef, fits[0], rtol=1e-10, atol=1e-12)
     assert np.abs(fits[0]).max() > 0.1
+
+
+# ------------------------------------------------ one pass over the input (issue 15)
+def _per_task_array(position, order="C", dtype=np.float64, seed=11):
+    from mtlreg.datasets import make_multitask_regression
+
+    X, y = make_multitask_regression([40, 30, 50], 5, 3, layout="per_task", noise=0.5,
+                                     random_state=seed)  # task column first
+    X = np.insert(X[:, 1:], position, X[:, 0], axis=1) if position else X
+    return np.asarray(X, dtype=dtype, order=order), y
+
+
+@pytest.mark.parametrize("position", [0, -1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_task_column_first_or_last_features_are_a_view(position, dtype):
+    """Task column first or last in an array with contiguous rows: the features are a
+    view of the user's array (no copy of X), the fit equals the fit on a C-ordered copy
+    of the features with the task column in the middle, and X is left untouched."""
+    from sklearn.base import clone
+
+    from mtlreg import GroupLassoRegressor
+
+    pos = position % 6
+    X, y = _per_task_array(pos, dtype=dtype)
+    before = X.copy()
+    est = GroupLassoRegressor(alpha=0.05, task_column=position, tol=1e-10, max_iter=10_000)
+    layout = clone(est)._prepare(X, y, None)[0]
+    if dtype == np.float64 or X.shape[1] - 1 + 1 > 256:  # float32 small d: statistics
+        assert np.shares_memory(layout.X, X)
+    est.fit(X, y)
+    np.testing.assert_array_equal(X, before)
+    X_mid, _ = _per_task_array(2, dtype=dtype)
+    mid = GroupLassoRegressor(alpha=0.05, task_column=2, tol=1e-10,
+                              max_iter=10_000).fit(X_mid, y)
+    np.testing.assert_allclose(est.coef_, mid.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.predict(X), mid.predict(X_mid), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("order, position", [("F", 0), ("C", 2)])
+def test_task_column_features_copied_when_rows_not_contiguous(order, position):
+    from sklearn.base import clone
+
+    from mtlreg import GroupLassoRegressor
+
+    X, y = _per_task_array(position, order=order)
+    est = GroupLassoRegressor(alpha=0.05, task_column=position)
+    layout = clone(est)._prepare(X, y, None)[0]
+    assert not np.shares_memory(layout.X, X)
+    assert layout.X.flags.c_contiguous
+
+
+@pytest.mark.parametrize("value, message", [(np.nan, "Input X contains NaN"),
+                                            (np.inf, "Input X contains infinity"),
+                                            (-np.inf, "Input X contains infinity")])
+@pytest.mark.parametrize("position", [0, -1, None])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_one_pass_finiteness_check_keeps_scikit_learn_messages(value, message, position,
+                                                               compiled, monkeypatch):
+    from mtlreg import GroupLassoClassifier, GroupLassoRegressor
+    from mtlreg.utils import validation
+
+    if compiled:  # the compiled scan, used on large X, on this small one
+        monkeypatch.setattr(validation, "_SCAN_MIN_SIZE", 0)
+
+    X, y = _per_task_array(0)
+    if position is None:  # shared layout
+        X = X[:, 1:].copy()
+    elif position == -1:
+        X = np.roll(X, -1, axis=1)
+    X[7, 2] = value
+    for est in (GroupLassoRegressor(task_column=position),
+                GroupLassoClassifier(task_column=position)):
+        target = y if est._loss == "squared" else (y > np.median(y)).astype(int)
+        with pytest.raises(ValueError, match=message):
+            est.fit(X, target)
+
+
+def test_one_pass_scan_gives_the_column_magnitudes():
+    from mtlreg.utils._scan import finite_column_max
+
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((50, 7)) * np.logspace(-3, 3, 7)
+    for B in (A, np.asfortranarray(A), A[:, 1:], A.astype(np.float32)):
+        col_max, finite = finite_column_max(B)
+        assert finite
+        np.testing.assert_allclose(col_max, np.abs(B).max(axis=0), rtol=1e-7)
+    B = A.copy()
+    B[3, 4] = np.nan
+    assert not finite_column_max(B)[1]
+    assert not finite_column_max(np.asfortranarray(B))[1]
+
+
+def test_task_column_view_fit_peak_memory_below_a_copy():
+    """No copy of the features in the fit (per-task layout, task column first)."""
+    import tracemalloc
+
+    from mtlreg import GroupLassoRegressor
+
+    rng = np.random.default_rng(4)
+    n, d, T = 16_000, 300, 20  # d + 1 > 256: the solver works on X (no Gram form)
+    X = np.empty((n, d + 1))
+    X[:, 0] = rng.integers(0, T, n)
+    X[:, 1:] = rng.standard_normal((n, d))
+    y = X[:, 1:4].sum(axis=1) + rng.standard_normal(n)
+    est = GroupLassoRegressor(alpha=0.5, task_column=0)
+    est.fit(X[:500], y[:500])  # compile outside the measure
+    tracemalloc.start()
+    est.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.5 * n * d * 8  # a copy of the features alone: 38 MB
+
+
+def test_task_column_dataframe_features_converted_once_to_row_order():
+    from sklearn.base import clone
+
+    from mtlreg import GroupLassoRegressor
+
+    X, y = _per_task_array(0)
+    df = pd.DataFrame(X, columns=["task"] + [f"f{j}" for j in range(X.shape[1] - 1)])
+    est = GroupLassoRegressor(alpha=0.05, task_column="task")
+    layout = clone(est)._prepare(df, y, None)[0]
+    assert layout.X.flags.c_contiguous
+    np.testing.assert_array_equal(layout.X, X[:, 1:])

@@ -9,6 +9,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -20,6 +21,7 @@ from ._docs import ALL_SOLVERS, FISTA_ONLY, fill_solver_doc
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
 from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
+from ..utils._arrays import matmul64
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
     Interval,
@@ -104,6 +106,12 @@ class MultiTaskLinearModel(BaseEstimator):
         Dask input (any of ``X``, ``y``, ``sample_weight``) is recognised here, up front:
         its per-task sufficient statistics are computed on the workers and the layout
         is built from them (:mod:`mtlreg._dask`, imported only then)."""
+        if getattr(X, "_mtlreg_prepared", False):  # statistics (*CV from Dask, _dask_cv)
+            from .._statistics import TaskStatistics
+
+            layout = TaskStatistics(X.stats, X.kind, self.task_weights, self.fit_intercept)
+            self._y_ndim = X.y_ndim
+            return layout, self._make_datafit(GramQuadratic(layout)), X.stats.labels
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             from .. import _dask
 
@@ -116,17 +124,21 @@ class MultiTaskLinearModel(BaseEstimator):
             self._check_task_classes(layout.target_means(), tasks)
             datafit = DistributedLogistic(layout, blocks, self.classes_[1])
             return layout, self._make_datafit(datafit), tasks
-        X, task_ids = check_X(self, X, reset=reset, keep_float32=self._loss == "squared")
+        X, task_ids, col_max = check_X(self, X, reset=reset, keep_float32=True, scan=True)
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        check_magnitudes(X, y if self._loss == "squared" else None)
+        check_magnitudes(X, y if self._loss == "squared" else None, col_max)
         sample_weight = _rescaled_weights(sample_weight)
         if X.dtype == np.float32:
-            if X.shape[1] + int(self.fit_intercept) <= _GRAM_MAX_K:
+            if sp.issparse(X):
+                X = X.astype(np.float64)  # the float32 policy is for dense designs
+            elif (self._loss == "squared"
+                  and X.shape[1] + int(self.fit_intercept) <= _GRAM_MAX_K):
                 return self._prepare_float32(X, y, task_ids, sample_weight)
-            X = X.astype(np.float64)
+            # else X stays float32: the layouts and solvers work on it as it is,
+            # accumulating in float64 (mtlreg.utils._arrays)
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
@@ -148,10 +160,15 @@ class MultiTaskLinearModel(BaseEstimator):
         return layout, self._make_datafit(datafit), tasks
 
     def _prepare_float32(self, X, y, task_ids, sample_weight):
-        """The float32 policy (squared loss): ``X`` is never copied to float64 as a whole;
-        its per-task statistics are accumulated in float64, slice by slice (as for a fit
-        from Dask, :mod:`mtlreg._statistics`), and the solvers run in float64 on the
-        Gram form they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers."""
+        """The float32 policy: a dense float32 ``X`` is never copied to float64 as a
+        whole. Here (squared loss, ``n_features + 1 <= 256``) its per-task statistics
+        are accumulated in float64, slice by slice (as for a fit from Dask,
+        :mod:`mtlreg._statistics`), and the solvers run in float64 on the Gram form
+        they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers. Otherwise
+        (more features, the logistic loss) the layout keeps ``X`` in float32 and the
+        design-based solvers (BCD on the design, FISTA) read it as it is, every
+        product accumulated in float64 (:mod:`mtlreg.utils._arrays`): the float32
+        numbers are the data, solved to the same ``tol`` as float64 input."""
         from .._statistics import (TaskStatistics, per_task_block_statistics,
                                    shared_block_statistics)
 
@@ -299,9 +316,9 @@ class MultiTaskLinearModel(BaseEstimator):
             from .. import _dask
 
             return _dask.decision(self, X)
-        X, task_ids = check_X(self, X, reset=False)
+        X, task_ids = check_X(self, X, reset=False, keep_float32=True)
         if task_ids is None:
-            Z = np.asarray(X @ self.coef_.T) + self.intercept_
+            Z = matmul64(X, self.coef_.T) + self.intercept_
             return Z.ravel() if self._y_ndim == 1 else Z
         codes = self._task_codes(task_ids)
         coef, intercept = self.coef_, self.intercept_

@@ -76,17 +76,20 @@ class _MultiTaskCVBase(BaseEstimator):
         return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        if any(is_dask_collection(a) for a in (X, y, sample_weight)):
-            raise NotImplementedError(
-                f"{type(self).__name__} needs the data in memory to split it into folds; "
-                "a Dask collection is not supported. Fit the estimator itself from Dask at "
-                "a chosen alpha (compute_alpha_max and regularization_path work from Dask "
-                "too), or cross-validate in memory on a sample, with the folds on the "
-                "cluster through joblib.parallel_backend('dask')."
-            )
-        X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
         base = self._base_estimator()
-        second = self._second_grid(base, X, y, sample_weight)
+        dask_input = any(is_dask_collection(a) for a in (X, y, sample_weight))
+        if dask_input:
+            self._check_dask_support(base)
+            from .. import _dask_cv
+
+            # one pass: the statistics of every fold; all the data = their merge
+            data, jobs = _dask_cv.prepare_folds(base, X, y, sample_weight,
+                                                5 if self.cv is None else int(self.cv))
+            Xg, yg, swg = data, None, None
+        else:
+            X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
+            Xg, yg, swg = X, y, sample_weight
+        second = self._second_grid(base, Xg, yg, swg)
         values = [None] if second is None else second[1]
         # the grids come from the full data (as in scikit-learn's LinearModelCV)
         if self.alphas is None:
@@ -94,29 +97,42 @@ class _MultiTaskCVBase(BaseEstimator):
             for value in values:
                 est = clone(base) if second is None else clone(base).set_params(
                     **{second[0]: value})
-                layout, datafit, _ = est._prepare(X, y, sample_weight)
+                layout, datafit, _ = est._prepare(Xg, yg, swg)
                 G0 = est._null_model(layout, datafit)[2]
                 grids.append(_grid(est, datafit, G0, self.n_alphas, self.eps))
             grids = np.asarray(grids)
         else:
             grids = _check_grid_args(self.alphas, self.n_alphas, self.eps, len(values))
-        if self.cv is None or isinstance(self.cv, Integral):
-            cv = default_cv(base, y, 5 if self.cv is None else self.cv)
+        if dask_input:
+            losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+                delayed(_dask_cv.fold_losses)(base, train, test, grids, second,
+                                              self.verbose)
+                for train, test in jobs
+            )
         else:
-            cv = check_cv(self.cv)
-        folds = list(cv.split(X, y))
-        losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-            delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids, second,
-                                  self.verbose)
-            for train, test in folds
-        )
+            if self.cv is None or isinstance(self.cv, Integral):
+                cv = default_cv(base, y, 5 if self.cv is None else self.cv)
+            else:
+                cv = check_cv(self.cv)
+            folds = list(cv.split(X, y))
+            losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
+                delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids,
+                                      second, self.verbose)
+                for train, test in folds
+            )
         path = np.stack(losses, axis=-1)  # (G, A, n_folds)
         mean = path.mean(axis=-1)
         g, a = np.unravel_index(np.argmin(mean), mean.shape)
         best = {"alpha": float(grids[g, a])}
         if second is not None:
             best[second[0]] = values[g]
-        self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
+        if dask_input:  # refitted on the statistics of all the data: no other pass
+            self.estimator_ = clone(base).set_params(**best).fit(Xg, None)
+            for name in ("n_features_in_", "feature_names_in_"):  # set from X's columns
+                if hasattr(base, name):
+                    setattr(self.estimator_, name, getattr(base, name))
+        else:
+            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
         self.alpha_ = best["alpha"]
         if second is None:
             self.alphas_ = grids[0]
@@ -130,6 +146,24 @@ class _MultiTaskCVBase(BaseEstimator):
             if name.endswith("_") and not name.startswith("_"):
                 setattr(self, name, value)
         return self
+
+    def _check_dask_support(self, base):
+        """From Dask: the squared loss with the default folds (``cv=None`` or an int);
+        otherwise a clear error naming the alternatives."""
+        if base._loss == "squared" and (self.cv is None or (
+                isinstance(self.cv, Integral) and not isinstance(self.cv, bool))):
+            return
+        reason = ("the logistic loss has no sufficient statistics"
+                  if base._loss != "squared" else
+                  "a custom cv splits rows held in memory (from Dask only cv=None or an "
+                  "int, the default task-stratified / K-fold splits, are supported)")
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot cross-validate from a Dask collection: "
+            f"{reason}. Fit the estimator itself from Dask at a chosen alpha "
+            "(compute_alpha_max and regularization_path work from Dask too), or "
+            "cross-validate in memory on a sample, with the folds on the cluster "
+            "through joblib.parallel_backend('dask')."
+        )
 
     def _set_path(self, path):
         setattr(self, self._path_name, path)

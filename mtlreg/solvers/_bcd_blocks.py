@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from numba import njit
 
 from .._kernels import rowwise_rmatvec_dense
+from ..utils._arrays import row_major
 from ._bcd_kernels import (
     L1_KIND,
     L1INF_KIND,
@@ -328,9 +329,10 @@ def bcd_blocks(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive, fit_int
     returned point.
     """
     layout = datafit.layout
-    X = layout.X
-    if not (X.flags.c_contiguous and X.dtype == np.float64):
-        X = np.ascontiguousarray(X, dtype=np.float64)
+    X = layout.X  # float64 or float32 (the kernels accumulate in float64)
+    if X.dtype not in (np.float64, np.float32):
+        X = np.asarray(X, dtype=np.float64)
+    X = row_major(X)  # rows contiguous (a view beside the task column is kept)
     codes = np.ascontiguousarray(layout.codes, dtype=np.intp)
     c = np.ascontiguousarray(layout.c, dtype=np.float64)
     y = np.ascontiguousarray(layout.y, dtype=np.float64)

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..datafits import Quadratic
+from ..utils._arrays import is_float32, matmul64, rmatmul64, slice_length
 from ..utils._threads import single_threaded_blas
 from ._bcd_blocks import bcd_blocks, supports_blocks
 from ._bcd_kernels import (
@@ -147,11 +148,23 @@ def _residual(X, Y, C, mu, V, b):
     if len(nz) == 0:
         Z = np.broadcast_to(offset, Y.shape)
     elif len(nz) <= d // 2:
-        Z = X[:, nz] @ W[nz] + offset
+        Z = matmul64(X[:, nz], W[nz]) + offset
     else:
-        Z = X @ W + offset
+        Z = matmul64(X, W) + offset
     E = Z - Y
     return E, np.ascontiguousarray((C * E).T)
+
+
+def _centred_sq_weighted(X, mu, C):
+    """``((X - mu)^2)^T C``, by column slices for a float32 ``X`` (accumulated in float64)."""
+    if not is_float32(X):
+        return ((X - mu) ** 2).T @ C
+    n, d = X.shape
+    out = np.empty((d, C.shape[1]))
+    step = slice_length(d, n)
+    for j in range(0, d, step):
+        out[j:j + step] = ((X[:, j:j + step].astype(np.float64) - mu[j:j + step]) ** 2).T @ C
+    return out
 
 
 def _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
@@ -177,7 +190,9 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
     from scratch.
     """
     layout = datafit.layout
-    X = np.asarray(layout.X, dtype=np.float64)
+    X = layout.X  # float64, or float32 (kept: every product accumulates in float64)
+    if not is_float32(X):
+        X = np.asarray(X, dtype=np.float64)
     mu = np.ascontiguousarray(layout.mu[0], dtype=np.float64)
     C, Y = layout.c, layout.y
     uniform = bool(np.all(C == C[:1]))  # same weight on every sample of a task
@@ -190,7 +205,7 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
         CT = np.zeros((1, 1))
     else:
         CT = np.ascontiguousarray(C.T, dtype=np.float64)
-        D = np.ascontiguousarray(((X - mu) ** 2).T @ C)
+        D = np.ascontiguousarray(_centred_sq_weighted(X, mu, C))
     n_rows = V.shape[0]
     if ws_min is None:
         ws_min = max(10, min(300, n_rows // 10))
@@ -198,7 +213,7 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
     fresh = True  # RT computed from scratch (not by updates)
     n_sweeps = 0
     while True:
-        GT = RT @ X
+        GT = RT @ X if not is_float32(X) else np.ascontiguousarray(rmatmul64(X, RT.T).T)
         sR = RT.sum(axis=1)
         GT -= np.outer(sR, mu)
         scores = row_scores(V, GT.T, feat, kind, a1, a2, l2, positive)

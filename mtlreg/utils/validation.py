@@ -51,24 +51,35 @@ def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def check_X(estimator, X, *, reset, keep_float32=False):
+def check_X(estimator, X, *, reset, keep_float32=False, scan=False):
     """Validate ``X``; split off the task column when ``estimator.task_column`` is set.
 
     Returns ``(X_features, task_ids)`` with ``task_ids=None`` in the shared layout.
     ``n_features_in_`` (and ``feature_names_in_``) describe the whole ``X`` the
     estimator receives, the task column included. ``X`` comes back in float64, or
-    in float32 if it is float32 and ``keep_float32`` (the fit then works from float64
-    statistics of it, see ``MultiTaskLinearModel._prepare``).
+    in float32 if it is float32 and ``keep_float32`` (see
+    ``MultiTaskLinearModel._prepare``).
+
+    One pass over the input where it can be: the features are not copied when the
+    user's array can be used as it is (a float array in the shared layout; with the
+    task column first or last in a float array whose rows are contiguous, the
+    features are a strided view of it -- the compiled kernels read rows, and a view
+    costs them about nothing while a copy costs a write of the whole array). With
+    ``scan=True`` (the fit) the finiteness check is one compiled pass that also takes
+    the largest magnitude of every column (:mod:`mtlreg.utils._scan`), and
+    ``(X_features, task_ids, col_max)`` is returned (``col_max`` for
+    :func:`check_magnitudes`; ``None`` for a sparse ``X``).
     """
     dtype = (np.float64, np.float32) if keep_float32 else np.float64
     column = estimator.task_column
     if column is None:
         _reject_text(X)
+        finite = not scan or sp.issparse(X)
         X = validate_data(
             estimator, X, reset=reset, accept_sparse=_ACCEPT_SPARSE,
-            dtype=dtype, ensure_min_samples=1,
+            dtype=dtype, ensure_min_samples=1, ensure_all_finite=finite,
         )
-        return X, None
+        return (X, None, _scan(estimator, X)) if scan else (X, None)
 
     name = type(estimator).__name__
     if _is_dataframe(X):
@@ -106,7 +117,7 @@ def check_X(estimator, X, *, reset, keep_float32=False):
             X_rest = X[:, keep]
         else:
             task_ids = X[:, position]
-            X_rest = _drop_column(X, position)
+            X_rest = _feature_columns(X, position)
     task_ids = _check_task_ids(task_ids)
     _reject_text(X_rest)
     if X_rest.shape[1] == 0:
@@ -118,8 +129,37 @@ def check_X(estimator, X, *, reset, keep_float32=False):
     X_rest = check_array(
         X_rest, accept_sparse=_ACCEPT_SPARSE, dtype=dtype, input_name="X",
         estimator=estimator, ensure_min_features=0,
+        ensure_all_finite=not scan or sp.issparse(X_rest),
+        # a DataFrame is copied anyway: straight to the row order the kernels read
+        order="C" if _is_dataframe(X_rest) else None,
     )
-    return X_rest, task_ids
+    return (X_rest, task_ids, _scan(estimator, X_rest)) if scan else (X_rest, task_ids)
+
+
+# Below this many entries the fit's scan of X uses NumPy (no kernel to compile on a
+# first, small fit); above, one compiled pass (mtlreg.utils._scan).
+_SCAN_MIN_SIZE = 1 << 20
+
+
+def _scan(estimator, X):
+    """Largest magnitude per column of a dense ``X``, checking in the same pass that
+    every entry is finite (the error is scikit-learn's); ``None`` for a sparse ``X``
+    (checked by scikit-learn already)."""
+    if sp.issparse(X):
+        return None
+    if X.size <= _SCAN_MIN_SIZE:  # small: two NumPy passes, nothing to compile
+        col_max = np.maximum(np.abs(X.max(axis=0, initial=0.0)),
+                             np.abs(X.min(axis=0, initial=0.0))).astype(np.float64)
+        finite = bool(np.all(np.isfinite(col_max)))  # NaN and inf propagate to the max
+    else:
+        from ._scan import finite_column_max
+
+        col_max, finite = finite_column_max(X)
+    if not finite:  # scikit-learn's message ("Input X contains NaN/infinity ...")
+        check_array(X, accept_sparse=_ACCEPT_SPARSE, dtype=None, input_name="X",
+                    estimator=estimator, ensure_min_features=0, ensure_min_samples=0)
+        raise ValueError("Input X contains NaN or infinity.")  # pragma: no cover
+    return col_max
 
 
 def _reject_text(X):
@@ -142,6 +182,18 @@ def _reject_text(X):
                 "(e.g. OneHotEncoder) or convert numbers stored as text (e.g. "
                 "X.astype(float)) before fitting."
             )
+
+
+def _feature_columns(X, position):
+    """The features of ``X`` beside its task column at ``position``: a view when that
+    column is the first or the last and the rows of a float32/float64 ``X`` are
+    contiguous (the view's rows are contiguous too: what the kernels read), else a
+    C-ordered copy. Nothing ever writes into it: the user's array is not modified."""
+    if (X.dtype in (np.float64, np.float32) and X.dtype.isnative
+            and X.strides[1] == X.itemsize and X.strides[0] >= X.shape[1] * X.itemsize
+            and position in (0, X.shape[1] - 1)):
+        return X[:, 1:] if position == 0 else X[:, :-1]
+    return _drop_column(X, position)
 
 
 def _drop_column(X, position):
@@ -264,13 +316,17 @@ MAX_MAGNITUDE = 1e100
 MIN_MAGNITUDE = 1e-100
 
 
-def check_magnitudes(X, y=None):
+def check_magnitudes(X, y=None, col_max=None):
     """Reject features and targets whose magnitude the solvers cannot square.
 
     ``X`` (dense or sparse, float64, finite) column by column; ``y`` (float, NaN =
-    missing) as a whole. The error names the culprit and the fix (rescale)."""
+    missing) as a whole. The error names the culprit and the fix (rescale).
+    ``col_max``: the largest magnitude of each column when known (``check_X(...,
+    scan=True)``): ``X`` is then not read again."""
     # largest |x| per column from the column maxima and minima: no copy of X
-    if sp.issparse(X):
+    if col_max is not None:
+        pass
+    elif sp.issparse(X):
         if X.nnz:
             hi = np.asarray(X.max(axis=0).todense()).ravel()
             lo = np.asarray(X.min(axis=0).todense()).ravel()
@@ -278,7 +334,8 @@ def check_magnitudes(X, y=None):
             hi = lo = np.zeros(X.shape[1])
     else:
         hi, lo = X.max(axis=0, initial=0.0), X.min(axis=0, initial=0.0)
-    col_max = np.maximum(np.abs(hi), np.abs(lo))
+    if col_max is None:
+        col_max = np.maximum(np.abs(hi), np.abs(lo)).astype(np.float64)  # float32 X too
     big = np.flatnonzero(col_max > MAX_MAGNITUDE)
     small = np.flatnonzero((col_max > 0) & (col_max < MIN_MAGNITUDE))
     for cols, what in ((big, "above"), (small, "below")):

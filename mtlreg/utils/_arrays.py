@@ -1,0 +1,64 @@
+"""Array helpers for the design ``X``: rows in memory, float32 kept float32.
+
+``row_major``: the compiled kernels read ``X`` row by row; any ``X`` whose rows are
+contiguous is used as it is (C order, or the rows of a wider array: the features
+beside a task column), others are copied to C order once.
+
+float32 designs: a dense float32 ``X`` is kept float32 (half the memory) and every
+product with it is accumulated in float64, on slices of ``X`` converted one at a
+time (at most ``SLICE_BYTES`` of float64 each), never on a float64 copy of the whole
+of ``X`` (NumPy's ``X @ W`` with a float32 ``X`` and a float64 ``W`` converts all of
+``X``). The float32 numbers are then the data, exactly: the solvers solve the
+problem they define to float64 precision, with the same stopping rule as for
+float64 input.
+"""
+
+import numpy as np
+
+SLICE_BYTES = 1 << 22
+
+
+def slice_length(length, width):
+    """Rows (or columns) of ``X`` per float64 slice: at most ``SLICE_BYTES`` and at
+    most an eighth of ``X`` (the slice then adds at most a quarter of the float32
+    ``X``'s memory)."""
+    return max(1, min(SLICE_BYTES // (8 * max(width, 1)), -(-length // 8)))
+
+
+def is_float32(X):
+    """A dense float32 ``X`` (sparse inputs are converted to float64 up front)."""
+    return isinstance(X, np.ndarray) and X.dtype == np.float32
+
+
+def matmul64(X, W):
+    """``X @ W`` in float64 (``W`` 1-D or 2-D); row slices of a float32 ``X`` are
+    converted to float64 one at a time (NumPy would convert the whole of ``X``)."""
+    if not is_float32(X):
+        return np.asarray(X @ W)
+    W = np.asarray(W, dtype=np.float64)
+    n, d = X.shape
+    out = np.empty((n,) + W.shape[1:])
+    step = slice_length(n, d)
+    for i in range(0, n, step):
+        out[i:i + step] = X[i:i + step].astype(np.float64) @ W
+    return out
+
+
+def rmatmul64(X, R):
+    """``X.T @ R`` in float64 (``R`` 1-D or 2-D), by column slices of a float32 ``X``."""
+    if not is_float32(X):
+        return np.asarray(X.T @ R)
+    R = np.asarray(R, dtype=np.float64)
+    n, d = X.shape
+    out = np.empty((d,) + R.shape[1:])
+    step = slice_length(d, n)
+    for j in range(0, d, step):
+        out[j:j + step] = X[:, j:j + step].T.astype(np.float64) @ R
+    return out
+
+def row_major(X):
+    """``X`` itself when its rows are contiguous (C order, or rows of a wider C-ordered
+    array: the features beside a task column), else a C-ordered copy."""
+    if X.ndim == 2 and X.strides[1] == X.itemsize and X.strides[0] >= X.shape[1] * X.itemsize:
+        return X
+    return np.ascontiguousarray(X)

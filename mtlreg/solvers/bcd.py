@@ -19,7 +19,12 @@ Two forms, chosen from the datafit:
   decreasing violation), solved until the violations seen during a sweep fall
   under 0.1 times the outer violation, with Anderson extrapolation of the iterates
   (kept only when it lowers the objective), as in skglm. The gradient over all
-  features is computed once per outer iteration.
+  features is computed once per outer iteration. With the plain l2,1 penalty and one
+  weight per task, gap-safe screening (:mod:`mtlreg.solvers._screening`) removes, for
+  good, the features it proves zero at the optimum from those gradient products and
+  from the working sets; the stopping rule is still checked on every feature. The
+  design's Fortran copy and column norms are kept on the layout, so a warm-started
+  path makes them once.
 * Dense per-task design (:class:`mtlreg.datafits.Quadratic` on a per-task layout):
   the same working-set scheme with exact block minimisation and Anderson
   extrapolation, in :mod:`mtlreg.solvers._bcd_blocks`.
@@ -42,6 +47,7 @@ from ._bcd_kernels import (
     centred_sq_norms,
     row_scores,
 )
+from ._screening import GapSafeL21, gap_safe_applies
 from .fista import SolverResult, result_at
 
 
@@ -84,8 +90,10 @@ def has_sparse_rows(penalty, n_rows):
 
 
 def bcd(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,
-        gradient_scale=None, check_every=1, verbose=0):
-    """Solve with compiled block coordinate descent; ``max_iter`` counts sweeps."""
+        gradient_scale=None, check_every=1, verbose=0, screening=True):
+    """Solve with compiled block coordinate descent; ``max_iter`` counts sweeps.
+    ``screening``: gap-safe screening on a dense shared design with the plain l2,1
+    penalty (no effect elsewhere)."""
     if not supports_bcd(datafit, penalty):
         raise ValueError(
             "solver='bcd' needs the squared loss (in Gram form, or on a dense design) "
@@ -119,7 +127,7 @@ def bcd(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000
         return result
     else:
         res = _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
-                                fit_intercept, tol_abs, max_iter)
+                                fit_intercept, tol_abs, max_iter, screening=screening)
         if verbose:
             print(f"[BCD] {res.n_iter} sweeps, optimality {res.stop_crit:.3e} "
                   f"(tol {tol_abs:.3e})")
@@ -135,6 +143,65 @@ def _combine(V, d):
     if V.shape[0] == d:
         return V
     return V.reshape(V.shape[0] // d, d, V.shape[1]).sum(axis=0)
+
+
+def _design_arrays(layout):
+    """The arrays of the shared-design sweeps, computed once per layout (a path solves
+    many problems on one layout): X in Fortran order (a copy if it is C-ordered), mu,
+    C, Y, whether every row of a task has the same weight, that weight per task, the
+    curvatures ``D[j, t]``, ``CT`` (C transposed, or a dummy) and the centred squared
+    column norms."""
+    cached = getattr(layout, "_bcd_design", None)
+    if cached is not None:
+        return cached
+    X = np.asarray(layout.X, dtype=np.float64)
+    mu = np.ascontiguousarray(layout.mu[0], dtype=np.float64)
+    C, Y = layout.c, layout.y
+    uniform = bool(np.all(C == C[:1]))  # same weight on every sample of a task
+    cvec = np.ascontiguousarray(C[0], dtype=np.float64)
+    sq_norms = None
+    if uniform:  # column norms read in X's own order, before the copy
+        sq_norms = centred_sq_norms(X, mu)
+        D = np.ascontiguousarray(np.outer(sq_norms, cvec))
+    X = np.asfortranarray(X)  # columns contiguous for the sweeps (a copy if C-ordered)
+    if uniform:
+        CT = np.zeros((1, 1))
+    else:
+        CT = np.ascontiguousarray(C.T, dtype=np.float64)
+        D = np.ascontiguousarray(((X - mu) ** 2).T @ C)
+    cached = (X, mu, C, Y, uniform, cvec, D, CT, sq_norms)
+    try:
+        layout._bcd_design = cached
+    except AttributeError:  # a layout with __slots__: recompute next time
+        pass
+    return cached
+
+
+def _screened_scores(screener, X, kept, mu, RT, sR, V, feat, kind, a1, a2, l2, positive,
+                     fit_intercept):
+    """Gradient products on the kept columns only, screening, and the optimality
+    scores (0 on screened rows: they are zero at the optimum). ``kept = (Xk, cols)``:
+    a Fortran copy of the columns ``cols`` of X (a superset of the kept features),
+    copied anew once the kept features are at most half of it. Returns (scores,
+    kept, whether screened rows had to be zeroed)."""
+    Xk, cols = kept
+    G = RT @ Xk
+    G -= np.outer(sR, mu[cols])
+    GTk = G[:, np.searchsorted(cols, screener.keep)]
+    stay = screener.screen(RT, GTk, V, fit_intercept)
+    keep = screener.keep
+    if len(keep) <= len(cols) // 2:
+        kept = (np.asfortranarray(X[:, keep]), keep)
+    if not stay.all():
+        dropped = np.setdiff1d(np.flatnonzero(np.any(V != 0.0, axis=1)), keep)
+        if len(dropped):
+            V[dropped] = 0.0
+            return None, kept, True
+        GTk = GTk[:, stay]
+    scores = np.zeros(V.shape[0])
+    scores[keep] = row_scores(V[keep], GTk.T, np.arange(len(keep)), kind[keep], a1[keep],
+                              a2[keep], l2, positive)
+    return scores, kept, False
 
 
 def _residual(X, Y, C, mu, V, b):
@@ -163,7 +230,7 @@ def _bcd_working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
 
 def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
                   fit_intercept, tol_abs, max_sweeps, anderson=5, ws_min=None,
-                  inner_ratio=0.1, order="priority"):
+                  inner_ratio=0.1, order="priority", screening=True):
     """Working-set BCD on a dense shared design (V, b updated in place).
 
     Outer iteration: the gradient over all rows (one ``X^T R``), the working set =
@@ -173,42 +240,58 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
     alpha_max/100 on the benchmark's medium problem), then sweeps over it
     (:func:`bcd_design_ws`, Anderson extrapolation with ``anderson`` iterates) until
     the violations seen during a sweep fall under ``inner_ratio`` times the outer
-    violation. Returns the :class:`SolverResult`, checked on a residual recomputed
-    from scratch.
+    violation. With ``screening`` (plain l2,1, one weight per task): gap-safe
+    screening at every outer iteration (:mod:`mtlreg.solvers._screening`); screened
+    features leave the gradient products and the working sets for good, and the
+    stopping rule is still checked on every feature. Returns the
+    :class:`SolverResult`, checked on a residual recomputed from scratch.
     """
     layout = datafit.layout
-    X = np.asarray(layout.X, dtype=np.float64)
-    mu = np.ascontiguousarray(layout.mu[0], dtype=np.float64)
-    C, Y = layout.c, layout.y
-    uniform = bool(np.all(C == C[:1]))  # same weight on every sample of a task
-    cvec = np.ascontiguousarray(C[0], dtype=np.float64)
-    if uniform:  # column norms read in X's own order, before the copy
-        D = np.ascontiguousarray(np.outer(centred_sq_norms(X, mu), cvec))
-    X = np.asfortranarray(X)  # columns contiguous for the sweeps (a copy if C-ordered)
+    X, mu, C, Y, uniform, cvec, D, CT, sq_norms = _design_arrays(layout)
     n, d = X.shape
-    if uniform:
-        CT = np.zeros((1, 1))
-    else:
-        CT = np.ascontiguousarray(C.T, dtype=np.float64)
-        D = np.ascontiguousarray(((X - mu) ** 2).T @ C)
     n_rows = V.shape[0]
     if ws_min is None:
         ws_min = max(10, min(300, n_rows // 10))
+    screener = None
+    if screening and gap_safe_applies(kind, a1, l2, positive, uniform, n_rows, d):
+        screener = GapSafeL21(np.sqrt(sq_norms), cvec, Y, a1)
+    kept, tol_kept = (X, np.arange(d)), tol_abs  # columns of X in the gradient products
     E, RT = _residual(X, Y, C, mu, V, b)
     fresh = True  # RT computed from scratch (not by updates)
     n_sweeps = 0
     while True:
-        GT = RT @ X
         sR = RT.sum(axis=1)
-        GT -= np.outer(sR, mu)
-        scores = row_scores(V, GT.T, feat, kind, a1, a2, l2, positive)
+        if screener is None:
+            GT = RT @ X
+            GT -= np.outer(sR, mu)
+            scores = row_scores(V, GT.T, feat, kind, a1, a2, l2, positive)
+        else:
+            scores, kept, reset = _screened_scores(screener, X, kept, mu, RT, sR, V, feat,
+                                                   kind, a1, a2, l2, positive, fit_intercept)
+            if reset:  # screened rows that were not zero: zeroed, residual recomputed
+                E, RT = _residual(X, Y, C, mu, V, b)
+                fresh = True
+                continue
         kkt = max(scores.max(initial=0.0),
                   float(np.abs(sR).max(initial=0.0)) if fit_intercept else 0.0)
-        if kkt <= tol_abs or n_sweeps >= max_sweeps:
-            if fresh:
+        if kkt <= tol_kept or n_sweeps >= max_sweeps:
+            if not fresh:
+                E, RT = _residual(X, Y, C, mu, V, b)  # check on an exact residual
+                fresh = True
+                continue
+            if screener is None or len(screener.keep) == d:
                 break
-            E, RT = _residual(X, Y, C, mu, V, b)  # check on an exact residual
-            fresh = True
+            # the stopping rule is checked on every feature, screened ones included
+            GT = RT @ X
+            GT -= np.outer(sR, mu)
+            full = row_scores(V, GT.T, feat, kind, a1, a2, l2, positive)
+            kkt = max(full.max(initial=0.0),
+                      float(np.abs(sR).max(initial=0.0)) if fit_intercept else 0.0)
+            if kkt <= tol_abs or n_sweeps >= max_sweeps:
+                break
+            # screened features are zero at the optimum, with slack in their dual
+            # constraint: a more accurate solution of the rest removes their violation
+            tol_kept *= 0.1
             continue
         support = np.any(V != 0.0, axis=1)
         prio = np.where(support, np.inf, scores)
@@ -222,7 +305,7 @@ def _working_sets(datafit, penalty, V, b, feat, kind, a1, a2, l2, positive,
             rows = np.random.RandomState(len(rows)).permutation(rows)
         elif order == "priority":
             rows = rows[np.argsort(-scores[rows], kind="stable")]
-        target = max(inner_ratio * kkt, tol_abs)
+        target = max(inner_ratio * kkt, tol_kept)
         done, _ = bcd_design_ws(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind,
                                 a1, a2, l2, positive, int(fit_intercept),
                                 int(max_sweeps - n_sweeps), target, int(anderson))

@@ -5,9 +5,10 @@ Every solver, ours or a peer, is scored by :func:`objective` below, evaluated on
 so that a convention mismatch (scaling, intercept handling) shows up as a gap in the
 objective instead of hiding behind each solver's own bookkeeping.
 
-The objective is the package's (see ``mtlreg/_layout.py``), with task weights 1::
+The objective is the package's (see ``mtlreg/_layout.py``), task weights ``lambda_t``
+(1 by default; MALSAR's summed squared loss is ``lambda_t = 2 n_t``)::
 
-    sum_t 1/n_t * sum_{i in task t} loss(y_it, x_i . w_t + b_t)  +  penalty(W)
+    sum_t lambda_t/n_t * sum_{i in task t} loss(y_it, x_i . w_t + b_t)  +  penalty(W)
 
 with ``loss = (y - z)^2 / 2`` (squared) or ``log(1 + e^z) - y z`` (logistic, y in {0, 1}).
 For a shared design without missing labels it is ``1/(2n) ||Y - XW - 1 b^T||_F^2 + pen``,
@@ -44,8 +45,8 @@ def _per_task_pred(X, codes, coef, intercept):
     return z + intercept[codes]
 
 
-def data_term(X, y, coef, intercept, *, codes=None, loss="squared"):
-    """Sum over tasks of the mean loss of the task.
+def data_term(X, y, coef, intercept, *, codes=None, loss="squared", task_weights=None):
+    """Sum over tasks of the mean loss of the task (times ``task_weights[t]`` if given).
 
     Shared design: ``X (n, d)``, ``y (n, T)``; per-task layout: ``X (N, d)`` (features
     only), ``y (N,)`` and ``codes (N,)`` in ``0..T-1``. ``coef (T, d)``, ``intercept (T,)``.
@@ -55,13 +56,16 @@ def data_term(X, y, coef, intercept, *, codes=None, loss="squared"):
     if codes is None:
         Z = np.asarray(X @ coef.T) + intercept[None, :]
         Y = np.asarray(y, dtype=np.float64).reshape(Z.shape)
-        per_obs = _loss(Y, Z, loss)
-        return float(np.sum(per_obs.mean(axis=0)))
+        per_task = _loss(Y, Z, loss).mean(axis=0)
+        if task_weights is not None:
+            per_task = per_task * np.asarray(task_weights, dtype=np.float64)
+        return float(np.sum(per_task))
     z = _per_task_pred(X, codes, coef, intercept)
     per_obs = _loss(np.asarray(y, dtype=np.float64), z, loss)
     n_t = np.bincount(codes, minlength=coef.shape[0])
     sums = np.bincount(codes, weights=per_obs, minlength=coef.shape[0])
-    return float(np.sum(sums / n_t))
+    weights = 1.0 if task_weights is None else np.asarray(task_weights, dtype=np.float64)
+    return float(np.sum(weights * sums / n_t))
 
 
 def _loss(y, z, loss):
@@ -84,6 +88,10 @@ def penalty_value(W, penalty, *, alpha=0.0, beta=0.0, l1_ratio=0.5, l2_reg=0.0,
                        + (1 - l1_ratio) * np.sum(np.sqrt(np.sum(rows**2, axis=1))))
     elif penalty == "trace":
         val = alpha * np.sum(np.linalg.svd(rows, compute_uv=False))
+    elif penalty == "l1":
+        val = alpha * np.sum(np.abs(rows))
+    elif penalty == "none":  # ridge only (IndependentRegressor/Classifier, penalty="l2")
+        val = 0.0
     elif penalty == "meanreg":
         dev = rows - rows.mean(axis=1, keepdims=True)
         val = 0.5 * alpha * np.sum(dev**2)
@@ -102,37 +110,45 @@ def penalty_value(W, penalty, *, alpha=0.0, beta=0.0, l1_ratio=0.5, l2_reg=0.0,
 
 
 def objective(X, y, coef, intercept, *, codes=None, loss="squared", penalty="l21",
-              parts=None, **pen):
+              parts=None, task_weights=None, **pen):
     """THE objective every solver is scored with (see the module docstring)."""
     if parts is not None:
         coef = np.asarray(parts[0]) + np.asarray(parts[1])
-    return data_term(X, y, coef, intercept, codes=codes, loss=loss) + penalty_value(
-        coef, penalty, parts=parts, **pen)
+    return data_term(X, y, coef, intercept, codes=codes, loss=loss,
+                     task_weights=task_weights) + penalty_value(coef, penalty, parts=parts,
+                                                                **pen)
 
 
 # ------------------------------------------------------------------------ timing
 def timed(fn: Callable, *, repeats=3, threshold=0.5):
-    """Wall time of ``fn()`` (perf_counter): median of ``repeats`` runs when the first
-    takes less than ``threshold`` seconds, else the single run. Returns (time, result)."""
+    """Run ``fn()`` (a dict, optionally with ``solve_s``: the solver alone) and time it:
+    wall (perf_counter) and CPU (process_time) of the whole call, the median of
+    ``repeats`` runs when the first takes less than ``threshold`` seconds, else the
+    single run. Returns (wall, solve or None, cpu, result of the last run)."""
+    walls, solves, cpus = [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        out = fn()
-        times = [time.perf_counter() - t0]
-        if times[0] < threshold:
-            for _ in range(repeats - 1):
-                t0 = time.perf_counter()
-                out = fn()
-                times.append(time.perf_counter() - t0)
-    return float(np.median(times)), out
+        for k in range(repeats):
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = fn()
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+            if isinstance(out, dict) and out.get("solve_s") is not None:
+                solves.append(out["solve_s"])
+            if walls[0] >= threshold:
+                break
+    solve = float(np.median(solves)) if solves else None
+    return float(np.median(walls)), solve, float(np.median(cpus)), out
 
 
 @dataclass
 class Record:
     effort: str
-    time: float
+    time: float  # wall time of the whole call (what the user waits for)
     objective: float
     info: dict = field(default_factory=dict)
+    solve: float | None = None  # the solver alone, where it can be told apart
+    cpu: float | None = None  # CPU time of the whole call (this process)
 
 
 @dataclass
@@ -141,11 +157,12 @@ class Trace:
 
     solver: str
     family: str  # "ours" or "peer"
-    compile_s: float | None = None  # numba compile (ours, skglm) or cvxpy build+canonicalise
+    compile_s: float | None = None  # one-time numba compile of a warm-up fit (ours, skglm)
     records: list = field(default_factory=list)
     note: str = ""
     spent: float = 0.0  # wall time spent in the ladder (repeats included)
-    extra: dict = field(default_factory=dict)  # e.g. cvxpy's solver-only time
+    extra: dict = field(default_factory=dict)  # e.g. fresh-process fit time
+    default: bool = False  # our estimator as a user gets it (solver="auto")
 
     @property
     def ok(self):
@@ -157,11 +174,12 @@ def run_ladder(trace: Trace, fit: Callable, efforts, score: Callable, *, budget_
     """Run ``fit(effort, max_iter)`` for increasing ``efforts`` (each from scratch).
 
     ``fit`` returns a dict with ``coef``, ``intercept`` (and optionally ``parts``,
-    ``n_iter``, ``converged``); ``score(result) -> objective``. Stops when the time
-    spent exceeds ``budget_s``, or when the objective stopped moving (three equal
-    values in a row, or two when the last run was capped by max_iter). If the
-    solver reports ``n_iter``, later runs get ``max_iter`` capped so that they fit
-    in the remaining budget (``rate_key`` truthy).
+    ``n_iter``, ``converged``, ``solve_s``, ``objs``); ``score(result) -> objective``
+    (a path: the sum, with the per-alpha values in ``objs``). Stops when the time spent
+    exceeds ``budget_s``, or when the objective stopped moving (three equal values in a
+    row, or two when the last run was capped by max_iter). If the solver reports
+    ``n_iter``, later runs get ``max_iter`` capped so that they fit in the remaining
+    budget (``rate_key`` truthy).
     """
     sec_per_iter = None
     for effort in efforts:
@@ -179,23 +197,25 @@ def run_ladder(trace: Trace, fit: Callable, efforts, score: Callable, *, budget_
                 break
         t0 = time.perf_counter()
         try:
-            t, res = timed(lambda: fit(effort, cap), repeats=repeats)
+            t, solve, cpu, res = timed(lambda: fit(effort, cap), repeats=repeats)
         except Exception as exc:  # a peer that breaks: say so, keep going
             trace.spent += time.perf_counter() - t0
             trace.note = _add(trace.note, f"{type(exc).__name__} at {effort}: {exc}"[:300])
             break
         trace.spent += time.perf_counter() - t0
         obj = score(res)
-        info = {k: res[k] for k in ("n_iter", "converged") if k in res}
+        info = {k: res[k] for k in ("n_iter", "converged", "objs") if k in res}
         if cap is not None and cap != max_iter:
             info["max_iter"] = cap
-        trace.records.append(Record(str(effort), t, obj, info))
+        trace.records.append(Record(str(effort), t, obj, info, solve, cpu))
         n_iter = res.get("n_iter")
         if n_iter:
             sec_per_iter = t / max(int(np.max(n_iter)), 1)
         if verbose:
-            print(f"    {trace.solver:28s} {str(effort):>10s}  {t:9.4f} s  f={obj:.12e}  {info}",
-                  flush=True)
+            shown = {k: v for k, v in info.items() if k != "objs"}
+            sv = "" if solve is None else f" (solve {solve:.4f} s)"
+            print(f"    {trace.solver:28s} {str(effort):>10s}  {t:9.4f} s{sv}  f={obj:.12e}  "
+                  f"{shown}", flush=True)
         objs = [r.objective for r in trace.records]
         if len(objs) >= 3 and _same(objs[-1], objs[-2]) and _same(objs[-2], objs[-3]):
             break  # three levels, one answer: converged for good
@@ -220,15 +240,28 @@ def rel_subopt(f, f_star):
     return (f - f_star) / max(abs(f_star), 1e-300)
 
 
-def time_to_target(trace: Trace, f_star, target=TARGET):
-    """(time, reached) of the first run within ``target`` relative suboptimality;
-    (time of the last run, False) if none."""
+def subopt_function(traces):
+    """``(f_star, subopt(record))``. One problem: f* = the best objective of any run of any
+    solver. A path (records carry ``info["objs"]``, one objective per alpha): f*_k per
+    alpha, and a run's suboptimality is its worst alpha's, ``max_k (f_k - f*_k)/|f*_k|``."""
+    recs = [r for tr in traces for r in tr.records if np.isfinite(r.objective)]
+    if recs and all("objs" in r.info for r in recs):
+        star = np.min([r.info["objs"] for r in recs], axis=0)
+
+        def subopt(r):
+            return float(np.max((np.asarray(r.info["objs"]) - star)
+                                / np.maximum(np.abs(star), 1e-300)))
+        return float(np.sum(star)), subopt
+    f_star = min((r.objective for r in recs), default=np.nan)
+    return f_star, lambda r: rel_subopt(r.objective, f_star)
+
+
+def first_at_target(trace: Trace, subopt, target=TARGET):
+    """(record, reached): the first run within ``target``, else (the last run, False)."""
     for r in trace.records:
-        if rel_subopt(r.objective, f_star) <= target:
-            return r.time, True
-    if not trace.records:
-        return None, False
-    return trace.records[-1].time, False
+        if subopt(r) <= target:
+            return r, True
+    return (trace.records[-1] if trace.records else None), False
 
 
 def fmt_time(t, reached=True):
@@ -238,86 +271,123 @@ def fmt_time(t, reached=True):
     return s if reached else f"> {s}"
 
 
-def summarise(problem, traces, target=TARGET):
-    """Rows for the Markdown table, and the problem-level summary."""
-    objs = [r.objective for tr in traces for r in tr.records if np.isfinite(r.objective)]
-    f_star = min(objs) if objs else np.nan
-    times = {tr.solver: time_to_target(tr, f_star, target) for tr in traces}
+def ratio_text(t_peer, peer_reached, t_ours, ours_reached):
+    """best peer time / our time, with the bound's direction when one did not get there."""
+    if t_peer is None or t_ours is None or t_ours <= 0:
+        return ""
+    val = t_peer / t_ours
+    if ours_reached and peer_reached:
+        return f"{val:.3g}"
+    if ours_reached:  # the peer never got there: its time is a lower bound
+        return f">= {val:.3g}"
+    if peer_reached:
+        return f"<= {val:.3g}"
+    return "?"
 
-    def best(family):
-        cand = [(times[tr.solver][0], times[tr.solver][1], tr.solver) for tr in traces
-                if tr.family == family and tr.records]
+
+def summarise(problem, traces, target=TARGET):
+    """Rows for the Markdown table, and the problem-level summary.
+
+    Per run two times: ``fit`` (the whole call from the user's arrays: input checks,
+    conversions, cvxpy's problem building and canonicalisation) and ``solve`` (the
+    solver alone: our solver call, cvxpy's reported solver time; sklearn, celer and skglm
+    give no split, their fit time stands for both). ``setup = fit - solve``. One-time
+    numba compilation is never in a run: it has its own column."""
+    f_star, subopt = subopt_function(traces)
+    at = {tr.solver: first_at_target(tr, subopt, target) for tr in traces}
+
+    def times(tr):
+        rec, reached = at[tr.solver]
+        if rec is None:
+            return None, None, reached
+        return rec.time, (rec.solve if rec.solve is not None else rec.time), reached
+
+    def best(family, key, exclude_default=False):
+        cand = []
+        for tr in traces:
+            if tr.family != family or not tr.records or (exclude_default and tr.default):
+                continue
+            fit_t, solve_t, reached = times(tr)
+            cand.append(((fit_t, solve_t)[key], reached, tr.solver))
         reached = [c for c in cand if c[1]]
         if reached:
             return min(reached)
-        if cand:  # nobody reached: the largest lower bound
-            return max(cand)
-        return None
+        return max(cand) if cand else None  # nobody reached: the largest lower bound
 
-    best_peer, best_ours = best("peer"), best("ours")
+    peer_fit, peer_solve = best("peer", 0), best("peer", 1)
     rows = []
     for tr in traces:
-        t, reached = times[tr.solver]
-        final = (min(rel_subopt(r.objective, f_star) for r in tr.records) if tr.records
-                 else np.nan)
-        ratio = ""
-        if best_peer is not None and t is not None and t > 0:
-            tp, peer_reached = best_peer[0], best_peer[1]
-            val = tp / t
-            if reached and peer_reached:
-                ratio = f"{val:.3g}"
-            elif reached:  # the peer never got there: its time is a lower bound
-                ratio = f">= {val:.3g}"
-            elif peer_reached:
-                ratio = f"<= {val:.3g}"
-            else:
-                ratio = "?"
-        rows.append(dict(problem=problem, solver=tr.solver, family=tr.family,
-                         compile=tr.compile_s, time=t, reached=reached, ratio=ratio,
-                         final=final, note=tr.note, n_runs=len(tr.records)))
+        rec, reached = at[tr.solver]
+        fit_t, solve_t, _ = times(tr)
+        final = min((subopt(r) for r in tr.records), default=np.nan)
+        setup = None
+        if rec is not None and rec.solve is not None:
+            setup = max(rec.time - rec.solve, 0.0)
+        rows.append(dict(
+            problem=problem, solver=tr.solver, family=tr.family, default=tr.default,
+            compile=tr.compile_s, setup=setup, time=fit_t, solve=solve_t,
+            solve_known=rec is not None and rec.solve is not None,
+            cpu=None if rec is None else rec.cpu, reached=reached,
+            ratio=ratio_text(*(peer_fit[:2] if peer_fit else (None, False)), fit_t, reached),
+            ratio_solve=ratio_text(*(peer_solve[:2] if peer_solve else (None, False)),
+                                   solve_t, reached),
+            fresh=tr.extra.get("fresh"), final=final, note=tr.note, n_runs=len(tr.records)))
     # convention check: best objective of ours vs best of the peers
     ours = [r.objective for tr in traces if tr.family == "ours" for r in tr.records]
     peers = [r.objective for tr in traces if tr.family == "peer" for r in tr.records]
     gap = (min(ours) - min(peers)) / abs(f_star) if ours and peers else np.nan
-    summary = dict(problem=problem, f_star=f_star, best_peer=best_peer, best_ours=best_ours,
-                   ours_minus_peers=gap)
+    default = next((row for row in rows if row["default"]), None)
+    explicit = best("ours", 0, exclude_default=True)
+    explicit_row = next((row for row in rows if explicit and row["solver"] == explicit[2]),
+                        None)
+    summary = dict(problem=problem, f_star=f_star, best_peer=peer_fit,
+                   best_peer_solve=peer_solve, default=default, best_explicit=explicit_row,
+                   best_ours=best("ours", 0), ours_minus_peers=gap)
     return rows, summary
 
 
 def markdown_rows(rows):
+    def num(x, fmt=".3g"):
+        return "" if x is None else format(x, fmt)
+
     out = []
     for r in rows:
-        comp = "" if r["compile"] is None else f"{r['compile']:.3g}"
         final = "n/a" if not np.isfinite(r["final"]) else f"{r['final']:.1e}"
-        out.append(f"| {r['problem']} | {r['solver']} | {comp} | "
-                   f"{fmt_time(r['time'], r['reached'])} | {r['ratio']} | {final} | "
+        solve = fmt_time(r["solve"], r["reached"]) if r["solve_known"] else "(= fit)"
+        name = r["solver"] + (" **(default)**" if r["default"] else "")
+        out.append(f"| {r['problem']} | {name} | {num(r['compile'])} | {num(r['setup'])} | "
+                   f"{fmt_time(r['time'], r['reached'])} | {solve} | {num(r['cpu'])} | "
+                   f"{num(r['fresh'])} | {r['ratio']} | {r['ratio_solve']} | {final} | "
                    f"{r['note']} |")
     return out
 
 
-TABLE_HEADER = ["| problem | solver | compile / setup s | time to 1e-6 s | speed-up vs best peer "
-                "| best rel. subopt | notes |",
-                "|---|---|---|---|---|---|---|"]
+TABLE_HEADER = [
+    "| problem | solver | compile s (once) | setup s | fit to 1e-6 s (user waits) | "
+    "solver alone s | fit CPU s | first fit, new process s | best peer fit / fit | "
+    "best peer solver / solver | best rel. subopt | notes |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
 
 # ---------------------------------------------------------------------- plotting
-def plot_traces(title, traces, f_star, path, target=TARGET):
+def plot_traces(title, traces, path, target=TARGET):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    _, subopt = subopt_function(traces)
     floor = 1e-16
     for tr in traces:
         if not tr.records:
             continue
         t = [r.time for r in tr.records]
-        s = [max(rel_subopt(r.objective, f_star), floor) for r in tr.records]
+        s = [max(subopt(r), floor) for r in tr.records]
         style = "-o" if tr.family == "ours" else "--s"
         ax.loglog(t, s, style, label=tr.solver, markersize=4)
     ax.axhline(target, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("wall time (s)")
+    ax.set_xlabel("wall time of the whole fit (s)")
     ax.set_ylabel("relative suboptimality (floor 1e-16)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="best")
@@ -397,17 +467,24 @@ def machine_info():
                 "NUMBA_NUM_THREADS", "NUMBA_CACHE_DIR"):
         if os.environ.get(var):
             info[var] = os.environ[var]
+    info["git"] = git_commit()
+    return info
+
+
+def git_commit():
+    """Short hash of this checkout's HEAD, with a flag when mtlreg/ or benchmarks/ have
+    uncommitted changes; "unknown" outside git."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=os.path.dirname(__file__), check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "mtlreg"], capture_output=True,
-                               text=True, cwd=os.path.join(os.path.dirname(__file__), ".."),
-                               check=False)
-        info["git"] = commit.stdout.strip() + (" (mtlreg/ has uncommitted changes)"
-                                               if dirty.stdout.strip() else "")
-    except OSError:
-        pass
-    return info
+                                text=True, cwd=root, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "mtlreg", "benchmarks"],
+                               capture_output=True, text=True, cwd=root, check=False)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [ln for ln in dirty.stdout.splitlines() if not ln[3:].startswith(
+        "benchmarks/results")]
+    return commit + (" (uncommitted changes in mtlreg/ or benchmarks/)" if changed else "")
 
 
 def info_lines(info):

@@ -11,10 +11,14 @@ Writes benchmarks/results/school_family.md.
 
 import argparse
 import platform
+import sys
 import time
 from pathlib import Path
 
 from mtlreg.demo import format_table, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import git_commit  # noqa: E402
 
 
 def main():
@@ -29,7 +33,8 @@ def main():
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         "# School: the MTL family against independent baselines\n\n"
-        f"Command: `python benchmarks/school_family.py --seeds {args.seeds}` "
+        f"Command: `python benchmarks/school_family.py --seeds {args.seeds}`; commit "
+        f"{git_commit()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
         f"({platform.processor() or platform.machine()}, {elapsed:.0f} s in all).\n\n"
         + table + "\n"
     )

@@ -211,10 +211,11 @@ class _RhoSchedule:
     MIN_FACTOR = 1.5
     MAX_FACTOR = 100.0
 
-    def __init__(self, rho, every=10, max_changes=MAX_RHO_CHANGES):
+    def __init__(self, rho, every=10, max_changes=None):
         self.current = float(rho.mean())  # s
         self.profile = rho / self.current
-        self.every, self.max_changes = every, max_changes
+        self.every = every
+        self.max_changes = MAX_RHO_CHANGES if max_changes is None else max_changes
         self.n_changes = 0
         self.anchor = None  # (iteration, W, grad f(W), Z, rho U) at the last estimate
 
@@ -277,8 +278,9 @@ class _Balancing:
     within a factor 3 of 1, and exactly equivariant under power-of-10 rescalings of X.
     """
 
-    def __init__(self, root_m, max_changes=MAX_RHO_CHANGES):
-        self.root_m, self.max_changes, self.n_changes = root_m, max_changes, 0
+    def __init__(self, root_m, max_changes=None):
+        self.root_m, self.n_changes = root_m, 0
+        self.max_changes = MAX_RHO_CHANGES if max_changes is None else max_changes
 
     def factor(self, primal, dual):
         if self.n_changes >= self.max_changes:

@@ -19,6 +19,7 @@ optimum:
 The rho schedule has a bounded number of changes (``admm.MAX_RHO_CHANGES``), checked here.
 """
 
+import importlib
 import warnings
 
 import numpy as np
@@ -34,7 +35,7 @@ TOL = 1e-10
 REL = 1e-9
 N_SCHOOLS = 12
 
-admm_mod = __import__("mtlreg.solvers.admm", fromlist=["admm"])
+admm_mod = importlib.import_module("mtlreg.solvers.admm")  # the module, not the function
 
 
 def _school(standardise):

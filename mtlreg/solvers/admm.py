@@ -20,6 +20,14 @@ penalty selection (adaptive ADMM, Xu, Figueiredo & Goldstein 2017) at most
 ``MAX_RHO_CHANGES`` times, so that ADMM provably converges (a fixed ``rho`` from
 the last change on; He, Yang & Wang 2000), see ``_RhoSchedule``.
 (Over-relaxation, tried with a = 1.5, was 3-10 times slower on School.)
+Without an intercept the per-task Gram matrices are not centred: the direction of
+the mean of the features carries a large eigenvalue, and School's school-level
+features (constant within a task) leave many zero ones, so the problem is worse
+conditioned (median over tasks of the largest / smallest positive eigenvalue in the
+metric of ``rho``: about 1 100 against 66 with the intercept eliminated). That is the
+problem, not the schedule: on the standardised group lasso no fixed ``rho`` (initial
+value times 0.1 ... 30) needs fewer than 790 iterations to ``tol=1e-8`` without
+intercept, against 100 with one.
 Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
 (School's raw features: standard deviations from 0.07 to 15).
@@ -204,7 +212,14 @@ class _RhoSchedule:
     rule -- residual balancing (Boyd et al. 2011, 3.4.1) at every check for the whole
     run -- has no such guarantee: on the MALSAR dirty setting on School it kept
     ``rho`` about 1000 times above its best value and needed 43 595 iterations for
-    ``tol=1e-10`` (this rule: a few thousand; benchmarks/results/admm_schedule.md).
+    ``tol=1e-10`` (this rule: 4 165). Measured on all of School at ``tol=1e-10``
+    (benchmarks/results/admm_schedule.md): fewer or as many iterations for most
+    formulations (mean-regularized without intercept 3 265 -> 230, sparse group lasso
+    530 -> 210), but more for two on standardised features without intercept (trace
+    norm 485 -> 2 965, dirty l1/linf 605 -> 5 160), where the first spectral change,
+    from estimates of moderate correlation (0.3), moves ``rho`` away from a good
+    initial value; a higher ``EPS_COR`` (0.5-0.6) avoids that but costs more
+    elsewhere (MALSAR dirty 7 590, dirty on raw School 290 -> 1 240).
     """
 
     EPS_COR = 0.2  # Xu et al.'s correlation threshold

@@ -23,7 +23,12 @@ def select_solver(name, datafit, penalty):
     ridge-like penalties on per-task data with many features). The datafit's form
     is chosen before (``datafits.make_datafit``): on a shared design with sparse
     rows the Gram form, hence ADMM, only when ``n_features + 1 <= 4 n_tasks``.
-    Choices measured in ``benchmarks/results/solvers.md``.
+    Choices measured in ``benchmarks/results/solvers.md``. In particular ``"auto"``
+    never leaves the dirty model in Gram form to FISTA or BCD when ADMM can split it:
+    on ill-conditioned data they are slow by nature, not by a bug (MALSAR's dirty
+    setting on raw School without intercept: relative suboptimality 1e-4 after 10 000
+    iterations and 8e-6 after 40 000, decreasing steadily; ADMM: 3e-10 after 4 165,
+    ``benchmarks/results/admm_schedule.md``).
 
     A callable ``name`` is returned as is: a solver with the signature of
     :func:`fista` (``mtlreg.torch.TorchFISTA`` runs FISTA on torch tensors).

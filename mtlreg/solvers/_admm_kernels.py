@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels import copy_2d
-from ._bcd_kernels import _row_prox
+from .._prox_kernels import _row_prox
 
 
 @njit(cache=True, fastmath=True)

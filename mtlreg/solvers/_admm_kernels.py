@@ -290,7 +290,10 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, th
     return primal, dual
 
 
-@njit(cache=True)
+# The trace norm's ADMM runs in NumPy, not compiled: its z-step is an eigendecomposition
+# (or an SVD), which numba compiles through its LAPACK wrappers in about 15 s of CPU time
+# on the first fit after installing, while NumPy calls LAPACK directly. (Python's
+# overhead, some microseconds a step, is small beside the eigendecomposition.)
 def singular_value_threshold(Y, thr, Z):
     """``Z = prox_{thr ||.||_*}(Y)``: ``Y = U diag(s) V^T -> U diag(max(s - thr, 0)) V^T``.
 
@@ -307,38 +310,27 @@ def singular_value_threshold(Y, thr, Z):
     top = max(lam[-1], 0.0)
     if thr * thr < 1e-12 * top:
         Uo, sv, Vt = np.linalg.svd(Y, full_matrices=False)
-        Z[:] = 0.0
-        for k in range(sv.shape[0]):
-            sk = sv[k] - thr
-            if sk <= 0.0:
-                break
-            Z += sk * np.outer(Uo[:, k], Vt[k])
+        keep = sv > thr
+        Z[...] = (Uo[:, keep] * (sv[keep] - thr)) @ Vt[keep]
         return
-    m = lam.shape[0]
-    Vphi = np.zeros_like(V)
-    for k in range(m):
-        if lam[k] > thr * thr:
-            phi = 1.0 - thr / np.sqrt(lam[k])
-            for i in range(m):
-                Vphi[i, k] = V[i, k] * phi
-    P = Vphi @ V.T
-    if tall:
-        copy_2d(Z, Y @ P)
-    else:
-        copy_2d(Z, P @ Y)
+    keep = lam > thr * thr
+    Vk = V[:, keep]
+    P = (Vk * (1.0 - thr / np.sqrt(lam[keep]))) @ Vk.T
+    Z[...] = Y @ P if tall else P @ Y
 
 
-@njit(cache=True)
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
-    """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding)."""
-    Z_old = np.empty_like(Z)
+    """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding
+    in NumPy, see above; the per-task solves and the dual update compiled, as for
+    :func:`admm_rows`, whose return value it shares)."""
     step = 1.0 / rho[0]  # one rho for every row: the prox is not separable
     shrink = 1.0 + step * l2
     thr = step / shrink * alpha
+    Z_old = np.empty_like(Z)
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
-        copy_2d(Z_old, Z)
+        Z_old[...] = Z
         singular_value_threshold((W + U) / shrink, thr, Z)
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual

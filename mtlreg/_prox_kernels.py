@@ -131,28 +131,29 @@ def sparse_group_row_dist(w, g, alpha_l1, alpha_l21, positive):
 
 
 @njit(cache=True)
-def _simplex_threshold(u, radius):
-    """``tau`` with ``sum_i max(u_i - tau, 0) = radius`` (``radius > 0``), by
+def _simplex_threshold(u, n, radius):
+    """``tau`` with ``sum_{i < n} max(u_i - tau, 0) = radius`` (``radius > 0``; the first
+    ``n`` entries of ``u``: no slice, whose layout would compile a second version), by
     Michelot's active-set iteration: exact, at most ``len(u)`` passes, a few in
-    practice, and no sort (numba's sort takes seconds to compile)."""
-    n = u.shape[0]
-    active = np.ones(n, dtype=np.bool_)
+    practice, and no sort (numba's sort takes seconds to compile). ``tau`` never
+    decreases, so the active set is ``{u_i > tau}`` and needs no mask (kept
+    monotone against round-off: the set only shrinks, and the loop ends)."""
     total = 0.0
     for i in range(n):
         total += u[i]
     count = n
     tau = (total - radius) / count
     while True:
-        changed = False
+        total = 0.0
+        active = 0
         for i in range(n):
-            if active[i] and u[i] <= tau:
-                active[i] = False
-                total -= u[i]
-                count -= 1
-                changed = True
-        if not changed or count == 0:
+            if u[i] > tau:
+                total += u[i]
+                active += 1
+        if active == count or active == 0:
             return tau
-        tau = (total - radius) / count
+        count = active
+        tau = max(tau, (total - radius) / count)
 
 
 @njit(cache=True)
@@ -163,7 +164,7 @@ def project_l1_ball(v, radius):
         return v.copy()
     if radius <= 0.0:
         return np.zeros_like(v)
-    theta = _simplex_threshold(a, radius)
+    theta = _simplex_threshold(a, a.shape[0], radius)
     out = np.empty_like(v)
     for i in range(v.shape[0]):
         m = max(a[i] - theta, 0.0)
@@ -175,7 +176,7 @@ def project_l1_ball(v, radius):
 def project_simplex(v, radius=1.0):
     """Euclidean projection onto {theta >= 0, sum theta = radius}."""
     n = v.shape[0]
-    tau = _simplex_threshold(v, radius)
+    tau = _simplex_threshold(v, n, radius)
     out = np.empty(n)
     for i in range(n):
         out[i] = max(v[i] - tau, 0.0)
@@ -184,15 +185,45 @@ def project_simplex(v, radius=1.0):
 
 @njit(cache=True)
 def linf_row_prox(z, threshold, positive, out):
-    """prox of ``threshold * ||.||_inf``: z - proj_{l1 ball(threshold)}(z) (Moreau)."""
-    row = z.copy()
-    if positive:
-        for t in range(row.shape[0]):
-            if row[t] < 0.0:
-                row[t] = 0.0
-    proj = project_l1_ball(row, threshold)
-    for t in range(row.shape[0]):
-        out[t] = row[t] - proj[t]
+    """prox of ``threshold * ||.||_inf``: z - proj_{l1 ball(threshold)}(z) (Moreau);
+    loops only, ``out`` holds ``|z|`` while the ball's threshold is found."""
+    n = z.shape[0]
+    total = 0.0
+    for t in range(n):
+        v = max(z[t], 0.0) if positive else z[t]
+        out[t] = abs(v)
+        total += out[t]
+    if total <= threshold:  # inside the ball: the projection is z itself
+        for t in range(n):
+            out[t] = 0.0
+        return
+    theta = _simplex_threshold(out, n, threshold) if threshold > 0.0 else 0.0
+    for t in range(n):
+        v = max(z[t], 0.0) if positive else z[t]
+        m = max(abs(v) - theta, 0.0) if threshold > 0.0 else 0.0
+        out[t] = v - (m if v >= 0.0 else -m)
+
+
+@njit(cache=True)
+def _l1_ball_residual_norm(a, radius, scratch):
+    """``||a - proj_{l1 ball(radius)}(a)||_2`` (``scratch``: ``len(a)`` floats)."""
+    n = a.shape[0]
+    total = 0.0
+    sq = 0.0
+    for t in range(n):
+        scratch[t] = abs(a[t])
+        total += scratch[t]
+        sq += a[t] * a[t]
+    if total <= radius:
+        return 0.0
+    if radius <= 0.0:
+        return np.sqrt(sq)
+    theta = _simplex_threshold(scratch, n, radius)
+    sq = 0.0
+    for t in range(n):
+        m = min(scratch[t], theta)  # |a_t - sign(a_t) max(|a_t| - theta, 0)|
+        sq += m * m
+    return np.sqrt(sq)
 
 
 @njit(cache=True)
@@ -202,18 +233,21 @@ def l1inf_row_dist(w, g, alpha, positive):
     wmax = 0.0
     for t in range(n):
         wmax = max(wmax, abs(w[t]))
-    a = -g.copy()  # the target point
+    a = np.empty(n)  # the target point -g
+    b = np.empty(n)
+    for t in range(n):
+        a[t] = -g[t]
     if wmax == 0.0:
         if positive:
             for t in range(n):
                 a[t] = max(a[t], 0.0)  # the cone absorbs the negative part
-        r = a - project_l1_ball(a, alpha)
-        return np.sqrt(np.sum(r * r))
+        return _l1_ball_residual_norm(a, alpha, b)
     # off the active set the subgradient is 0 (or the cone where w = 0, positive)
     dist2 = 0.0
     n_active = 0
     for t in range(n):
         if abs(w[t]) >= wmax * (1.0 - 1e-12):
+            b[n_active] = a[t] * (1.0 if w[t] > 0 else -1.0)
             n_active += 1
         else:
             v = a[t]
@@ -221,16 +255,10 @@ def l1inf_row_dist(w, g, alpha, positive):
                 v = 0.0
             dist2 += v * v
     # on the active set: alpha * sign(w_t) * theta_t with theta in the simplex
-    b = np.empty(n_active)
-    k = 0
-    for t in range(n):
-        if abs(w[t]) >= wmax * (1.0 - 1e-12):
-            b[k] = a[t] * (1.0 if w[t] > 0 else -1.0)
-            k += 1
     if alpha > 0.0:  # the scaled simplex directly: b / alpha overflows for tiny alpha
-        theta = project_simplex(b, alpha)
+        tau = _simplex_threshold(b, n_active, alpha)
         for k in range(n_active):
-            diff = b[k] - theta[k]
+            diff = min(b[k], tau)  # b_k - max(b_k - tau, 0)
             dist2 += diff * diff
     else:  # the subdifferential of 0 * ||.||_inf is {0}
         for k in range(n_active):
@@ -524,14 +552,16 @@ def _row_prox(kind, z, step, a1, a2, positive, out):
         l21_row_prox(z, step * a1, positive, out)
     elif kind == L1_KIND:
         l1_row_prox(z, step * a1, positive, out)
-    elif kind == SGL_KIND:
-        tmp = np.empty_like(z)
-        l1_row_prox(z, step * a1, positive, tmp)
-        l21_row_prox(tmp, step * a2, False, out)
+    elif kind == SGL_KIND:  # in place in out (after the l1 step, positive changes nothing)
+        l1_row_prox(z, step * a1, positive, out)
+        l21_row_prox(out, step * a2, positive, out)
     elif kind == L1INF_KIND:
         linf_row_prox(z, step * a1, positive, out)
     elif kind == MEAN_KIND:
-        mean = z.mean()
+        mean = 0.0
+        for t in range(z.shape[0]):
+            mean += z[t]
+        mean /= z.shape[0]
         for t in range(z.shape[0]):
             out[t] = mean + (z[t] - mean) / (1.0 + step * a1)
     else:
@@ -551,7 +581,10 @@ def _row_dist(kind, w, g, a1, a2, positive):
         return l1inf_row_dist(w, g, a1, positive)
     worst = 0.0
     if kind == MEAN_KIND:
-        mean = w.mean()
+        mean = 0.0
+        for t in range(w.shape[0]):
+            mean += w[t]
+        mean /= w.shape[0]
         for t in range(w.shape[0]):
             worst = max(worst, abs(g[t] + a1 * (w[t] - mean)))
         return worst

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from mtlreg import DirtyRegressor, GroupLassoRegressor, TraceNormRegressor
-from mtlreg._kernels import l1_row_dist, l1inf_row_dist, l21_row_dist
+from mtlreg._prox_kernels import l1_row_dist, l1inf_row_dist, l21_row_dist
 from mtlreg.solvers import _admm_kernels as K
 
 SPLITS = {"l21": (K.dirty_l21_row, l21_row_dist), "l1inf": (K.dirty_l1inf_row, l1inf_row_dist)}

@@ -1,4 +1,5 @@
-"""Each compiled kernel of mtlreg._kernels against a plain NumPy twin written here."""
+"""Each compiled kernel of mtlreg._kernels and mtlreg._prox_kernels against a plain NumPy twin
+written here."""
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from mtlreg import _kernels as K
+from mtlreg import _prox_kernels as P
 
 SEEDS = [0, 1, 2]
 
@@ -246,10 +248,10 @@ def test_group_soft_threshold_rows(seed, positive):
     rng = _rng(seed)
     W = _W(rng)
     for thr in (0.0, 0.3, 1.0, 5.0):
-        got = K.group_soft_threshold_rows(W, thr, positive)
+        got = P.group_soft_threshold_rows(W, thr, positive)
         assert_allclose(got, np_group_soft_threshold_rows(W, thr, positive), atol=1e-14)
     # it is the prox: optimality of u = prox(v) for thr * ||.||_2 on a non-zero output row
-    u = K.group_soft_threshold_rows(W, 0.3, False)
+    u = P.group_soft_threshold_rows(W, 0.3, False)
     j = np.flatnonzero(np.linalg.norm(u, axis=1) > 0)[0]
     assert_allclose(W[j] - u[j], 0.3 * u[j] / np.linalg.norm(u[j]), atol=1e-13)
 
@@ -260,7 +262,7 @@ def test_soft_threshold(seed, positive):
     rng = _rng(seed)
     W = _W(rng)
     for thr in (0.0, 0.2, 0.8, 10.0):
-        assert_allclose(K.soft_threshold(W, thr, positive), np_soft_threshold(W, thr, positive),
+        assert_allclose(P.soft_threshold(W, thr, positive), np_soft_threshold(W, thr, positive),
                         atol=1e-15)
 
 
@@ -284,16 +286,16 @@ def test_l21_subdiff_distance(seed, positive):
     for alpha in (0.0, 0.5, 2.0):
         G = _gradients(rng, W, max(alpha, 0.1))
         expected = np_l21_subdiff_distance(W, G, alpha, positive)
-        assert_allclose(K.l21_subdiff_distance(W, G, alpha, positive), expected, atol=1e-13)
+        assert_allclose(P.l21_subdiff_distance(W, G, alpha, positive), expected, atol=1e-13)
         # row by row (a single row is the max over one row)
         for j in range(W.shape[0]):
-            assert_allclose(K.l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
+            assert_allclose(P.l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
                             np_l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
                             atol=1e-13)
     # zero at the prox fixed point: W = prox(W - G) <=> 0 in G + d(alpha ||.||)
     V = rng.standard_normal((5, 3))
-    U = K.group_soft_threshold_rows(V, 0.7, positive)
-    assert K.l21_subdiff_distance(U, U - V, 0.7, positive) <= 1e-12
+    U = P.group_soft_threshold_rows(V, 0.7, positive)
+    assert P.l21_subdiff_distance(U, U - V, 0.7, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -305,11 +307,11 @@ def test_l1_subdiff_distance(seed, positive):
         W = np.abs(W)
     for alpha in (0.0, 0.4, 1.5):
         G = rng.standard_normal(W.shape)
-        assert_allclose(K.l1_subdiff_distance(W, G, alpha, positive),
+        assert_allclose(P.l1_subdiff_distance(W, G, alpha, positive),
                         np_l1_subdiff_distance(W, G, alpha, positive), atol=1e-14)
     V = rng.standard_normal((5, 3))
-    U = K.soft_threshold(V, 0.4, positive)
-    assert K.l1_subdiff_distance(U, U - V, 0.4, positive) <= 1e-12
+    U = P.soft_threshold(V, 0.4, positive)
+    assert P.l1_subdiff_distance(U, U - V, 0.4, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -321,21 +323,21 @@ def test_sparse_group_subdiff_distance(seed, positive):
         W = np.abs(W)
     for a1, a21 in [(0.0, 0.5), (0.5, 0.0), (0.3, 0.7), (1.0, 2.0)]:
         G = rng.standard_normal(W.shape)
-        assert_allclose(K.sparse_group_subdiff_distance(W, G, a1, a21, positive),
+        assert_allclose(P.sparse_group_subdiff_distance(W, G, a1, a21, positive),
                         np_sparse_group_subdiff_distance(W, G, a1, a21, positive), atol=1e-13)
     # reduces to l1 / l2,1
     G = rng.standard_normal(W.shape)
-    assert_allclose(K.sparse_group_subdiff_distance(W, G, 0.0, 0.6, positive),
-                    K.l21_subdiff_distance(W, G, 0.6, positive), atol=1e-13)
+    assert_allclose(P.sparse_group_subdiff_distance(W, G, 0.0, 0.6, positive),
+                    P.l21_subdiff_distance(W, G, 0.6, positive), atol=1e-13)
     # (the l1 measure is a max over entries, the sparse-group one over rows: compare on
     # one column, where a row is an entry)
     W1, G1 = np.ascontiguousarray(W[:, :1]), np.ascontiguousarray(G[:, :1])
-    assert_allclose(K.sparse_group_subdiff_distance(W1, G1, 0.6, 0.0, positive),
-                    K.l1_subdiff_distance(W1, G1, 0.6, positive), atol=1e-13)
+    assert_allclose(P.sparse_group_subdiff_distance(W1, G1, 0.6, 0.0, positive),
+                    P.l1_subdiff_distance(W1, G1, 0.6, positive), atol=1e-13)
     # zero at the fixed point of the composed prox (soft-threshold, then group)
     V = rng.standard_normal((6, 3))
-    U = K.group_soft_threshold_rows(K.soft_threshold(V, 0.3, positive), 0.5, False)
-    assert K.sparse_group_subdiff_distance(U, U - V, 0.3, 0.5, positive) <= 1e-12
+    U = P.group_soft_threshold_rows(P.soft_threshold(V, 0.3, positive), 0.5, False)
+    assert P.sparse_group_subdiff_distance(U, U - V, 0.3, 0.5, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -344,17 +346,17 @@ def test_project_l1_ball_and_simplex(seed):
     for _ in range(5):
         v = rng.standard_normal(6) * 2
         for radius in (0.0, 0.5, 1.0, 100.0):
-            got = K.project_l1_ball(v, radius)
+            got = P.project_l1_ball(v, radius)
             assert_allclose(got, np_project_l1_ball(v, radius), atol=1e-12)
             assert np.abs(got).sum() <= radius + 1e-12
-        got = K.project_simplex(v)
+        got = P.project_simplex(v)
         assert_allclose(got, np_project_simplex(v), atol=1e-12)
         assert_allclose(got.sum(), 1.0)
         assert np.all(got >= 0)
     # ties
     v = np.array([1.0, -1.0, 1.0, 0.0])
-    assert_allclose(K.project_l1_ball(v, 1.5), np_project_l1_ball(v, 1.5), atol=1e-12)
-    assert_allclose(K.project_simplex(np.ones(4)), np.full(4, 0.25))
+    assert_allclose(P.project_l1_ball(v, 1.5), np_project_l1_ball(v, 1.5), atol=1e-12)
+    assert_allclose(P.project_simplex(np.ones(4)), np.full(4, 0.25))
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -364,7 +366,7 @@ def test_linf_prox_rows(seed, positive):
     W = _W(rng)
     W[3] = [1.0, -1.0, 1.0, 0.5]  # ties in |w|
     for thr in (0.0, 0.5, 1.5, 50.0):
-        assert_allclose(K.linf_prox_rows(W, thr, positive),
+        assert_allclose(P.linf_prox_rows(W, thr, positive),
                         np_linf_prox_rows(W, thr, positive), atol=1e-12)
 
 
@@ -382,15 +384,15 @@ def test_l1inf_subdiff_distance(seed, positive):
         # one optimal row: -g in alpha d||.||_inf at W[4] (e_2 direction)
         G[4] = [0.0, -alpha, 0.0]
         for j in range(W.shape[0]):
-            got = K.l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive)
+            got = P.l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive)
             ref = np_l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive)
             assert_allclose(got, ref, atol=1e-6), (j, alpha)
-        assert_allclose(K.l1inf_subdiff_distance(W, G, alpha, positive),
+        assert_allclose(P.l1inf_subdiff_distance(W, G, alpha, positive),
                         np_l1inf_subdiff_distance(W, G, alpha, positive), atol=1e-6)
     # zero at the prox fixed point
     V = rng.standard_normal((5, 3))
-    U = K.linf_prox_rows(V, 0.8, positive)
-    assert K.l1inf_subdiff_distance(U, U - V, 0.8, positive) <= 1e-10
+    U = P.linf_prox_rows(V, 0.8, positive)
+    assert P.l1inf_subdiff_distance(U, U - V, 0.8, positive) <= 1e-10
 
 
 def _rows(rng, positive):
@@ -407,21 +409,21 @@ def test_row_kernels(seed, positive):
     for w in _rows(rng, positive):
         z = rng.standard_normal(4) * 2
         for thr in (0.0, 0.4, 1.7):
-            for kernel, twin in [(K.l21_row_prox, np_group_soft_threshold_rows),
-                                 (K.l1_row_prox, np_soft_threshold),
-                                 (K.linf_row_prox, np_linf_prox_rows)]:
+            for kernel, twin in [(P.l21_row_prox, np_group_soft_threshold_rows),
+                                 (P.l1_row_prox, np_soft_threshold),
+                                 (P.linf_row_prox, np_linf_prox_rows)]:
                 out = np.full(4, np.nan)
                 kernel(z, thr, positive, out)
                 assert_allclose(out, twin(z[None, :], thr, positive)[0], atol=1e-12)
         g = rng.standard_normal(4)
         W, G = w[None, :], g[None, :]
         for alpha in (0.0, 0.6, 2.5):
-            assert_allclose(K.l21_row_dist(w, g, alpha, positive),
+            assert_allclose(P.l21_row_dist(w, g, alpha, positive),
                             np_l21_subdiff_distance(W, G, alpha, positive), atol=1e-13)
-            assert_allclose(K.l1_row_dist(w, g, alpha, positive),
+            assert_allclose(P.l1_row_dist(w, g, alpha, positive),
                             np_l1_subdiff_distance(W, G, alpha, positive), atol=1e-13)
-            assert_allclose(K.sparse_group_row_dist(w, g, 0.3, alpha, positive),
+            assert_allclose(P.sparse_group_row_dist(w, g, 0.3, alpha, positive),
                             np_sparse_group_subdiff_distance(W, G, 0.3, alpha, positive),
                             atol=1e-13)
-            assert_allclose(K.l1inf_row_dist(w, g, alpha, positive),
+            assert_allclose(P.l1inf_row_dist(w, g, alpha, positive),
                             np_l1inf_subdiff_distance(W, G, alpha, positive), atol=1e-6)

@@ -11,6 +11,7 @@ from ._base import (
 )
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
+from ._mean_reg import DirectQuadraticSolveMixin
 from ..penalties import L1, Zero, with_ridge
 from ..utils.validation import Interval, StrOptions
 
@@ -54,7 +55,7 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
     with {loss}. Nothing couples the tasks: this is one lasso / ridge per task
     (note the ``1/n_t`` scaling: for ridge this ``alpha`` is scikit-learn's
-    ``Ridge`` alpha divided by ``n_t``).
+    ``Ridge`` alpha divided by ``n_t``).{solve}
 
     Parameters
     ----------
@@ -70,13 +71,25 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
     """
 
 
-class IndependentRegressor(_IndependentMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
-    __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="regression", loss=_SQUARED, extra="",
-                                               alpha=1.0))
+class IndependentRegressor(_IndependentMixin, DirectQuadraticSolveMixin, MultiTaskRegressorMixin,
+                           MultiTaskLinearModel):
+    def _direct_strengths(self):
+        """Ridge per task (``penalty="l2"``, unconstrained): the direct solve with no
+        coupling, ``alpha + l2_reg`` on every task (no kernel to compile but the Gram
+        matrices and the per-task inverses)."""
+        if self.penalty == "l2" and not self.positive:
+            return 0.0, self.alpha + self.l2_reg
+        return None
+
+    __doc__ = fill_doc(_INDEPENDENT_DOC.format(
+        what="regression", loss=_SQUARED, extra="", alpha=1.0,
+        solve=("\n\n    With ``solver=\"auto\"``, ridge (``penalty=\"l2\"``, not ``positive``) on "
+               "dense features is\n    solved directly: one ``(d + 1) x (d + 1)`` system per "
+               "task.")))
 
 
 class IndependentClassifier(_IndependentMixin, MultiTaskClassifierMixin,
                             MultiTaskLinearModel):
     __init__ = init_with_defaults(_IndependentMixin.__init__, alpha=0.01)
     __doc__ = fill_doc(_INDEPENDENT_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
-                                               extra=_CLASSES))
+                                               extra=_CLASSES, solve=""))

@@ -74,23 +74,28 @@ _SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n"
            "        ``coef_.mean(axis=0)``) and the mean intercept")
 
 
-class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
-                               MultiTaskLinearModel):
+class DirectQuadraticSolveMixin:
+    """``solver="auto"`` on a squared loss with a quadratic penalty: the exact direct
+    solve of :func:`mtlreg.solvers.solve_mean_regularized` (per-task Gram matrices,
+    one ``d x d`` coupling system) when it applies (dense, moderate d, strictly
+    convex), else the iterative solver. ``_direct_strengths()`` gives the penalty's
+    ``(mean strength, ridge strength)``, or None where the direct solve does not apply.
+
+    The direct solution is verified by the optimality measure; if it misses ``tol``
+    (ill-conditioning) the iterative solver polishes it.
+    """
+
     _max_direct_features = 2000
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        """Direct solve when it applies (``solver="auto"``, dense, moderate d, strictly
-        convex), else the iterative solver.
-
-        The direct solution is verified by the optimality measure; if it misses
-        ``tol`` (ill-conditioning) the iterative solver polishes it.
-        """
-        direct = (self.solver == "auto" and not sp.issparse(layout.X)
+        strengths = self._direct_strengths()
+        direct = (strengths is not None and self.solver == "auto"
+                  and not sp.issparse(layout.X)
                   and layout.n_features <= self._max_direct_features
-                  and self.alpha + self.l2_reg > 0)
+                  and sum(strengths) > 0)
         if direct:
             try:
-                W, b = solve_mean_regularized(layout, self.alpha, self.l2_reg)
+                W, b = solve_mean_regularized(layout, *strengths)
             except LinAlgError:
                 direct = False
         if not direct:
@@ -103,6 +108,12 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, MultiTaskRegressorMixin,
         if result.converged:
             return result
         return super()._solve(layout, datafit, penalty, W, b, gradient_scale)
+
+
+class MeanRegularizedRegressor(_MeanRegularizedMixin, DirectQuadraticSolveMixin,
+                               MultiTaskRegressorMixin, MultiTaskLinearModel):
+    def _direct_strengths(self):
+        return self.alpha, self.l2_reg
 
     __doc__ = fill_doc(r"""Mean-regularised multi-task regression (soft parameter sharing).
 

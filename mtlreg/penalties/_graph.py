@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .. import _kernels
+from .. import _prox_kernels
 from ._quadratic import Zero
 from ._row import L1, L21, _c
 
@@ -121,9 +121,9 @@ class GraphSmoothness:
       eigenbasis);
     * l2,1: ``u = 0`` if ``||v|| <= step alpha``, else ``u~_k = v~_k / (c_k + mu)`` with
       ``mu = step alpha / ||u||`` the root of a monotone scalar equation
-      (:func:`mtlreg._kernels.graph_l21_prox_rows`);
+      (:func:`mtlreg._prox_kernels.graph_l21_prox_rows`);
     * l1: no closed form; coordinate descent on each row to a relative optimality
-      of ``1e-13`` (:func:`mtlreg._kernels.graph_l1_prox_rows`). FISTA does not
+      of ``1e-13`` (:func:`mtlreg._prox_kernels.graph_l1_prox_rows`). FISTA does not
       need it: :meth:`forward_backward_split` gives it the graph term as a smooth
       part and soft-thresholding as the prox, as in MALSAR's SRMTL.
 
@@ -164,9 +164,9 @@ class GraphSmoothness:
         if self.alpha == 0:
             return ((V @ Q) / c) @ Q.T
         if self.sparsity == "l21":
-            return _kernels.graph_l21_prox_rows(_c(V @ Q), c, step * self.alpha) @ Q.T
+            return _prox_kernels.graph_l21_prox_rows(_c(V @ Q), c, step * self.alpha) @ Q.T
         A = (1.0 + step * self.l2_reg) * np.eye(len(lam)) + step * self.rho * self.laplacian
-        U, ok = _kernels.graph_l1_prox_rows(_c(V), _c(A), step * self.alpha, 1e-13, 100_000)
+        U, ok = _prox_kernels.graph_l1_prox_rows(_c(V), _c(A), step * self.alpha, 1e-13, 100_000)
         if not ok:  # pragma: no cover - needs a graph term of enormous condition number
             warnings.warn("The prox of the graph + l1 penalty did not reach its tolerance.",
                           ConvergenceWarning)

@@ -3,11 +3,11 @@
 import numpy as np
 from scipy.optimize import brentq
 
-from .. import _kernels
+from .. import _prox_kernels
 
 
 def _spec(n_rows, kind, a1, a2, positive, l2=0.0):
-    """Row description for block coordinate descent (see ``solvers._bcd_kernels``)."""
+    """Row description for block coordinate descent (see ``mtlreg._prox_kernels``)."""
     return (np.full(n_rows, kind), np.full(n_rows, float(a1)), np.full(n_rows, float(a2)),
             l2, positive)
 
@@ -36,10 +36,10 @@ class L1:
         return self.alpha * float(np.abs(W).sum())
 
     def prox(self, W, step):
-        return _kernels.soft_threshold(_c(W), step * self.alpha, self.positive)
+        return _prox_kernels.soft_threshold(_c(W), step * self.alpha, self.positive)
 
     def subdiff_distance(self, W, G):
-        return _kernels.l1_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
+        return _prox_kernels.l1_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0
@@ -70,10 +70,10 @@ class L21:
         return self.alpha * float(np.sqrt((W**2).sum(axis=1)).sum())
 
     def prox(self, W, step):
-        return _kernels.group_soft_threshold_rows(_c(W), step * self.alpha, self.positive)
+        return _prox_kernels.group_soft_threshold_rows(_c(W), step * self.alpha, self.positive)
 
     def subdiff_distance(self, W, G):
-        return _kernels.l21_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
+        return _prox_kernels.l21_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0
@@ -101,10 +101,10 @@ class L1Inf:
         return self.alpha * float(np.abs(W).max(axis=1, initial=0.0).sum())
 
     def prox(self, W, step):
-        return _kernels.linf_prox_rows(_c(W), step * self.alpha, self.positive)
+        return _prox_kernels.linf_prox_rows(_c(W), step * self.alpha, self.positive)
 
     def subdiff_distance(self, W, G):
-        return _kernels.l1inf_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
+        return _prox_kernels.l1inf_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0
@@ -141,12 +141,12 @@ class SparseGroupL1L21:
 
     def prox(self, W, step):
         a1, a21 = self._alphas
-        V = _kernels.soft_threshold(_c(W), step * a1, self.positive)
-        return _kernels.group_soft_threshold_rows(V, step * a21, False)
+        V = _prox_kernels.soft_threshold(_c(W), step * a1, self.positive)
+        return _prox_kernels.group_soft_threshold_rows(V, step * a21, False)
 
     def subdiff_distance(self, W, G):
         a1, a21 = self._alphas
-        return _kernels.sparse_group_subdiff_distance(_c(W), _c(G), a1, a21, self.positive)
+        return _prox_kernels.sparse_group_subdiff_distance(_c(W), _c(G), a1, a21, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from .._kernels import copy_2d
-from ._bcd_kernels import _row_prox
+from .._prox_kernels import _row_prox
 
 
 @njit(cache=True, fastmath=True)
@@ -223,12 +223,16 @@ def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     by bisection inside a bracket that always holds the root.
     """
     T = v.shape[0]
-    a = np.abs(v)
+    a = np.empty(T)  # |v| by loops: np.abs and a.max() cost ~1 s of CPU to compile
+    amax = 0.0
+    for i in range(T):
+        a[i] = abs(v[i])
+        amax = max(amax, a[i])
     cap = beta / rho
     level = alpha / rho
     theta = 0.0
     if _capped_sum(a, 0.0, cap) > level:
-        lo, hi = 0.0, a.max()  # h(lo) > level >= h(hi) = 0
+        lo, hi = 0.0, amax  # h(lo) > level >= h(hi) = 0
         th = min(max(theta0, lo), hi)
         if th <= lo or th >= hi:
             th = 0.5 * (lo + hi)
@@ -260,12 +264,29 @@ def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     return theta
 
 
-@njit(cache=True)
 def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, theta):
     """ADMM steps for the dirty model on ``W = B + S``: the z-step is the prox of the
     infimal convolution of the two penalties, split exactly into ``B`` and ``S``
     (both ``(T, d)``, updated in place; ``theta (d,)``: the l1/linf row thresholds,
-    kept as the next iteration's starting points)."""
+    kept as the next iteration's starting points).
+
+    One compiled kernel per block penalty: a kernel holding both row splits compiled
+    both (the l21 split's sort alone took ~2 s of CPU) on every first fit."""
+    if block_is_l21:
+        return _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S)
+    return _admm_dirty_l1inf(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, theta)
+
+
+@njit(cache=True)
+def _dirty_z_update(B, S, Z, j, b, s):
+    for t in range(b.shape[0]):
+        B[t, j] = b[t]
+        S[t, j] = s[t]
+        Z[t, j] = b[t] + s[t]
+
+
+@njit(cache=True)
+def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S):
     T, d = rt.shape
     v = np.empty(T)
     b = np.empty(T)
@@ -278,19 +299,36 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, th
         for j in range(d):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
-            if block_is_l21:
-                dirty_l21_row(v, rho[j], alpha, beta, b, s)
-            else:
-                theta[j] = dirty_l1inf_row(v, rho[j], alpha, beta, b, s, theta[j])
-            for t in range(T):
-                B[t, j] = b[t]
-                S[t, j] = s[t]
-                Z[t, j] = b[t] + s[t]
+            dirty_l21_row(v, rho[j], alpha, beta, b, s)
+            _dirty_z_update(B, S, Z, j, b, s)
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 
 
 @njit(cache=True)
+def _admm_dirty_l1inf(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, theta):
+    T, d = rt.shape
+    v = np.empty(T)
+    b = np.empty(T)
+    s = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            for t in range(T):
+                v[t] = W[t, j] + U[t, j]
+            theta[j] = dirty_l1inf_row(v, rho[j], alpha, beta, b, s, theta[j])
+            _dirty_z_update(B, S, Z, j, b, s)
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+# The trace norm's ADMM runs in NumPy, not compiled: its z-step is an eigendecomposition
+# (or an SVD), which numba compiles through its LAPACK wrappers in about 15 s of CPU time
+# on the first fit after installing, while NumPy calls LAPACK directly. (Python's
+# overhead, some microseconds a step, is small beside the eigendecomposition.)
 def singular_value_threshold(Y, thr, Z):
     """``Z = prox_{thr ||.||_*}(Y)``: ``Y = U diag(s) V^T -> U diag(max(s - thr, 0)) V^T``.
 
@@ -307,38 +345,27 @@ def singular_value_threshold(Y, thr, Z):
     top = max(lam[-1], 0.0)
     if thr * thr < 1e-12 * top:
         Uo, sv, Vt = np.linalg.svd(Y, full_matrices=False)
-        Z[:] = 0.0
-        for k in range(sv.shape[0]):
-            sk = sv[k] - thr
-            if sk <= 0.0:
-                break
-            Z += sk * np.outer(Uo[:, k], Vt[k])
+        keep = sv > thr
+        Z[...] = (Uo[:, keep] * (sv[keep] - thr)) @ Vt[keep]
         return
-    m = lam.shape[0]
-    Vphi = np.zeros_like(V)
-    for k in range(m):
-        if lam[k] > thr * thr:
-            phi = 1.0 - thr / np.sqrt(lam[k])
-            for i in range(m):
-                Vphi[i, k] = V[i, k] * phi
-    P = Vphi @ V.T
-    if tall:
-        copy_2d(Z, Y @ P)
-    else:
-        copy_2d(Z, P @ Y)
+    keep = lam > thr * thr
+    Vk = V[:, keep]
+    P = (Vk * (1.0 - thr / np.sqrt(lam[keep]))) @ Vk.T
+    Z[...] = Y @ P if tall else P @ Y
 
 
-@njit(cache=True)
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
-    """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding)."""
-    Z_old = np.empty_like(Z)
+    """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding
+    in NumPy, see above; the per-task solves and the dual update compiled, as for
+    :func:`admm_rows`, whose return value it shares)."""
     step = 1.0 / rho[0]  # one rho for every row: the prox is not separable
     shrink = 1.0 + step * l2
     thr = step / shrink * alpha
+    Z_old = np.empty_like(Z)
     primal = dual = 0.0
     for _ in range(n_steps):
         _solve_tasks(M, rt, Z, U, rho, W)
-        copy_2d(Z_old, Z)
+        Z_old[...] = Z
         singular_value_threshold((W + U) / shrink, thr, Z)
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual

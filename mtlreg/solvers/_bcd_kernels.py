@@ -2,82 +2,24 @@
 
 Rows of the solver variable ``V`` are blocks (one feature across all tasks, or
 one row of ``B`` / ``S`` for the dirty model: ``feat[rho]`` is the feature of
-row ``rho``). A row penalty is given by an integer kind and two strengths:
-
-====  ===========================  =============================
-kind  row penalty                  strengths
-====  ===========================  =============================
-0     ``a1 ||w||_2``               a1
-1     ``a1 ||w||_1``               a1
-2     ``a1 ||w||_1 + a2 ||w||_2``  a1, a2
-3     ``a1 ||w||_inf``             a1
-4     ``a1/2 ||w - mean(w)||^2``   a1
-5     none                         -
-====  ===========================  =============================
-
-plus a ridge ``l2/2 ||w||^2`` on every row and optionally ``w >= 0``.
+row ``rho``). Row penalties are given by an integer kind and two strengths (see
+:mod:`mtlreg._prox_kernels`).
 """
 
 import numpy as np
 from numba import njit
 
-from .._kernels import (
-    copy_2d,
-    l1_row_dist,
-    l1_row_prox,
-    l1inf_row_dist,
-    l21_row_dist,
-    l21_row_prox,
-    linf_row_prox,
-    sparse_group_row_dist,
+from .._kernels import copy_2d
+from .._prox_kernels import (
+    L1_KIND,
+    L1INF_KIND,
+    L21_KIND,
+    MEAN_KIND,
+    SGL_KIND,
+    ZERO_KIND,
+    _row_dist,
+    _row_prox,
 )
-
-L21_KIND, L1_KIND, SGL_KIND, L1INF_KIND, MEAN_KIND, ZERO_KIND = 0, 1, 2, 3, 4, 5
-
-
-@njit(cache=True)
-def _row_prox(kind, z, step, a1, a2, positive, out):
-    if kind == L21_KIND:
-        l21_row_prox(z, step * a1, positive, out)
-    elif kind == L1_KIND:
-        l1_row_prox(z, step * a1, positive, out)
-    elif kind == SGL_KIND:
-        tmp = np.empty_like(z)
-        l1_row_prox(z, step * a1, positive, tmp)
-        l21_row_prox(tmp, step * a2, False, out)
-    elif kind == L1INF_KIND:
-        linf_row_prox(z, step * a1, positive, out)
-    elif kind == MEAN_KIND:
-        mean = z.mean()
-        for t in range(z.shape[0]):
-            out[t] = mean + (z[t] - mean) / (1.0 + step * a1)
-    else:
-        for t in range(z.shape[0]):
-            out[t] = max(z[t], 0.0) if positive else z[t]
-
-
-@njit(cache=True)
-def _row_dist(kind, w, g, a1, a2, positive):
-    if kind == L21_KIND:
-        return l21_row_dist(w, g, a1, positive)
-    if kind == L1_KIND:
-        return l1_row_dist(w, g, a1, positive)
-    if kind == SGL_KIND:
-        return sparse_group_row_dist(w, g, a1, a2, positive)
-    if kind == L1INF_KIND:
-        return l1inf_row_dist(w, g, a1, positive)
-    worst = 0.0
-    if kind == MEAN_KIND:
-        mean = w.mean()
-        for t in range(w.shape[0]):
-            worst = max(worst, abs(g[t] + a1 * (w[t] - mean)))
-        return worst
-    for t in range(w.shape[0]):
-        v = g[t]
-        if positive and w[t] == 0.0 and v > 0.0:
-            v = 0.0
-        worst = max(worst, abs(v))
-    return worst
 
 
 @njit(cache=True)

@@ -167,7 +167,7 @@ def test_prox_is_sparse_and_low_rank_in_its_regime():
     assert P.subdiff_distance(x, (x - z) / 2.0) <= 1e-11 * np.abs(z).max()
 
 
-@pytest.mark.parametrize("l1_ratio", [0.0, 0.2, 0.5, 0.9, 1.0])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("layout", ["shared", "per_task"])
 def test_alpha_max_zeroes_W(l1_ratio, layout):
     X, y, sw, est_kw, blocks, fit_intercept = config_data(
@@ -176,7 +176,7 @@ def test_alpha_max_zeroes_W(l1_ratio, layout):
     amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
     at = fit_tight(cls(alpha=amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
     assert not at.coef_.any()
-    below = fit_tight(cls(alpha=0.98 * amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
+    below = fit_tight(cls(alpha=0.9 * amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
     assert below.coef_.any()
     # between the bounds max|G0| and min(||G0||_2, max|G0| / l1_ratio)
     G0 = data_gradient(blocks, np.zeros_like(at.coef_.T), at.intercept_, "squared")[0]
@@ -186,7 +186,7 @@ def test_alpha_max_zeroes_W(l1_ratio, layout):
 
 def test_special_cases_are_the_lasso_and_the_trace_norm():
     X, y, sw, est_kw, blocks, _ = config_data("shared", "squared")
-    for ratio, other in ((1.0, mtlreg.IndependentRegressor(alpha=0.05, **est_kw, **TIGHT)),
+    for ratio, other in ((1.0, mtlreg.IndependentRegressor(alpha=0.05, penalty="l1", **est_kw, **TIGHT)),
                          (0.0, mtlreg.TraceNormRegressor(alpha=0.05, **est_kw, **TIGHT))):
         est = fit_tight(mtlreg.SparseTraceNormRegressor(alpha=0.05, l1_ratio=ratio, **est_kw,
                                                         **TIGHT), X, y)

@@ -128,6 +128,9 @@ class SparseTraceNorm:
         ok = False
         for it in range(1, self.prox_max_iter + 1):
             Z_new = _spectral_projection(V - np.clip(V - Y, -a, a), c)
+            if np.abs(V - Z_new).max() <= a:  # a certificate: the prox is exactly 0
+                Z, ok = Z_new, True
+                break
             step_size = float(np.sqrt(((Z_new - Z) ** 2).sum()))
             # adaptive restart (O'Donoghue & Candes): the step went against the momentum
             if float(((Y - Z_new) * (Z_new - Z)).sum()) > 0:
@@ -144,6 +147,7 @@ class SparseTraceNorm:
                     break
         if warm:
             self._dual = (Z, c)
+        self._last_inner_iter = it  # diagnostics
         return primal(Z), ok
 
     # ----------------------------------------------------- optimality measure

@@ -202,3 +202,14 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         check(estimator)
+
+
+@pytest.mark.parametrize("name", ["SparseTraceNorm", "FusedGroupLasso"])
+def test_ridge_variant_on_every_solver(name):
+    """With ``l2_reg > 0`` the penalty is wrapped in ``WithRidge``; ADMM must treat it
+    by its prox (it is not row-separable) and agree with FISTA."""
+    X, y, sw, est_kw, blocks, _ = config_data("per_task_sw", "squared")
+    cls = getattr(mtlreg, name + "Regressor")
+    objectives = [fit_tight(cls(alpha=0.1, l2_reg=0.1, solver=s, **est_kw, **TIGHT),
+                            X, y, sw).objective_ for s in ("auto", "fista", "admm")]
+    assert max(objectives) - min(objectives) <= 1e-9 * abs(objectives[0])

@@ -21,6 +21,7 @@ git commit, the command, and wall and CPU time per model.
 import argparse
 import platform
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -194,7 +195,7 @@ def main():
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         "# School: the MTL family against independent baselines\n\n"
-        f"Commit {commit}. Command: `python {' '.join(sys.argv)}` "
+        f"Commit {commit}. Command: `python {shlex.join(sys.argv)}` "
         f"({platform.processor() or platform.machine()}; {elapsed:.0f} s wall, "
         f"{cpu:.0f} s CPU in all).\n\n"
         "Every model chooses raw or standardised features, with its parameters, by "

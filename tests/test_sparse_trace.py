@@ -176,7 +176,8 @@ def test_alpha_max_zeroes_W(l1_ratio, layout):
     amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
     at = fit_tight(cls(alpha=amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
     assert not at.coef_.any()
-    below = fit_tight(cls(alpha=0.9 * amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
+    below = fit_tight(cls(alpha=0.9 * amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw),
+                      X, y, sw)
     assert below.coef_.any()
     # between the bounds max|G0| and min(||G0||_2, max|G0| / l1_ratio)
     G0 = data_gradient(blocks, np.zeros_like(at.coef_.T), at.intercept_, "squared")[0]
@@ -186,8 +187,9 @@ def test_alpha_max_zeroes_W(l1_ratio, layout):
 
 def test_special_cases_are_the_lasso_and_the_trace_norm():
     X, y, sw, est_kw, blocks, _ = config_data("shared", "squared")
-    for ratio, other in ((1.0, mtlreg.IndependentRegressor(alpha=0.05, penalty="l1", **est_kw, **TIGHT)),
-                         (0.0, mtlreg.TraceNormRegressor(alpha=0.05, **est_kw, **TIGHT))):
+    lasso = mtlreg.IndependentRegressor(alpha=0.05, penalty="l1", **est_kw, **TIGHT)
+    trace = mtlreg.TraceNormRegressor(alpha=0.05, **est_kw, **TIGHT)
+    for ratio, other in ((1.0, lasso), (0.0, trace)):
         est = fit_tight(mtlreg.SparseTraceNormRegressor(alpha=0.05, l1_ratio=ratio, **est_kw,
                                                         **TIGHT), X, y)
         np.testing.assert_allclose(est.coef_, fit_tight(other, X, y).coef_, atol=1e-7)

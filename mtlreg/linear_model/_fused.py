@@ -51,8 +51,8 @@ _DOC = r"""Fused sparse group lasso multi-task {what} (tasks = time points; MALS
 
     For disease progression and other tasks ordered in time (``task_order``, else
     the order of ``tasks_``, the sorted labels): features selected jointly over
-    time, each feature's coefficient piecewise constant in time. Minimises over ``W`` (``n_features x n_tasks``) and
-    intercepts ``b``::
+    time, each feature's coefficient piecewise constant in time. Minimises over
+    ``W`` (``n_features x n_tasks``) and intercepts ``b``::
 
         """ + _DATA_TERM + r"""
             + alpha * (l1_ratio ||W||_1 + (1 - l1_ratio) sum_j ||W_j||_2)

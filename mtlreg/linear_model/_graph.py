@@ -153,15 +153,16 @@ _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph"
 _TGL_DOC = r"""Temporal group lasso multi-task {what} (Zhou et al. 2011, MALSAR TGL).
 
     Tasks are time points (in the order of ``task_order``, else of ``tasks_``, the
-    sorted labels; e.g. months after a baseline visit); the model selects features shared by all time points and
-    lets the coefficients drift smoothly in time. Minimises over ``W``
-    (``n_features x n_tasks``) and intercepts ``b``::
+    sorted labels; e.g. months after a baseline visit); the model selects
+    features shared by all time points and lets the coefficients drift smoothly in
+    time. Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
 
         """ + _DATA_TERM + r"""
-            + alpha * sum_j ||W_j||_2 + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{t+1}} - w_t||_2^2
+            + alpha * sum_j ||W_j||_2
+            + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{o(t+1)}} - w_{{o(t)}}||_2^2
             + (l2_reg / 2) ||W||_F^2
 
-    with {loss}. MALSAR's ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
+    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
     corresponds to ``l2_reg = 2 rho1``, ``rho = 2 rho2``, ``alpha = rho3`` (up to
     the scaling of the data term). This is :class:`~mtlreg.GraphRegularized{kind}` with
     ``graph="chain", sparsity="l21"``; the prox of the whole penalty is exact (an

@@ -33,11 +33,12 @@ def task_positions(tasks, task_order, owner):
         if tasks.dtype.kind in "OUS" and T > 1:
             natural = sorted(range(T), key=lambda k: _natural_key(tasks[k]))
             if natural != list(range(T)):
+                first = [str(t) for t in tasks[:5]]
+                wanted = [str(tasks[k]) for k in natural[:5]]
                 warnings.warn(
                     f"{type(owner).__name__} orders the tasks in time by their sorted "
-                    f"labels, lexicographically for strings: {list(tasks[:5])}... differs "
-                    "from their natural order "
-                    f"{[tasks[k] for k in natural[:5]]}... Give the time order with "
+                    f"labels, lexicographically for strings: {first}... differs from "
+                    f"their natural order {wanted}... Give the time order with "
                     "task_order=[...] (or numeric task labels).", UserWarning)
         return np.arange(T)
     order = np.asarray(task_order)

@@ -637,6 +637,8 @@ CV_ESTIMATORS = [
     mtlreg.RobustFeatureLearningRegressorCV(betas=[0.5, 5.0], **_REG),
     mtlreg.RobustFeatureLearningClassifierCV(betas=[0.01, 0.1], **_CLF),
     mtlreg.ClusteredRegressorCV(etas=[0.1, 1.0], **_SMALL),
+    mtlreg.SparseTraceNormRegressorCV(l1_ratios=[0.3, 0.7], **_REG),
+    mtlreg.SparseTraceNormClassifierCV(l1_ratios=[0.3, 0.7], **_CLF),
     mtlreg.ClusteredClassifierCV(etas=[0.1, 1.0], **_SMALL),
 ]
 

@@ -21,6 +21,8 @@ from ._cv import (
     RobustFeatureLearningRegressorCV,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressorCV,
+    SparseTraceNormClassifierCV,
+    SparseTraceNormRegressorCV,
     TemporalGroupLassoClassifierCV,
     TemporalGroupLassoRegressorCV,
     TraceNormClassifierCV,
@@ -46,5 +48,6 @@ from ._dirty import DirtyClassifier, DirtyRegressor
 from ._independent import IndependentClassifier, IndependentRegressor
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor
 from ._path import RegularizationPath, alpha_grid, regularization_path
+from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor
 from ._trace import TraceNormClassifier, TraceNormRegressor
 

@@ -324,6 +324,7 @@ from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
 from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
+from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor  # noqa: E402
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
 from ._cluster import ClusteredClassifier, ClusteredRegressor  # noqa: E402
 from ._robust import (  # noqa: E402
@@ -389,6 +390,10 @@ SparseGroupLassoRegressorCV = _make_cv_class(SparseGroupLassoRegressor, _L1_RATI
                                              _L1_RATIOS_DOC)
 SparseGroupLassoClassifierCV = _make_cv_class(SparseGroupLassoClassifier, _L1_RATIOS,
                                               _L1_RATIOS_DOC)
+SparseTraceNormRegressorCV = _make_cv_class(SparseTraceNormRegressor, _L1_RATIOS,
+                                            _L1_RATIOS_DOC)
+SparseTraceNormClassifierCV = _make_cv_class(SparseTraceNormClassifier, _L1_RATIOS,
+                                             _L1_RATIOS_DOC)
 DirtyRegressorCV = _make_cv_class(DirtyRegressor, _BETAS, _BETAS_DOC)
 DirtyClassifierCV = _make_cv_class(DirtyClassifier, _BETAS, _BETAS_DOC)
 MeanRegularizedRegressorCV = _make_cv_class(MeanRegularizedRegressor, _L2_REGS, _L2_REGS_DOC)

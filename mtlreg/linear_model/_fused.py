@@ -2,6 +2,8 @@
 
 from numbers import Real
 
+import numpy as np
+
 from ._base import (
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
@@ -12,6 +14,7 @@ from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DO
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import FusedSparseGroup, with_ridge
 from ..utils.validation import Interval
+from ._order import TASK_ORDER_DOC, ColumnPermuted, task_positions
 
 
 class _FusedMixin:
@@ -20,15 +23,25 @@ class _FusedMixin:
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "task_order": [None, "array-like"],
     }
 
-    def __init__(self, alpha=0.1, beta=0.1, *, l1_ratio=0.5, fit_intercept=True,
-                 task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
-                 warm_start=False, solver="auto", verbose=0):
+    def __init__(self, alpha=0.1, beta=0.1, *, l1_ratio=0.5, task_order=None,
+                 fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4,
+                 max_iter=1000, warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
 
+    def _prepare(self, X, y, sample_weight, reset=True):
+        layout, datafit, tasks = super()._prepare(X, y, sample_weight, reset)
+        self._positions = task_positions(tasks, self.task_order, self)
+        return layout, datafit, tasks
+
     def _make_penalty(self):
-        return with_ridge(FusedSparseGroup(self.alpha, self.beta, self.l1_ratio), self.l2_reg)
+        penalty = FusedSparseGroup(self.alpha, self.beta, self.l1_ratio)
+        positions = getattr(self, "_positions", None)  # known once the data are laid out
+        if positions is not None and np.any(positions != np.arange(len(positions))):
+            penalty = ColumnPermuted(penalty, positions)
+        return with_ridge(penalty, self.l2_reg)
 
     def _coordinate_descent_ahead(self, n_rows):
         return False
@@ -36,16 +49,18 @@ class _FusedMixin:
 
 _DOC = r"""Fused sparse group lasso multi-task {what} (tasks = time points; MALSAR cFSGL).
 
-    For disease progression and other tasks ordered in time (``tasks_`` sorted =
-    time order): features selected jointly over time, each feature's coefficient
-    piecewise constant in time. Minimises over ``W`` (``n_features x n_tasks``) and
-    intercepts ``b``::
+    For disease progression and other tasks ordered in time (``task_order``, else
+    the order of ``tasks_``, the sorted labels): features selected jointly over
+    time, each feature's coefficient piecewise constant in time. Minimises over
+    ``W`` (``n_features x n_tasks``) and intercepts ``b``::
 
         """ + _DATA_TERM + r"""
             + alpha * (l1_ratio ||W||_1 + (1 - l1_ratio) sum_j ||W_j||_2)
-            + beta * sum_j sum_{{t=1}}^{{T-1}} |W_{{j,t+1}} - W_{{j,t}}| + (l2_reg / 2) ||W||_F^2
+            + beta * sum_j sum_{{t=1}}^{{T-1}} |W_{{j,o(t+1)}} - W_{{j,o(t)}}|
+            + (l2_reg / 2) ||W||_F^2
 
-    with {loss}. MALSAR's ``rho1 ||W||_1 + rho2 ||W R||_1 + rho3 ||W||_{{2,1}}``
+    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's
+    ``rho1 ||W||_1 + rho2 ||W R||_1 + rho3 ||W||_{{2,1}}``
     (``R`` the chain's incidence matrix) is ``alpha l1_ratio = rho1``,
     ``beta = rho2``, ``alpha (1 - l1_ratio) = rho3`` (up to the scaling of the data
     term). The prox of the whole penalty is exact (fused-lasso prox of each row by
@@ -62,7 +77,7 @@ _DOC = r"""Fused sparse group lasso multi-task {what} (tasks = time points; MALS
         Strength of the fused (total variation) term along the chain of tasks.
     l1_ratio : float in [0, 1], default=0.5
         Share of the l1 term in ``alpha``'s part.
-    %(params)s
+    """ + TASK_ORDER_DOC + r"""%(params)s
     Attributes
     ----------
     {extra}%(attributes)s

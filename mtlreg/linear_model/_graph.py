@@ -17,6 +17,7 @@ from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import GraphSmoothness, task_graph_matrix
 from ..solvers import fista
 from ..utils.validation import Interval, StrOptions
+from ._order import TASK_ORDER_DOC, chain_adjacency, task_positions
 
 
 class _TaskGraphMixin:
@@ -77,15 +78,21 @@ class _GraphMixin(_TaskGraphMixin):
 
 
 class _TemporalMixin(_TaskGraphMixin):
-    _parameter_constraints = dict(_COMMON_CONSTRAINTS)
+    _parameter_constraints = {**_COMMON_CONSTRAINTS, "task_order": [None, "array-like"]}
 
-    def __init__(self, alpha=0.1, rho=1.0, *, fit_intercept=True, task_column=None,
-                 task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False,
-                 solver="auto", verbose=0):
+    def __init__(self, alpha=0.1, rho=1.0, *, task_order=None, fit_intercept=True,
+                 task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
+                 warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
 
     def _graph_spec(self):
         return "chain", "adjacency", "l21"
+
+    def _prepare(self, X, y, sample_weight, reset=True):
+        layout, datafit, tasks = super()._prepare(X, y, sample_weight, reset)
+        positions = task_positions(tasks, self.task_order, self)
+        self._graph_matrix = task_graph_matrix(chain_adjacency(positions), tasks)
+        return layout, datafit, tasks
 
 
 _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph").
@@ -145,16 +152,17 @@ _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph"
 
 _TGL_DOC = r"""Temporal group lasso multi-task {what} (Zhou et al. 2011, MALSAR TGL).
 
-    Tasks are time points (``tasks_`` sorted = time order, e.g. months after a
-    baseline visit); the model selects features shared by all time points and
-    lets the coefficients drift smoothly in time. Minimises over ``W``
-    (``n_features x n_tasks``) and intercepts ``b``::
+    Tasks are time points (in the order of ``task_order``, else of ``tasks_``, the
+    sorted labels; e.g. months after a baseline visit); the model selects
+    features shared by all time points and lets the coefficients drift smoothly in
+    time. Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
 
         """ + _DATA_TERM + r"""
-            + alpha * sum_j ||W_j||_2 + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{t+1}} - w_t||_2^2
+            + alpha * sum_j ||W_j||_2
+            + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{o(t+1)}} - w_{{o(t)}}||_2^2
             + (l2_reg / 2) ||W||_F^2
 
-    with {loss}. MALSAR's ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
+    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
     corresponds to ``l2_reg = 2 rho1``, ``rho = 2 rho2``, ``alpha = rho3`` (up to
     the scaling of the data term). This is :class:`~mtlreg.GraphRegularized{kind}` with
     ``graph="chain", sparsity="l21"``; the prox of the whole penalty is exact (an
@@ -166,11 +174,12 @@ _TGL_DOC = r"""Temporal group lasso multi-task {what} (Zhou et al. 2011, MALSAR 
         Strength of the l2,1 (feature selection across time points).
     rho : float, default=1.0
         Strength of the temporal smoothness.
-    %(params)s
+    """ + TASK_ORDER_DOC + r"""%(params)s
     Attributes
     ----------
     task_graph_laplacian_ : ndarray of shape (n_tasks, n_tasks)
-        The Laplacian of the chain over ``tasks_``.
+        The Laplacian of the chain through the tasks in time order, rows and
+        columns in the order of ``tasks_``.
     {extra}%(attributes)s
     """
 

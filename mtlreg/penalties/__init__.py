@@ -30,6 +30,7 @@ from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
 from ._row import L1, L1Inf, L21, SparseGroupL1L21
+from ._sparse_trace import SparseTraceNorm
 from ._spectral import TraceNorm
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "L21",
     "MeanRegularization",
     "SparseGroupL1L21",
+    "SparseTraceNorm",
     "TraceNorm",
     "TwoParts",
     "WithRidge",

@@ -33,9 +33,17 @@ class WithRidge:
     def alpha_max(self, G0):
         return self.penalty.alpha_max(G0)
 
-    def row_spec(self, n_rows):
-        kind, a1, a2, l2, positive = self.penalty.row_spec(n_rows)
-        return kind, a1, a2, l2 + self.l2_reg, positive
+    @property
+    def row_spec(self):
+        # an attribute only when the wrapped penalty has one, so that ``hasattr``
+        # (the solvers' test for a row-separable penalty) answers for the wrapped one
+        inner = self.penalty.row_spec
+
+        def row_spec(n_rows):
+            kind, a1, a2, l2, positive = inner(n_rows)
+            return kind, a1, a2, l2 + self.l2_reg, positive
+
+        return row_spec
 
     def forward_backward_split(self):
         return None  # never the wrapped penalty's (that would drop the ridge)

@@ -1,0 +1,217 @@
+"""Sparse plus low-rank ``W`` (l1 + trace norm on one matrix, MALSAR-style SparseTrace).
+
+* both losses x both layouts against cvxpy (objective within 1e-6 relative), the
+  solver's optimality measure below tol and an independent one (cvxpy);
+* the prox: Moreau identity (cvxpy projection onto the dual ball), three-point
+  inequality, prox optimality, cvxpy's prox;
+* ``alpha_max``; both solvers; scikit-learn's estimator checks.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import mtlreg
+from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term, nuclear
+from mtlreg.penalties import SparseTraceNorm
+from test_family import config_data, fit_tight, null_gradient_scale
+
+TIGHT = dict(tol=1e-10, max_iter=20000)
+
+
+def penalty_ref(W, alpha, l1_ratio):
+    return alpha * (l1_ratio * float(np.abs(W).sum()) + (1 - l1_ratio) * nuclear(W))
+
+
+def cvx_penalty(U, alpha, l1_ratio):
+    return alpha * (l1_ratio * cp.sum(cp.abs(U)) + (1 - l1_ratio) * cp.normNuc(U))
+
+
+def distance_cvx(W, G, alpha, l1_ratio, rank_tol=1e-9):
+    """Frobenius distance of ``-G`` to the subdifferential of the penalty at ``W``,
+    written from the definitions and solved by cvxpy (independent of the package):
+    ``a1 u + a* (U1 V1^T + U2 M V2^T)``, ``u`` fixed to the signs on the non-zero
+    entries and in ``[-1, 1]`` elsewhere, ``||M||_2 <= 1``."""
+    a1, a_star = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    U, s, Vt = np.linalg.svd(W, full_matrices=True)
+    r = int(np.sum(s > rank_tol * max(s.max(initial=0.0), 1e-300)))
+    U1, V1, U2, V2 = U[:, :r], Vt[:r].T, U[:, r:], Vt[r:].T
+    u = cp.Variable(W.shape)
+    M = cp.Variable((U2.shape[1], V2.shape[1]))
+    cons = [cp.abs(u) <= 1, cp.sigma_max(M) <= 1] if M.size else [cp.abs(u) <= 1]
+    nz = W != 0
+    if nz.any():
+        cons.append(cp.multiply(nz.astype(float), u) == np.sign(W))
+    sub = a1 * u + a_star * (U1 @ V1.T)
+    if M.size:
+        sub = sub + a_star * (U2 @ M @ V2.T)
+    prob = cp.Problem(cp.Minimize(cp.norm(-G - sub, "fro")), cons)
+    _solve(prob)
+    return float(prob.value)
+
+
+def _cls(loss):
+    return mtlreg.SparseTraceNormRegressor if loss == "squared" else \
+        mtlreg.SparseTraceNormClassifier
+
+
+# (l1_ratio, alpha / alpha_max) where W has zero entries and a reduced rank
+REGIMES = {
+    ("squared", "shared"): (0.2, 0.5),
+    ("squared", "shared_nan_noint"): (0.2, 0.5),
+    ("squared", "per_task_sw"): (0.2, 0.5),
+    ("logistic", "shared"): (0.1, 0.85),
+    ("logistic", "shared_nan_noint"): (0.1, 0.5),
+    ("logistic", "per_task_sw"): (0.1, 0.9),
+}
+
+
+@pytest.mark.parametrize("config", ["shared", "shared_nan_noint", "per_task_sw"])
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_matches_cvxpy(loss, config):
+    X, y, sw, est_kw, blocks, fit_intercept = config_data(config, loss)
+    cls = _cls(loss)
+    l1_ratio, frac = REGIMES[loss, config]
+    amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    p = dict(alpha=frac * amax, l1_ratio=l1_ratio)
+    est = fit_tight(cls(**p, **est_kw, **TIGHT), X, y, sw)
+    W, b = est.coef_.T, est.intercept_
+    d, T = W.shape
+    Wv = cp.Variable((d, T))
+    bv = cp.Variable(T) if fit_intercept else np.zeros(T)
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, loss) + cvx_penalty(Wv, **p))))
+    Wr = np.asarray(Wv.value)
+    br = np.asarray(bv.value) if fit_intercept else np.zeros(T)
+    ref = data_term(blocks, Wr, br, loss) + penalty_ref(Wr, **p)
+    ours = data_term(blocks, W, b, loss) + penalty_ref(W, **p)
+    assert est.objective_ == pytest.approx(ours, rel=1e-9)
+    assert abs(ours - ref) <= 1e-6 * abs(ref)
+    np.testing.assert_allclose(W, Wr, atol=1e-4 * max(1.0, np.abs(Wr).max()))
+    # an interesting regime: zero entries, reduced rank, and active coefficients
+    assert np.any(W == 0) and est.rank_ < min(d, T) and np.abs(W).max() > 1e-3
+    scale = null_gradient_scale(blocks, loss, fit_intercept)
+    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    # the optimality measure against an independent one, at the solution and away
+    P = SparseTraceNorm(**p)
+    G, gb = data_gradient(blocks, W, b, loss)
+    assert distance_cvx(W, G, **p) <= 1e-7 * scale
+    if fit_intercept:
+        assert np.abs(gb).max() <= 1e-8 * scale
+    Wt = W + 0.05 * np.random.default_rng(2).standard_normal(W.shape)
+    Wt[np.abs(Wt) < 0.02] = 0.0
+    Gt = data_gradient(blocks, Wt, b, loss)[0]
+    assert P.subdiff_distance(Wt, Gt) == pytest.approx(distance_cvx(Wt, Gt, **p), rel=1e-4)
+    assert P.subdiff_distance(Wt, Gt) > 1e-3 * scale
+
+
+@pytest.mark.parametrize("solver", ["fista", "admm"])
+def test_every_solver_reaches_the_cvxpy_optimum(solver):
+    X, y, sw, est_kw, blocks, fit_intercept = config_data("per_task_sw", "squared", seed=3)
+    cls = mtlreg.SparseTraceNormRegressor
+    p = dict(alpha=0.2 * cls(l1_ratio=0.6, **est_kw).compute_alpha_max(X, y, sample_weight=sw),
+             l1_ratio=0.6)
+    est = fit_tight(cls(**p, solver=solver, **est_kw, **TIGHT), X, y, sw)
+    W, b = est.coef_.T, est.intercept_
+    d, T = W.shape
+    Wv, bv = cp.Variable((d, T)), cp.Variable(T)
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, "squared")
+                                  + cvx_penalty(Wv, **p))))
+    ref = data_term(blocks, Wv.value, bv.value, "squared") + penalty_ref(Wv.value, **p)
+    ours = data_term(blocks, W, b, "squared") + penalty_ref(W, **p)
+    assert abs(ours - ref) <= 1e-6 * abs(ref)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.3, 0.7, 1.0])
+def test_prox_moreau_three_point_and_cvxpy(l1_ratio):
+    """The penalty is the support function of ``C = a1 B_inf + a* B_2`` (entries in
+    ``[-a1, a1]`` plus spectral norm at most ``a*``), so ``z - prox(z)`` is the
+    projection of ``z`` onto ``step C`` (Moreau): checked with cvxpy; also the
+    three-point inequality, the prox optimality condition and cvxpy's prox."""
+    rng = np.random.default_rng(1)
+    alpha = 0.9
+    P = SparseTraceNorm(alpha, l1_ratio)
+    a1, a_star = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    for trial in range(12):
+        d, T = int(rng.integers(2, 7)), int(rng.integers(1, 6))
+        z = rng.standard_normal((d, T)) * rng.choice([0.3, 1.0, 2.0])
+        z += np.outer(rng.standard_normal(d), rng.standard_normal(T))  # a dominant direction
+        step = float(rng.choice([0.1, 1.0, 2.5]))
+        x = P.prox(z, step)
+        for u in (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3):
+            lhs = 2 * step * (P.value(x) - P.value(u))
+            rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
+            assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+        assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
+        if trial < 6:
+            U = cp.Variable(z.shape)
+            _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step)
+                                          + cvx_penalty(U, alpha, l1_ratio))))
+            np.testing.assert_allclose(x, U.value, atol=1e-5 * (1 + np.abs(z).max()))
+            Z1, Z2 = cp.Variable((d, T)), cp.Variable((d, T))
+            _solve(cp.Problem(cp.Minimize(cp.sum_squares(z - step * (a1 * Z1 + a_star * Z2))),
+                              [cp.abs(Z1) <= 1, cp.sigma_max(Z2) <= 1]))
+            q = step * (a1 * Z1.value + a_star * Z2.value)
+            np.testing.assert_allclose(z - x, q, atol=1e-5 * (1 + np.abs(z).max()))
+
+
+def test_prox_is_sparse_and_low_rank_in_its_regime():
+    rng = np.random.default_rng(3)
+    z = 3 * np.outer(rng.standard_normal(8), rng.standard_normal(5)) \
+        + 0.3 * rng.standard_normal((8, 5))
+    P = SparseTraceNorm(1.0, 0.5)
+    x = P.prox(z, 2.0)
+    assert np.sum(x == 0) >= 10 and P.rank(x) < 5
+    assert P.subdiff_distance(x, (x - z) / 2.0) <= 1e-11 * np.abs(z).max()
+
+
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("layout", ["shared", "per_task"])
+def test_alpha_max_zeroes_W(l1_ratio, layout):
+    X, y, sw, est_kw, blocks, fit_intercept = config_data(
+        "shared" if layout == "shared" else "per_task_sw", "squared")
+    cls = mtlreg.SparseTraceNormRegressor
+    amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    at = fit_tight(cls(alpha=amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw), X, y, sw)
+    assert not at.coef_.any()
+    below = fit_tight(cls(alpha=0.9 * amax, l1_ratio=l1_ratio, tol=1e-8, **est_kw),
+                      X, y, sw)
+    assert below.coef_.any()
+    # between the bounds max|G0| and min(||G0||_2, max|G0| / l1_ratio)
+    G0 = data_gradient(blocks, np.zeros_like(at.coef_.T), at.intercept_, "squared")[0]
+    lo, spec = np.abs(G0).max(), np.linalg.norm(G0, 2)
+    assert lo * (1 - 1e-9) <= amax <= spec * (1 + 1e-9)
+
+
+def test_special_cases_are_the_lasso_and_the_trace_norm():
+    X, y, sw, est_kw, blocks, _ = config_data("shared", "squared")
+    lasso = mtlreg.IndependentRegressor(alpha=0.05, penalty="l1", **est_kw, **TIGHT)
+    trace = mtlreg.TraceNormRegressor(alpha=0.05, **est_kw, **TIGHT)
+    for ratio, other in ((1.0, lasso), (0.0, trace)):
+        est = fit_tight(mtlreg.SparseTraceNormRegressor(alpha=0.05, l1_ratio=ratio, **est_kw,
+                                                        **TIGHT), X, y)
+        np.testing.assert_allclose(est.coef_, fit_tight(other, X, y).coef_, atol=1e-7)
+
+
+# ---------------------------------------------------------- estimator checks
+@parametrize_with_checks([
+    mtlreg.SparseTraceNormRegressor(tol=1e-10, max_iter=5000),
+    mtlreg.SparseTraceNormClassifier(tol=1e-10, max_iter=5000),
+])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize("name", ["SparseTraceNorm", "FusedGroupLasso"])
+def test_ridge_variant_on_every_solver(name):
+    """With ``l2_reg > 0`` the penalty is wrapped in ``WithRidge``; ADMM must treat it
+    by its prox (it is not row-separable) and agree with FISTA."""
+    X, y, sw, est_kw, blocks, _ = config_data("per_task_sw", "squared")
+    cls = getattr(mtlreg, name + "Regressor")
+    objectives = [fit_tight(cls(alpha=0.1, l2_reg=0.1, solver=s, **est_kw, **TIGHT),
+                            X, y, sw).objective_ for s in ("auto", "fista", "admm")]
+    assert max(objectives) - min(objectives) <= 1e-9 * abs(objectives[0])

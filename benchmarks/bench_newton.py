@@ -187,8 +187,8 @@ def run_cvxpy(name, alpha, F, y, task, est):
         return {"status": prob.status}
     # score the cvxpy solution with the same function as ours, through a stand-in estimator
     stand_in = make(name, alpha, "auto", 1e-4)
-    stand_in.__dict__.update({k: v for k, v in est.__dict__.items() if k.endswith("_")
-                              and not k.startswith("__")})
+    stand_in.__dict__.update({k: v for k, v in est.__dict__.items()
+                              if k not in stand_in.get_params()})  # fitted state, graph
     Wv = P.value + (Q.value if Q is not None else 0.0)
     stand_in.coef_ = np.ascontiguousarray(Wv.T)
     stand_in.intercept_ = np.asarray(b.value).ravel()
@@ -266,6 +266,7 @@ def fmt(r, key="time"):
 
 
 def main():
+    global BUDGET_S
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", action="append", help="classifier name(s), e.g. Dirty")
@@ -281,7 +282,6 @@ def main():
     feats = [False] if args.quick else {"raw": [False], "std": [True],
                                         "both": [False, True]}[args.features]
     alphas = [0.01] if args.quick else (args.alpha or [0.01, 0.1])
-    global BUDGET_S
     BUDGET_S = args.budget
     info = machine_info()
     command = "python benchmarks/bench_newton.py " + " ".join(sys.argv[1:])

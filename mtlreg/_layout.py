@@ -105,6 +105,18 @@ class _CentredOperator:
         self._gram = (H, r)
         return H, r
 
+    def weighted_gram(self, w):
+        """Per-task ``H_t = sum_i w_it a_i a_i^T`` (same ``a_i`` as :meth:`task_gram`) for
+        observation weights ``w`` shaped like ``Z``: the Hessian of a datafit whose loss
+        has curvature ``w / c`` (the quadratic model of the logistic loss). Not cached."""
+        k = self.n_features + int(self.fit_intercept)
+        H = np.empty((self.n_tasks, k, k))
+        for t, (A, wt) in enumerate(self._weighted_rows(w)):
+            A = self._augmented(A, self.mu[t])
+            G = A.T @ (A * wt[:, None])
+            H[t] = 0.5 * (G + G.T)
+        return H
+
     def _augmented(self, X_rows, mu):
         """``a_i = [x_i - mu, 1]`` with an intercept, ``x_i`` without (dense rows)."""
         if not self.fit_intercept:
@@ -195,6 +207,19 @@ class SharedDesign(_CentredOperator):
         self._gram = (H, r)
         return H, r
 
+    def weighted_gram(self, w):
+        """As in the base class: one BLAS product per task on the centred design,
+        augmented once and kept (``n k`` numbers)."""
+        A = getattr(self, "_augmented_design", None)
+        if A is None:
+            Xd = self.X.toarray() if sp.issparse(self.X) else np.asarray(self.X, dtype=np.float64)
+            A = self._augmented_design = np.ascontiguousarray(self._augmented(Xd, self._mu1))
+        H = np.empty((self.n_tasks, A.shape[1], A.shape[1]))
+        for t in range(self.n_tasks):
+            G = A.T @ (A * w[:, t:t + 1])
+            H[t] = 0.5 * (G + G.T)
+        return H
+
     def _task_rows(self):
         Xd = self.X.toarray() if sp.issparse(self.X) else np.asarray(self.X)
         for t in range(self.n_tasks):
@@ -273,6 +298,25 @@ class TaskBlocks(_CentredOperator):
             rows = self._rows_of(t)
             X_t = self.X[rows]
             yield (X_t.toarray() if sp.issparse(X_t) else X_t), self.c[rows], self.y[rows]
+
+    def _weighted_rows(self, w):
+        for t in range(self.n_tasks):
+            rows = self._rows_of(t)
+            X_t = self.X[rows]
+            yield (X_t.toarray() if sp.issparse(X_t) else X_t), w[rows]
+
+    def weighted_gram(self, w):
+        """As in the base class; on a dense ``X`` one compiled pass (a BLAS product per
+        task, :func:`mtlreg._kernels.task_gram_dense`)."""
+        if sp.issparse(self.X):
+            return super().weighted_gram(w)
+        k = self.n_features + int(self.fit_intercept)
+        H = np.empty((self.n_tasks, k, k))
+        _kernels.task_gram_dense(np.ascontiguousarray(self.X, dtype=np.float64), self._order,
+                                 self._starts, np.ascontiguousarray(self.mu),
+                                 np.ascontiguousarray(w, dtype=np.float64), np.zeros(len(w)),
+                                 self.fit_intercept, H, np.empty((self.n_tasks, k)))
+        return H
 
     def task_gram(self):
         if getattr(self, "_gram", None) is not None or sp.issparse(self.X):

@@ -11,6 +11,16 @@ reporting), ``lipschitz()`` (a valid upper bound on the Lipschitz constant of th
 gradient w.r.t. the pair ``(W, b)``) and ``initial_intercept()`` (the optimal
 intercept when ``W = 0``). Working on ``Z`` lets a solver reuse predictions:
 ``Z`` is linear in the coefficients.
+
+Second-order solvers (:mod:`mtlreg.solvers.newton`) also use
+``quadratic_model(W, b)``: the second-order Taylor model of ``F`` at ``(W, b)``, as a
+datafit in Gram form (:class:`GramQuadratic`'s interface: ``H``, ``r``, on the same
+variables and with the same gradient at ``(W, b)``), which the squared-loss solvers
+(ADMM, BCD, FISTA) minimise with any penalty; ``exact_quadratic`` says whether the
+model is ``F`` itself (squared loss); ``intercept_gradient_bound()`` bounds
+``max_t |grad_b F|`` (the scale of the intercept part of the optimality measure).
+A datafit without ``quadratic_model`` (the distributed logistic loss) is solved by
+first-order methods only.
 """
 
 import numpy as np
@@ -43,6 +53,11 @@ class _LinearDatafit:
         return self._lipschitz
 
 
+def _stack(W, b, fit_intercept):
+    """The Gram-form variable ``V = [W^T, b]`` (``W^T`` without intercept)."""
+    return np.hstack([W.T, b[:, None]]) if fit_intercept else np.ascontiguousarray(W.T)
+
+
 class Quadratic(_LinearDatafit):
     r"""Squared loss, ``loss(y, z) = (y - z)^2 / 2``.
 
@@ -60,8 +75,17 @@ class Quadratic(_LinearDatafit):
     def _dloss(y, z):
         return z - y
 
+    exact_quadratic = True
+
     def initial_intercept(self):
         return self.layout.task_means(self.layout.y)
+
+    def quadratic_model(self, W, b):
+        """The squared loss is its own quadratic model (in Gram form)."""
+        return GramQuadratic(self.layout)
+
+    def intercept_gradient_bound(self):
+        return np.inf  # unbounded in y: the intercept is judged on the W scale alone
 
 
 class Logistic(_LinearDatafit):
@@ -80,10 +104,36 @@ class Logistic(_LinearDatafit):
     def _dloss(y, z):
         return expit(z) - y
 
+    exact_quadratic = False
+
     def initial_intercept(self):
         p = self.layout.task_means(self.layout.y)
         p = np.clip(p, 1e-12, 1 - 1e-12)
         return np.log(p / (1 - p))
+
+    def quadratic_model(self, W, b):
+        """Second-order model at ``(W, b)``: a weighted least-squares datafit in Gram form.
+
+        With ``p = expit(z)`` the Hessian of task t is ``H_t = sum_i c_i p_i (1 - p_i)
+        a_i a_i^T`` (one product per task, ``layout.weighted_gram``); ``r_t = H_t v_t -
+        g_t`` so that the model's gradient at ``v_t = [w_t; b_t]`` is the logistic
+        gradient ``g_t`` (IRLS: the working response ``z + (y - p) / (p (1 - p))``
+        with sample weights ``c p (1 - p)``, without dividing by ``p (1 - p)``)."""
+        layout = self.layout
+        Z = self.linear_predictor(W, b)
+        p = expit(Z)
+        H = layout.weighted_gram(layout.c * p * (1.0 - p))
+        G, gb = self.gradient(Z)
+        fit_intercept = layout.fit_intercept
+        V = _stack(W, b, fit_intercept)
+        g = _stack(G, gb, fit_intercept)
+        HV = np.matmul(H, V[:, :, None])[:, :, 0]
+        const = self.value(Z) - float(np.sum(g * V)) + 0.5 * float(np.sum(V * HV))
+        return QuadraticModel(layout, H, HV - g, const)
+
+    def intercept_gradient_bound(self):
+        """``|grad_{b_t} F| = |sum_i c_i (p_i - y_i)| <= sum_i c_i`` (= lambda_t)."""
+        return float(np.max(self.layout._task_sums(self.layout.c), initial=0.0))
 
 
 class GramQuadratic:
@@ -99,6 +149,7 @@ class GramQuadratic:
     """
 
     curvature = 1.0
+    exact_quadratic = True
 
     def __init__(self, layout):
         self.layout = layout
@@ -108,9 +159,13 @@ class GramQuadratic:
         self._lipschitz = None
 
     def linear_predictor(self, W, b):
-        if self.fit_intercept:
-            return np.hstack([W.T, b[:, None]])
-        return np.ascontiguousarray(W.T)
+        return _stack(W, b, self.fit_intercept)
+
+    def quadratic_model(self, W, b):
+        return self
+
+    def intercept_gradient_bound(self):
+        return np.inf
 
     def value(self, V):
         HV = np.matmul(self.H, V[:, :, None])[:, :, 0]
@@ -139,6 +194,21 @@ class GramQuadratic:
 
     def initial_intercept(self):
         return self.layout.target_means()
+
+
+class QuadraticModel(GramQuadratic):
+    """A quadratic ``v^T H_t v / 2 - r_t^T v + const`` per task, given by its arrays
+    (the second-order model of another datafit, see ``Logistic.quadratic_model``);
+    the variables and centring are those of ``layout``."""
+
+    def __init__(self, layout, H, r, const):
+        self.layout = layout
+        self.H, self.r, self.const = H, r, const
+        self.fit_intercept = layout.fit_intercept
+        self._lipschitz = None
+
+    def exact_value(self, W, b):
+        return self.value(self.linear_predictor(W, b))
 
 
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}
@@ -207,3 +277,13 @@ class SumOfParts:
 
     def initial_intercept(self):
         return self.datafit.initial_intercept()
+
+    @property
+    def exact_quadratic(self):
+        return self.datafit.exact_quadratic
+
+    def quadratic_model(self, V, b):
+        return SumOfParts(self.datafit.quadratic_model(self.combine(V), b))
+
+    def intercept_gradient_bound(self):
+        return self.datafit.intercept_gradient_bound()

@@ -308,12 +308,10 @@ def test_perfectly_separable_classes(Est):
         Est(**_params(Est, tol=1e-4, max_iter=1000, l2_reg=0.1)).fit(X, Y)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, not fixed here: FISTA (the solver of the logistic models) uses one step for "
-    "W and the intercepts, whose curvatures differ by s^2 when the features are scaled "
-    "by s, and its stopping rule compares the intercept gradient (units of y) with tol "
-    "times the W gradient scale (units of X y). Features times 1e-8: no convergence; "
-    "times 1e8: it stops early at wrong intercepts, silently."))
+# Fixed by the Newton solver (solver="auto" for the classifiers): its subproblems go to
+# ADMM, which eliminates the intercepts exactly and preconditions per feature, and its
+# stopping rule judges the intercept gradient on its own scale (lambda_t), not on the W
+# gradient's (times 1e8 here). FISTA still fails this (see tests/test_newton.py).
 @pytest.mark.parametrize("scale", [1e-8, 1e8])
 def test_classifier_features_scaled_by_1e8_and_1e_minus_8(scale):
     data = make_data("shared", "logistic", seed=9)

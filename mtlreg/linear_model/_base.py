@@ -17,7 +17,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._docs import ALL_SOLVERS, FISTA_ONLY, fill_solver_doc
+from ._docs import ALL_SOLVERS, LOGISTIC_SOLVERS, fill_solver_doc
 from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
 from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
@@ -92,7 +92,7 @@ class MultiTaskLinearModel(BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         # or a callable with the signature of solvers.fista (e.g. mtlreg.torch.TorchFISTA)
-        "solver": [StrOptions({"auto", "fista", "admm", "bcd"}), callable],
+        "solver": [StrOptions({"auto", "fista", "admm", "bcd", "newton"}), callable],
         "verbose": ["verbose"],
     }
 
@@ -241,6 +241,8 @@ class MultiTaskLinearModel(BaseEstimator):
                 f"{type(self).__name__} does not support solver={self.solver!r}: "
                 f"use one of {', '.join(repr(s) for s in self._solvers)} "
                 + ("(ADMM and BCD need the squared loss)." if self._loss == "logistic"
+                   else "(BCD needs a row-separable penalty; Newton is for the "
+                   "logistic loss)." if self.solver == "newton"
                    else "(BCD needs a row-separable penalty)."))
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         penalty = self._make_penalty()
@@ -404,7 +406,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     """Logistic loss, binary labels per task (two classes overall, ``classes_``)."""
 
     _loss = "logistic"
-    _solvers = FISTA_ONLY
+    _solvers = LOGISTIC_SOLVERS
 
     def _check_y(self, y, n_samples, per_task):
         y = check_targets(y, n_samples, per_task=per_task, numeric=False)

@@ -68,7 +68,9 @@ _ATTRIBUTES_DOC = """
 
 
 ALL_SOLVERS = ("auto", "fista", "admm", "bcd")
-FISTA_ONLY = ("auto", "fista")  # the logistic loss: ADMM and BCD need the squared loss
+# the logistic loss: ADMM and BCD need the squared loss; Newton solves its quadratic models
+LOGISTIC_SOLVERS = ("auto", "newton", "fista")
+FISTA_ONLY = ("auto", "fista")
 
 _SOLVER_DOC = {
     "fista": "``\"fista\"``: accelerated proximal gradient, any loss and penalty.",
@@ -78,6 +80,11 @@ _SOLVER_DOC = {
     "bcd": ("``\"bcd\"``: block coordinate descent (squared loss with few features or "
             "a dense design; row-separable penalties), with working sets on a dense "
             "design."),
+    "newton": ("``\"newton\"``: proximal Newton (IRLS) for the logistic loss: each "
+               "iteration builds the per-task Hessians (Gram form, ``k = n_features + 1``) "
+               "and solves the penalised quadratic model with ADMM (BCD, or FISTA where "
+               "those do not apply), then a line search on the objective; hardly "
+               "sensitive to feature scaling. ``max_iter`` counts Newton iterations."),
 }
 _AUTO_DOC = {
     ALL_SOLVERS: ("``\"auto\"``: ADMM where it applies, else BCD where it applies (on "
@@ -88,6 +95,9 @@ _AUTO_DOC = {
     ("auto", "fista", "admm"): ("``\"auto\"``: ADMM where it applies (few features), "
                                 "else FISTA. Both reach the same optimum."),
     FISTA_ONLY: "``\"auto\"``: FISTA.",
+    LOGISTIC_SOLVERS: ("``\"auto\"``: Newton when ``n_features + 1 <= 256`` and "
+                       "``n_tasks (n_features + 1)^2 <= 4e6`` (the Hessians stay small), "
+                       "else FISTA; FISTA for Dask input. Both reach the same optimum."),
 }
 
 

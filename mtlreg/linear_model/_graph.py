@@ -15,7 +15,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import GraphSmoothness, task_graph_matrix
-from ..solvers import fista
+from ..solvers import fista, prefers_newton
 from ..utils.validation import Interval, StrOptions
 from ._order import TASK_ORDER_DOC, chain_adjacency, task_positions
 
@@ -42,9 +42,12 @@ class _TaskGraphMixin:
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
         """``"auto"``: FISTA with the graph term in the gradient step when the sparse
-        part is l1 (its prox with the graph has no closed form); else the default
-        (ADMM with the exact prox on Gram-form squared losses, FISTA otherwise)."""
-        if self.solver == "auto" and penalty.forward_backward_split() is not None:
+        part is l1 (its prox with the graph has no closed form) -- for the logistic
+        loss inside Newton (which gives such a penalty's subproblems to FISTA) where
+        Newton applies; else the default (ADMM with the exact prox on Gram-form
+        squared losses, Newton for the logistic loss, FISTA otherwise)."""
+        if (self.solver == "auto" and penalty.forward_backward_split() is not None
+                and not prefers_newton(datafit, penalty)):
             return fista(datafit, penalty, W0, b0, fit_intercept=self.fit_intercept,
                          tol=self.tol, max_iter=self.max_iter, gradient_scale=gradient_scale,
                          verbose=self.verbose)

@@ -2,6 +2,8 @@
 
 ``fista`` works for every datafit and penalty; ``admm`` (exact per-task solves)
 and ``bcd`` (block coordinate descent) need the squared loss in Gram form;
+``newton`` (proximal Newton) solves a non-quadratic datafit (the logistic loss)
+through its quadratic models, each minimised by ``admm``, ``bcd`` or ``fista``;
 ``solve_mean_regularized`` is the direct solve of the mean-regularized squared loss.
 """
 
@@ -9,15 +11,19 @@ from .admm import admm, supports_admm
 from .bcd import bcd, has_sparse_rows, prefers_bcd, supports_bcd
 from .direct import solve_mean_regularized
 from .fista import SolverResult, fista, kkt_violation, result_at
+from .newton import newton, prefers_newton, supports_newton
 
-SOLVERS = {"fista": fista, "admm": admm, "bcd": bcd}
+SOLVERS = {"fista": fista, "admm": admm, "bcd": bcd, "newton": newton}
 
 
 def select_solver(name, datafit, penalty):
     """The solver function for ``name``.
 
-    ``"auto"``: ADMM where it applies (Gram form; robust to badly scaled features),
-    else block coordinate descent where it applies (the dirty model in Gram form,
+    ``"auto"``: for a non-quadratic datafit (the logistic loss) proximal Newton when
+    its per-task Hessians stay small (``newton.prefers_newton``: ``k = n_features + 1
+    <= 256`` and ``n_tasks k^2 <= 4e6``; its subproblems go to ADMM, BCD or FISTA
+    on the Gram-form quadratic model), else FISTA. For the squared loss ADMM where it
+    applies (Gram form; robust to badly scaled features), else block coordinate descent where it applies (the dirty model in Gram form,
     a dense shared design with a row-separable penalty, a dense per-task design with
     a sparsity-inducing row penalty), else FISTA (logistic loss, sparse designs,
     ridge-like penalties on per-task data with many features). The datafit's form
@@ -36,7 +42,9 @@ def select_solver(name, datafit, penalty):
     if callable(name):
         return name
     if name == "auto":
-        if supports_admm(datafit, penalty):
+        if prefers_newton(datafit, penalty):
+            name = "newton"
+        elif supports_admm(datafit, penalty):
             name = "admm"
         elif supports_bcd(datafit, penalty) and prefers_bcd(datafit, penalty):
             name = "bcd"
@@ -53,9 +61,12 @@ __all__ = [
     "fista",
     "has_sparse_rows",
     "kkt_violation",
+    "newton",
+    "prefers_newton",
     "result_at",
     "select_solver",
     "solve_mean_regularized",
     "supports_admm",
     "supports_bcd",
+    "supports_newton",
 ]

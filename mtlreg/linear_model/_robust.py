@@ -20,7 +20,7 @@ from ._base import (
     store_params,
 )
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import FISTA_ONLY, SQUARED_DOC as _SQUARED, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
 from ..utils.validation import Interval
@@ -163,6 +163,7 @@ _RMTFL_DOC = r"""Robust multi-task feature learning {what} (Gong, Ye & Zhang 201
 
 
 class RobustMultiTaskRegressor(_RobustMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
+    _solvers = FISTA_ONLY  # the two-part penalty on [L; S]: no ADMM or BCD split for it
     __doc__ = fill_doc(_ROBUST_DOC.format(what="regression", loss=_SQUARED, extra=""))
 
 
@@ -173,6 +174,7 @@ class RobustMultiTaskClassifier(_RobustMixin, MultiTaskClassifierMixin, MultiTas
 
 class RobustFeatureLearningRegressor(_RobustFeatureMixin, MultiTaskRegressorMixin,
                                      MultiTaskLinearModel):
+    _solvers = FISTA_ONLY  # the two-part penalty on [P; Q]: no ADMM or BCD split for it
     __doc__ = fill_doc(_RMTFL_DOC.format(what="regression", loss=_SQUARED, extra=""))
 
 

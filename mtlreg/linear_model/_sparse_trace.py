@@ -13,7 +13,7 @@ from ._base import (
     store_params,
 )
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import LOGISTIC_SOLVERS, RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import SparseTraceNorm, with_ridge
 from ..utils.validation import Interval
 
@@ -94,7 +94,7 @@ class SparseTraceNormRegressor(_SparseTraceMixin, MultiTaskRegressorMixin,
 
 class SparseTraceNormClassifier(_SparseTraceMixin, MultiTaskClassifierMixin,
                                 MultiTaskLinearModel):
-    _solvers = ("auto", "fista")
+    _solvers = LOGISTIC_SOLVERS
     __init__ = init_with_defaults(_SparseTraceMixin.__init__, alpha=0.01)
     __doc__ = fill_doc(_DOC.format(what="logistic regression", loss=_LOGISTIC, alpha=0.01,
                                    extra=_CLASSES))

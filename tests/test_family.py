@@ -615,19 +615,20 @@ def test_dirty_warm_start(block_norm, loss):
     beta = alpha / (1.3 if block_norm == "l21" else 2.0)
     params = dict(alpha=alpha, beta=beta, block_norm=block_norm, tol=1e-6, max_iter=5000)
     cold = cls(**params).fit(X, Y)
-    assert cold.n_iter_ > 10
+    assert cold.n_iter_ > 3  # logistic: Newton iterations, few
     assert np.abs(cold.coef_specific_).max() > 0 and np.abs(cold.coef_shared_).max() > 0
     est = cls(**params, warm_start=True).fit(X, Y)
     W_first = est.coef_.copy()
     est.fit(X, Y)
-    assert est.n_iter_ <= 10
+    n_warm = est.n_iter_
+    assert n_warm <= 10 and n_warm < cold.n_iter_
     # the split B/S need not be unique: compare W = B + S
     np.testing.assert_allclose(est.coef_, W_first, atol=1e-4)
     # the warm start reads both parts: a modified split is where the solver starts
     est.coef_shared_ = np.zeros_like(est.coef_shared_)
     est.coef_specific_ = np.zeros_like(est.coef_specific_)
     est.fit(X, Y)
-    assert est.n_iter_ > 10
+    assert est.n_iter_ > n_warm
     # a warm-started path step agrees with a cold fit
     est.set_params(alpha=0.9 * alpha).fit(X, Y)
     ref = cls(**{**params, "alpha": 0.9 * alpha}).fit(X, Y)

@@ -114,6 +114,7 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
     history = []
     n_iter = 0
     inner_total = 0
+    fallback = False
     while not converged and n_iter < max_iter:
         n_iter += 1
         model = datafit.quadratic_model(W, b)
@@ -143,9 +144,13 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
             if accepted:
                 break
             step *= 0.5
-        if not accepted:  # no decrease along the direction: rounding level reached
+        if not accepted:
+            # No decrease along the direction: the rounding level, or a direction that
+            # is not one of descent (an inexact inner solve on a nearly singular
+            # Hessian, e.g. separable classes). FISTA finishes from this point.
             if verbose:
-                print(f"[Newton] iter {n_iter:4d}  line search failed; stopping")
+                print(f"[Newton] iter {n_iter:4d}  line search failed; FISTA finishes")
+            fallback = True
             break
         W, b, Z, obj = W_new, b_new, Z_new, obj_new
         Z = datafit.linear_predictor(W, b)  # from scratch: no drift over iterations
@@ -154,6 +159,14 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
             history.append((n_iter, obj, crit))
             print(f"[Newton] iter {n_iter:4d}  objective {obj:.12e}  optimality {crit:.3e}  "
                   f"step {step:.3g}  inner {name} {res.n_iter} it (tol {inner_tol:.1e})")
+    if fallback and not converged:
+        res = fista(datafit, penalty, W, b, fit_intercept=fit_intercept, tol=tol,
+                    max_iter=max_iter, gradient_scale=gradient_scale, verbose=verbose)
+        if res.objective <= obj or res.converged:
+            W, b = res.W, res.b
+            inner_total += res.n_iter
+            Z = datafit.linear_predictor(W, b)
+            crit, converged = measure(Z, W)
     if not fit_intercept:
         b = b0
     objective = datafit.exact_value(W, b) + penalty.value(W)

@@ -30,17 +30,8 @@ from numba import njit
 
 from .._kernels import rowwise_rmatvec_dense
 from ..utils._arrays import row_major
-from ._bcd_kernels import (
-    L1_KIND,
-    L1INF_KIND,
-    L21_KIND,
-    MEAN_KIND,
-    SGL_KIND,
-    ZERO_KIND,
-    _new_row,
-    _row_dist,
-    row_scores,
-)
+from .._prox_kernels import L1_KIND, L1INF_KIND, L21_KIND, MEAN_KIND, SGL_KIND, ZERO_KIND, _row_dist
+from ._bcd_kernels import _new_row, row_scores
 from .fista import SolverResult
 
 

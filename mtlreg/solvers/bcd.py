@@ -36,8 +36,8 @@ from ..datafits import Quadratic
 from ..utils._arrays import is_float32, matmul64, rmatmul64, slice_length
 from ..utils._threads import single_threaded_blas
 from ._bcd_blocks import bcd_blocks, supports_blocks
+from .._prox_kernels import L1INF_KIND
 from ._bcd_kernels import (
-    L1INF_KIND,
     bcd_design_ws,
     bcd_gram,
     centred_sq_norms,

@@ -21,6 +21,8 @@ try:  # cvxpy is a test dependency, but keep the numpy part importable without i
 except ImportError:  # pragma: no cover
     cp = None
 
+from _cvx_family import cvx_data_term  # noqa: E402
+
 
 @dataclass
 class TaskBlock:
@@ -176,15 +178,7 @@ def cvx_solve(problem, *, alpha, loss, fit_intercept=True, l2_reg=0.0, positive=
     d, T = problem.n_features, problem.n_tasks
     W = cp.Variable((d, T))
     b = cp.Variable(T) if fit_intercept else np.zeros(T)
-    terms = []
-    for t, blk in enumerate(problem.blocks):
-        z = blk.X @ W[:, t] + b[t]
-        if loss == "squared":
-            terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z)))
-        else:
-            terms.append(cp.sum(cp.multiply(blk.c, cp.logistic(z)))
-                         - cp.sum(cp.multiply(blk.c * blk.y, z)))
-    obj = cp.sum(terms) + alpha * cp.sum(cp.norm(W, 2, axis=1))
+    obj = cvx_data_term(problem.blocks, W, b, loss) + alpha * cp.sum(cp.norm(W, 2, axis=1))
     if l2_reg:
         obj = obj + 0.5 * l2_reg * cp.sum_squares(W)
     constraints = [W >= 0] if positive else []

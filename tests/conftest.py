@@ -32,6 +32,15 @@ def torch_one_thread():
     torch.set_num_threads(threads)
 
 
+def assert_three_point(P, z, x, step, points):
+    """The three-point inequality of ``x = prox_{step P}(z)`` at every ``u`` in ``points``:
+    ``2 step (P(x) - P(u)) <= ||u - z||^2 - ||u - x||^2 - ||x - z||^2`` (up to rounding)."""
+    for u in points:
+        lhs = 2 * step * (P.value(x) - P.value(u))
+        rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
+        assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+
+
 @dataclass
 class Data:
     """A small problem as the estimator sees it, plus its pieces.

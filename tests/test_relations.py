@@ -31,6 +31,7 @@ from _cvx_family import (
 from mtlreg.datasets import make_multitask_regression
 from mtlreg import _prox_kernels
 from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
+from conftest import assert_three_point
 from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
@@ -176,7 +177,6 @@ def test_prox_three_point_optimality_and_cvxpy(kind, l2):
     A = np.triu(rng.uniform(0, 2, (T, T)) * (rng.uniform(size=(T, T)) < 0.7), 1)
     L = laplacian_ref(A + A.T)
     P = GraphSmoothness(L, rho=1.3, l2_reg=l2, **PROXES[kind])
-    g = lambda W, step: step * P.value(W)  # noqa: E731
     for trial in range(20):
         z = rng.standard_normal((d, T)) * rng.choice([0.1, 1.0, 3.0])
         step = rng.choice([0.05, 0.5, 2.0])
@@ -184,10 +184,8 @@ def test_prox_three_point_optimality_and_cvxpy(kind, l2):
         # the prox optimality condition: -(x - z)/step is in dP(x)
         assert P.subdiff_distance(x, (x - z) / step) <= 1e-10 * (1 + np.abs(z).max()) / step
         # three-point inequality, for random u (and u = 0)
-        for u in (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3):
-            lhs = 2 * (g(x, step) - g(u, step))
-            rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
-            assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+        assert_three_point(P, z, x, step,
+                           (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3))
         if trial < 3:
             U = cp.Variable(z.shape)
             _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step)
@@ -395,10 +393,8 @@ def test_fused_prox_moreau_three_point_and_cvxpy(l1_ratio):
         z = np.round(rng.standard_normal((d, T)) * rng.choice([0.3, 2.0]), rng.choice([1, 6]))
         step = float(rng.choice([0.1, 1.0, 2.5]))
         x = P.prox(z, step)
-        for u in (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3):
-            lhs = 2 * step * (P.value(x) - P.value(u))
-            rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
-            assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+        assert_three_point(P, z, x, step,
+                           (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3))
         assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
         if trial < 6:
             U = cp.Variable(z.shape)

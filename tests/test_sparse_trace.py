@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import mtlreg
 from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term, nuclear
 from mtlreg.penalties import SparseTraceNorm
+from conftest import assert_three_point
 from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
@@ -140,10 +141,8 @@ def test_prox_moreau_three_point_and_cvxpy(l1_ratio):
         z += np.outer(rng.standard_normal(d), rng.standard_normal(T))  # a dominant direction
         step = float(rng.choice([0.1, 1.0, 2.5]))
         x = P.prox(z, step)
-        for u in (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3):
-            lhs = 2 * step * (P.value(x) - P.value(u))
-            rhs = ((u - z) ** 2).sum() - ((u - x) ** 2).sum() - ((x - z) ** 2).sum()
-            assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
+        assert_three_point(P, z, x, step,
+                           (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3))
         assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
         if trial < 6:
             U = cp.Variable(z.shape)

@@ -45,7 +45,8 @@ def test_matches_cvxpy_joint_problem(loss, config):
     c = alpha * eta * (1 + eta)
     Wv, M = cp.Variable((d, T)), cp.Variable((T, T), symmetric=True)
     bv = cp.Variable(T) if fit_intercept else np.zeros(T)
-    prob = cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, loss) + c * cp.matrix_frac(Wv.T, eta * np.eye(T) + M)),
+    objective = cvx_data_term(blocks, Wv, bv, loss) + c * cp.matrix_frac(Wv.T, eta * np.eye(T) + M)
+    prob = cp.Problem(cp.Minimize(objective),
                       [M >> 0, np.eye(T) - M >> 0, cp.trace(M) == k])
     _solve(prob)
     Wr = np.asarray(Wv.value)

@@ -24,7 +24,6 @@ from _cvx_family import (
     data_gradient,
     data_term,
     l21_violation,
-    make_blocks,
     nuclear,
     trace_violation,
 )

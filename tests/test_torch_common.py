@@ -4,7 +4,6 @@ import pytest
 
 pytest.importorskip("torch")
 
-import torch  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from mtlreg.torch import MultiTaskMLPClassifier, MultiTaskMLPRegressor  # noqa: E402

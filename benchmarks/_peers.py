@@ -63,12 +63,21 @@ def run_skglm_mtl(problem, alpha, cfg):
         m.fit(problem.X, problem.y)
         return dict(coef=m.coef_, intercept=np.asarray(m.intercept_, dtype=float))
 
-    tr = Trace("skglm MultiTaskLasso", "peer")
+    tr = _skglm_trace("skglm MultiTaskLasso", problem)
+    return run_ladder(tr, fit, cfg.skglm_tols, problem.score, budget_s=cfg.peer_budget)
+
+
+def _skglm_trace(name, problem):
+    """A peer trace for skglm's MultiTaskLasso, its compile time measured apart (one fit of
+    a tiny problem like ``problem``; ``None`` when that fit failed)."""
+    from skglm import MultiTaskLasso
+
+    tr = Trace(name, "peer")
     Xt, Yt = tiny_like(problem)
     c = warm("skglm MultiTaskLasso (dense)",
              lambda: MultiTaskLasso(alpha=0.01, tol=1e-6).fit(Xt, Yt))
     tr.compile_s = None if isinstance(c, Exception) else c
-    return run_ladder(tr, fit, cfg.skglm_tols, problem.score, budget_s=cfg.peer_budget)
+    return tr
 
 
 # --------------------------------------------------------------------------- cvxpy
@@ -300,9 +309,5 @@ def run_skglm_path(problem, cfg):
             intercepts.append(np.asarray(m.intercept_, dtype=float).copy())
         return dict(coefs=coefs, intercepts=intercepts)
 
-    tr = Trace("skglm MultiTaskLasso (warm_start loop)", "peer")
-    Xt, Yt = tiny_like(problem)
-    c = warm("skglm MultiTaskLasso (dense)",
-             lambda: MultiTaskLasso(alpha=0.01, tol=1e-6).fit(Xt, Yt))
-    tr.compile_s = None if isinstance(c, Exception) else c
+    tr = _skglm_trace("skglm MultiTaskLasso (warm_start loop)", problem)
     return run_ladder(tr, fit, cfg.skglm_tols, problem.score, budget_s=cfg.peer_budget)

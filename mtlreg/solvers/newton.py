@@ -26,7 +26,9 @@ Stopping rule: the optimality measure of :mod:`mtlreg.solvers.fista` with the sa
 smaller of that scale and the datafit's bound on the intercept gradient
 (``intercept_gradient_bound``, ``lambda_t`` for the logistic loss), so that features
 scaled by 1e8 (which scale the ``W`` gradient, not the intercept's) do not let it
-stop at wrong intercepts. ``max_iter`` counts Newton iterations.
+stop at wrong intercepts. ``max_iter`` counts Newton iterations (and bounds the FISTA
+run that finishes a fit whose line search failed, see below); the reported ``n_iter``
+is the Newton iterations plus those FISTA iterations.
 
 References: Lee, Sun & Saunders (2014), *Proximal Newton-type methods*; glmnet
 (Friedman, Hastie & Tibshirani 2010: quadratic approximation + coordinate descent);
@@ -164,6 +166,7 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
                     max_iter=max_iter, gradient_scale=gradient_scale, verbose=verbose)
         if res.objective <= obj or res.converged:
             W, b = res.W, res.b
+            n_iter += res.n_iter  # n_iter_ counts the FISTA iterations that finished it
             inner_total += res.n_iter
             Z = datafit.linear_predictor(W, b)
             crit, converged = measure(Z, W)

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.optimize import lsq_linear
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -357,6 +358,55 @@ def fused_distance_cvx(W, G, alpha, beta, l1_ratio):
         _solve(prob)
         worst = max(worst, float(prob.value))
     return worst
+
+
+def _fused_row_distance_bvls(P, w, g):
+    """dist(-g, d penalty(w)) for one row, all free subgradients in one box-constrained
+    least-squares problem solved by BVLS (the direct method, independent of the
+    segment-wise closed forms of ``FusedSparseGroup``)."""
+    a1, a21 = P._alphas
+    T = len(w)
+    dw = np.diff(w)
+    dw = np.where(np.abs(dw) <= 1e-13 * np.abs(w).max(initial=0.0), 0.0, dw)
+    norm = float(np.linalg.norm(w))
+    fz = np.sign(dw)
+    dtz = np.zeros(T)
+    dtz[:-1] -= fz
+    dtz[1:] += fz
+    c = g + a1 * np.sign(w) + P.beta * dtz + (a21 * w / norm if norm > 0 else 0.0)
+    cols = [a1 * np.eye(T)[:, t] for t in np.flatnonzero(w == 0)] if a1 > 0 else []
+    for k in np.flatnonzero(dw == 0) if P.beta > 0 else []:
+        col = np.zeros(T)
+        col[k], col[k + 1] = -P.beta, P.beta
+        cols.append(col)
+    dist = float(np.linalg.norm(c))
+    if cols:
+        A = np.column_stack(cols)
+        res = lsq_linear(A, -c, bounds=(-1.0, 1.0), method="bvls", tol=1e-15)
+        dist = float(np.linalg.norm(c + A @ res.x))
+    return max(0.0, dist - a21) if norm == 0 else dist
+
+
+def test_fused_distance_closed_forms_match_bvls():
+    """The segment-wise closed forms (TV prox, then soft-thresholding on zero
+    segments) against BVLS on the whole row: rows with zero runs, plateaus, round-off
+    ties, isolated entries, and every term switched off in turn."""
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        T = int(rng.integers(1, 12))
+        if rng.random() < 0.7:
+            w = rng.choice([0.0, 0.0, 1.0, -0.5, 2.0], size=T) * rng.choice([1.0, 1e-3])
+        else:
+            w = np.round(rng.standard_normal(T), 1)
+        if T > 2 and rng.random() < 0.1:
+            w[1] = w[2] = 0.0
+            w[1] += 1e-18  # equal to its neighbour up to round-off, not exactly 0
+        g = rng.standard_normal(T) * rng.choice([0.1, 1.0, 3.0])
+        P = FusedSparseGroup(float(rng.choice([0.0, 0.5, 2.0])),
+                             float(rng.choice([0.0, 0.3, 1.5])),
+                             float(rng.choice([0.0, 0.4, 1.0])))
+        ref = _fused_row_distance_bvls(P, w, g)
+        assert P._row_distance(w, g) == pytest.approx(ref, rel=1e-10, abs=1e-12)
 
 
 def test_tv1d_prox_is_exact():

@@ -29,11 +29,16 @@ class FusedSparseGroup:
 
     Optimality measure: per row, the exact distance from ``-g`` to the
     subdifferential ``a1 d||w||_1 + a21 d||w||_2 + beta D^T d||D w||_1``: the
-    subgradients of the terms where they are unique are fixed, the free ones
-    (entries at 0, equal neighbours) are a box-constrained least-squares problem
-    (solved exactly by BVLS; neighbours within ``1e-13 max |w|`` count as equal);
-    the group term at ``w = 0`` subtracts ``a21`` from the
-    residual norm. The largest row distance is returned.
+    subgradients of the terms where they are unique are fixed; the free ones
+    (entries at 0, equal neighbours: within ``1e-13 max |w|``) act within the runs of
+    fused neighbours (segments) and make there the set ``C`` of subgradients of a sum
+    of support functions, so that the distance from the residual ``v`` is
+    ``||prox_{sigma_C}(v)||`` (Moreau), in closed form: the 1-D TV prox on a segment
+    of equal non-zero values, followed by soft-thresholding on a segment of zeros
+    (Friedman et al. 2007); ``O(T)`` per row. (A segment equal up to round-off of
+    which only some entries are exactly 0 is solved by BVLS.) The group term at
+    ``w = 0`` subtracts ``a21`` from the residual norm. The largest row distance is
+    returned.
 
     ``alpha_max``: that of the sparse group lasso part alone, ``W = 0`` is then a
     solution whatever ``beta`` (the fused term only enlarges the subdifferential at
@@ -75,24 +80,48 @@ class FusedSparseGroup:
         c = g + a1 * np.sign(w) + self.beta * _dt(fixed_z, T)
         if norm > 0:
             c = c + a21 * w / norm
-        columns = []
-        if a1 > 0:
-            columns += [a1 * np.eye(T)[:, t] for t in np.flatnonzero(w == 0)]
-        if self.beta > 0:
-            for k in np.flatnonzero(dw == 0):
-                col = np.zeros(T)
-                col[k], col[k + 1] = -self.beta, self.beta
-                columns.append(col)
-        if columns:
-            A = np.column_stack(columns)
-            res = lsq_linear(A, -c, bounds=(-1.0, 1.0), method="bvls", tol=1e-15)
-            dist = float(np.linalg.norm(c + A @ res.x))
-        else:
-            dist = float(np.linalg.norm(c))
+        # The free subgradients (l1 at zero entries, TV at fused neighbours) only act
+        # inside the runs of fused neighbours (segments), so the distance splits over
+        # the segments; on each, the set of free subgradients ``C`` is that of a sum of
+        # support functions, and dist(v, C) = ||prox_{sigma_C}(v)|| (Moreau): the TV
+        # prox (Condat) on a segment of equal non-zero values, soft-thresholding after
+        # it on a segment of zeros (Friedman et al. 2007).
+        v = -c
+        beta = self.beta
+        ends = np.flatnonzero(dw != 0) + 1 if beta > 0 else np.arange(1, T)
+        dist2 = 0.0
+        for seg in np.split(np.arange(T), ends):
+            vs, zero = v[seg], w[seg] == 0
+            if len(seg) > 1:
+                vs = _prox_kernels.tv1d_prox(np.ascontiguousarray(vs), beta, np.empty(len(seg)))
+            if a1 > 0 and zero.all():
+                vs = np.sign(vs) * np.maximum(np.abs(vs) - a1, 0.0)
+            elif a1 > 0 and zero.any():  # equal up to round-off, only some exactly 0
+                dist2 += _segment_distance2(v[seg], zero, a1, beta)
+                continue
+            dist2 += float(vs @ vs)
+        dist = float(np.sqrt(dist2))
         return max(0.0, dist - a21) if norm == 0 else dist
 
     def alpha_max(self, G0):
         return SparseGroupL1L21(1.0, self.l1_ratio).alpha_max(G0)
+
+
+def _segment_distance2(v, zero, a1, beta):
+    """Squared distance from ``v`` to ``a1 B_inf`` (on the entries ``zero``) plus
+    ``beta D^T B_inf`` over one segment (a box-constrained least-squares problem,
+    solved exactly by BVLS): for a segment of neighbours equal up to round-off of which
+    only some are exactly 0, where neither closed form applies."""
+    L = len(v)
+    columns = [a1 * np.eye(L)[:, t] for t in np.flatnonzero(zero)]
+    for k in range(L - 1):
+        col = np.zeros(L)
+        col[k], col[k + 1] = -beta, beta
+        columns.append(col)
+    A = np.column_stack(columns)
+    res = lsq_linear(A, v, bounds=(-1.0, 1.0), method="bvls", tol=1e-15)
+    r = v - A @ res.x
+    return float(r @ r)
 
 
 def _dt(z, T):

@@ -26,9 +26,12 @@ Stopping rule: the optimality measure of :mod:`mtlreg.solvers.fista` with the sa
 smaller of that scale and the datafit's bound on the intercept gradient
 (``intercept_gradient_bound``, ``lambda_t`` for the logistic loss), so that features
 scaled by 1e8 (which scale the ``W`` gradient, not the intercept's) do not let it
-stop at wrong intercepts. ``max_iter`` counts Newton iterations (and bounds the FISTA
-run that finishes a fit whose line search failed, see below); the reported ``n_iter``
-is the Newton iterations plus those FISTA iterations.
+stop at wrong intercepts; but never below ``100 eps`` times that bound, the rounding
+level of the intercept gradient (a sum of terms of size up to ``lambda_t``): features
+scaled by 1e-8 make ``tol`` times the ``W`` scale unreachable there. ``max_iter``
+counts Newton iterations (and bounds the FISTA run that finishes a fit whose line
+search failed, see below); the reported ``n_iter`` is the Newton iterations plus those
+FISTA iterations.
 
 References: Lee, Sun & Saunders (2014), *Proximal Newton-type methods*; glmnet
 (Friedman, Hastie & Tibshirani 2010: quadratic approximation + coordinate descent);
@@ -45,6 +48,7 @@ from .fista import SolverResult, _split, fista, kkt_violation
 
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
+ROUNDING = 100 * np.finfo(float).eps  # relative rounding level of an intercept gradient
 INNER_MAX_ITER = {"admm": 5000, "bcd": 5000, "fista": 20000}
 
 
@@ -100,6 +104,8 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
     tol_abs = tol * scale
     bound = getattr(datafit, "intercept_gradient_bound", lambda: np.inf)()
     tol_b = tol * max(min(scale, bound), np.finfo(float).tiny)
+    if np.isfinite(bound):  # never below the rounding level of the intercept gradient
+        tol_b = max(tol_b, ROUNDING * bound)
 
     def measure(Z, W_):
         """(optimality measure, whether it is below the thresholds)."""

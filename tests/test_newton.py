@@ -253,9 +253,7 @@ SCALED = {
     "graph_l21": dict(alpha=1, rho=2, l2_reg=2),
     "temporal": dict(alpha=1, rho=2),
     "fused": dict(alpha=1, beta=1),
-    # "rmtfl" at 1e-8: its subproblems go to FISTA on the Gram model [W^T, b], whose
-    # W directions then have 1e-16 times the curvature of the intercept's: one global
-    # step cannot move W (20 000 inner iterations per Newton step; not fixed).
+    "rmtfl": dict(alpha=1, beta=1),
 }
 
 

@@ -70,7 +70,6 @@ _ATTRIBUTES_DOC = """
 ALL_SOLVERS = ("auto", "fista", "admm", "bcd")
 # the logistic loss: ADMM and BCD need the squared loss; Newton solves its quadratic models
 LOGISTIC_SOLVERS = ("auto", "newton", "fista")
-FISTA_ONLY = ("auto", "fista")
 
 _SOLVER_DOC = {
     "fista": "``\"fista\"``: accelerated proximal gradient, any loss and penalty.",
@@ -94,7 +93,6 @@ _AUTO_DOC = {
                   "unless ``n_features + 1 <= 4 n_tasks``. All reach the same optimum."),
     ("auto", "fista", "admm"): ("``\"auto\"``: ADMM where it applies (few features), "
                                 "else FISTA. Both reach the same optimum."),
-    FISTA_ONLY: "``\"auto\"``: FISTA.",
     LOGISTIC_SOLVERS: ("``\"auto\"``: Newton when ``n_features + 1 <= 256`` and "
                        "``n_tasks (n_features + 1)^2 <= 4e6`` (the Hessians stay small), "
                        "else FISTA; FISTA for Dask input. Both reach the same optimum."),

@@ -20,7 +20,7 @@ from ._base import (
     store_params,
 )
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import FISTA_ONLY, SQUARED_DOC as _SQUARED, fill_doc
+from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
 from ..utils.validation import Interval
@@ -111,8 +111,10 @@ _ROBUST_DOC = r"""Robust multi-task {what} (Chen, Zhou & Ye 2011; MALSAR RMTL).
             + alpha ||L||_* + beta sum_t ||s_t||_2 + (l2_reg / 2) ||[L; S]||_F^2
 
     with {loss}, ``l_t``, ``s_t`` the columns (tasks) of ``L`` and ``S``, ``||.||_*``
-    the trace norm. Solved by FISTA on the stacked variable ``[L; S]`` (singular
-    value thresholding for ``L``, block soft-thresholding of the columns of ``S``).
+    the trace norm. Solved on the stacked variable ``[L; S]`` (singular value
+    thresholding for ``L``, block soft-thresholding of the columns of ``S``) by ADMM
+    with exact per-task solves for the squared loss with few features (see
+    :mod:`mtlreg.solvers.admm`), else by FISTA; proximal Newton for the logistic loss.
     The split of ``W`` into ``L`` and ``S`` need not be unique; ``W`` is when the
     data term is strictly convex.
 
@@ -144,8 +146,10 @@ _RMTFL_DOC = r"""Robust multi-task feature learning {what} (Gong, Ye & Zhang 201
             + alpha sum_j ||P_j||_2 + beta sum_t ||q_t||_2 + (l2_reg / 2) ||[P; Q]||_F^2
 
     with {loss}, ``P_j`` the rows (features) of ``P`` and ``q_t`` the columns
-    (tasks) of ``Q``. Solved by FISTA on the stacked variable ``[P; Q]`` (block
-    soft-thresholding of the rows of ``P`` and of the columns of ``Q``).
+    (tasks) of ``Q``. Solved on the stacked variable ``[P; Q]`` (block
+    soft-thresholding of the rows of ``P`` and of the columns of ``Q``) by ADMM with
+    exact per-task solves for the squared loss with few features (see
+    :mod:`mtlreg.solvers.admm`), else by FISTA; proximal Newton for the logistic loss.
 
     Parameters
     ----------
@@ -163,7 +167,7 @@ _RMTFL_DOC = r"""Robust multi-task feature learning {what} (Gong, Ye & Zhang 201
 
 
 class RobustMultiTaskRegressor(_RobustMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):
-    _solvers = FISTA_ONLY  # the two-part penalty on [L; S]: no ADMM or BCD split for it
+    _solvers = ("auto", "fista", "admm")  # ADMM on the stacked [L; S]; not row-separable
     __doc__ = fill_doc(_ROBUST_DOC.format(what="regression", loss=_SQUARED, extra=""))
 
 
@@ -174,7 +178,7 @@ class RobustMultiTaskClassifier(_RobustMixin, MultiTaskClassifierMixin, MultiTas
 
 class RobustFeatureLearningRegressor(_RobustFeatureMixin, MultiTaskRegressorMixin,
                                      MultiTaskLinearModel):
-    _solvers = FISTA_ONLY  # the two-part penalty on [P; Q]: no ADMM or BCD split for it
+    _solvers = ("auto", "fista", "admm")  # ADMM on the stacked [P; Q]; no BCD
     __doc__ = fill_doc(_RMTFL_DOC.format(what="regression", loss=_SQUARED, extra=""))
 
 

@@ -37,7 +37,12 @@ the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infim
 convolution ``min_{B+S=W} block(B) + beta ||S||_1``, whose prox is computed row by
 row *together with* its exact split into ``B`` and ``S``, so the coupling of the two
 parts costs nothing (block coordinate descent on ``[B; S]`` needs thousands of
-sweeps on badly scaled features). Any other penalty works too, through its
+sweeps on badly scaled features). The other two-part models (robust multi-task
+learning, rMTFL: ``W = P + Q`` with a penalty separable in ``P`` and ``Q`` but no
+row-wise infimal convolution) run on the stacked ``X = [P, Q]`` ("parts" mode): with
+``A = Z - U`` the X-step ``min f(p + q) + rho/2 (||p - a||^2 + ||q - c||^2)`` splits
+exactly in ``s = p + q``, a per-task solve with ``rho / 2``, and ``p - q = a - c``;
+then each part is proxed on its own. Any other penalty works too, through its
 ``prox`` method. Stopping rule: the optimality measure of
 :mod:`mtlreg.solvers.fista` at ``Z`` (the iterate the prox made exactly sparse /
 low-rank), checked every ``check_every`` iterations (first through a cheap upper
@@ -46,7 +51,7 @@ bound, see ``kkt_bound``).
 
 import numpy as np
 
-from ..penalties import L21, Dirty, L1Inf, TraceNorm
+from ..penalties import L21, Dirty, L1Inf, TraceNorm, TwoParts
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
 from .fista import result_at
@@ -67,6 +72,8 @@ def _mode(penalty):
         return "dirty"
     if isinstance(base, TraceNorm):
         return "trace"
+    if isinstance(base, TwoParts):
+        return "parts"
     if hasattr(penalty, "row_spec"):
         return "rows"
     return "python"
@@ -84,8 +91,8 @@ def supports_admm(datafit, penalty):
     gram = getattr(datafit, "datafit", datafit)
     if not hasattr(gram, "H"):
         return False
-    if hasattr(datafit, "datafit") != isinstance(_unwrap(penalty)[0], Dirty):
-        return False  # the stacked variable goes with the dirty penalty only
+    if hasattr(datafit, "datafit") != isinstance(_unwrap(penalty)[0], (Dirty, TwoParts)):
+        return False  # the stacked variable goes with the two-part penalties only
     return _mode(penalty) is not None
 
 
@@ -146,6 +153,8 @@ class _Steps:
         Z = self.Z
         if self.mode == "rows":
             return K.admm_rows(M, rt, Z, U, W, rho, n, *self.spec)
+        if self.mode == "parts":
+            return self._run_parts(M, rt, U, W, rho, n)
         if self.mode == "dirty":
             return K.admm_dirty(M, rt, Z, U, W, rho, n, self.l21, self.alpha, self.beta,
                                 self.B, self.S, self.theta)
@@ -158,6 +167,32 @@ class _Steps:
             U += W - Z
         return np.linalg.norm(W - Z), rho[0] * np.linalg.norm(Z - Z_old)
 
+    def _run_parts(self, M, rt, U, W, rho, n):
+        """Steps on the stacked ``X = [P, Q]`` (rows: tasks), ``W = P + Q``. With
+        ``A = Z - U`` the X-step ``min f(p + q) + rho/2 (||p - a||^2 + ||q - c||^2)``
+        splits in ``s = p + q`` and ``e = p - q``: ``(H~ + rho/2 I) s = r~ + rho/2
+        (a + c)`` (the inverses ``M`` are built with ``rho / 2``) and ``e = a - c``."""
+        Z, d = self.Z, rt.shape[1]
+        s, zero = np.empty_like(rt), np.zeros_like(rt)
+        r = rho[:d]
+        for _ in range(n):
+            A = Z - U
+            a, c = A[:, :d], A[:, d:]
+            K._solve_tasks(M, rt, np.ascontiguousarray(a + c), zero, 0.5 * r, s)
+            W[:, :d] = 0.5 * (s + (a - c))
+            W[:, d:] = 0.5 * (s - (a - c))
+            Z_old = Z.copy()
+            Z[:] = self.penalty.prox((W + U).T, 1.0 / r[0]).T
+            U += W - Z
+        return np.linalg.norm(W - Z), r[0] * np.linalg.norm(Z - Z_old)
+
+    def combined(self):
+        """The coefficients ``W`` (rows: tasks) of the current ``Z``."""
+        if self.mode == "parts":
+            d = self.Z.shape[1] // 2
+            return self.Z[:, :d] + self.Z[:, d:]
+        return self.Z
+
     def variable(self):
         if self.mode == "dirty":
             return np.ascontiguousarray(np.vstack([self.B.T, self.S.T]))
@@ -165,7 +200,7 @@ class _Steps:
 
     def gradient(self, G):
         GT = np.ascontiguousarray(G.T)
-        return np.vstack([GT, GT]) if self.mode == "dirty" else GT
+        return np.vstack([GT, GT]) if self.mode in ("dirty", "parts") else GT
 
 
 def _initial_rho(Ht, mode):
@@ -333,8 +368,11 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
 
     G = np.empty((T, d))
 
+    parts = steps.mode == "parts"
+    shift = 0.5 if parts else 1.0  # the X-step of the parts mode solves with rho / 2
+
     def kkt():
-        K.batched_gradient(Ht, rt, steps.Z, G)
+        K.batched_gradient(Ht, rt, np.ascontiguousarray(steps.combined()), G)
         return penalty.subdiff_distance(steps.variable(), steps.gradient(G)), G
 
     def kkt_bound():
@@ -345,25 +383,26 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         measures are maxima of row distances), Frobenius for the trace norm and for
         any other penalty (through its prox, one scalar ``rho``: every measure of
         the family is at most the Frobenius distance)."""
-        K.batched_gradient(Ht, rt, steps.Z, G)
-        E = G + rho * U
-        if steps.mode in ("trace", "python"):
+        K.batched_gradient(Ht, rt, np.ascontiguousarray(steps.combined()), G)
+        E = (np.hstack([G, G]) if parts else G) + rho_v * U
+        if steps.mode in ("trace", "python", "parts"):
             return float(np.sqrt((E * E).sum()))
         return float(np.sqrt((E * E).sum(axis=0).max(initial=0.0)))
 
     rho = _initial_rho(Ht, steps.mode)
     M = np.empty_like(Ht)
     invert = _inverter(Ht, M)
-    invert(rho)
+    invert(shift * rho)
+    rho_v = np.concatenate([rho, rho]) if parts else rho  # rho on every column of U
     crit, G = kkt()
-    U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
-    W = np.empty((T, d))
+    U = -(np.hstack([G, G]) if parts else G) / rho_v  # a solution is a fixed point
+    W = np.empty_like(steps.Z)
     n_iter = 0
     converged = crit <= tol_abs
     # the exact measure (SVDs for the trace norm, copies of the stacked variable for
     # the dirty model: more than the iterations themselves) only near convergence
     exact_below = 10.0 * tol_abs
-    if steps.mode == "python":
+    if steps.mode in ("python", "parts"):
         schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
     else:
         schedule = _RhoSchedule(rho)
@@ -389,12 +428,13 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             continue
         if factor != 1.0:
             rho *= factor
+            rho_v = np.concatenate([rho, rho]) if parts else rho
             U /= factor  # the same dual rho U
-            invert(rho)
+            invert(shift * rho)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim
-        b = (rb - np.einsum("tj,tj->t", h, steps.Z)) / hbb
+        b = (rb - np.einsum("tj,tj->t", h, steps.combined())) / hbb
     else:
         b = np.zeros(T)
     return result_at(datafit, penalty, V, b, n_iter=n_iter, tol_abs=tol_abs,

@@ -11,7 +11,7 @@ one of them, warm-started at ``x``:
 * else BCD where it applies (row-separable penalties),
 * else FISTA on the Gram-form model (cheap iterations, ``O(T k^2)``; the only choice
   for a penalty that gives FISTA a smooth part, ``forward_backward_split``: task graph
-  plus l1; and for the robust models ``[P; Q]``).
+  plus l1).
 
 Its tolerance decreases with the outer optimality measure (inexact Newton, forcing
 term ``min(0.1, sqrt(r)) r`` with ``r`` the relative measure, never above ``tol / 5``

@@ -85,8 +85,8 @@ def _strengths(est, rule, Xfull, y):
 SLOW = ("SparseTraceNorm",)
 # classifiers without a problem here, and why: their cvxpy problem is an SDP (a PSD cone of
 # size about d + T = 167) plus one exponential cone per row (15 362); Clarabel is skipped on
-# the SDPs (as for the trace norm), and SCS alone needs well over its time limit there
-# (README: the one-off check), so the family's run stays near 15 minutes without them
+# the SDPs (as for the trace norm), and SCS alone needs several times its time limit there
+# (results/relations_check.md), so the family's run stays near 15 minutes without them
 _SDP_LOGISTIC = "cvxpy: an SDP plus 15 362 exponential cones (see _relations.CLF_LEFT_OUT)"
 CLF_LEFT_OUT = {"SparseTraceNorm": _SDP_LOGISTIC, "RobustMultiTask": _SDP_LOGISTIC,
                 "Clustered": _SDP_LOGISTIC}

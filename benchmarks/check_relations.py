@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args()
     start = time.perf_counter()
+    commit = git_commit()  # at the start: what is measured, not what is edited meanwhile
     Xfull, target = _school()
     rows = []
     for classifier in (False, True):
@@ -92,7 +93,7 @@ def main():
     lines = [
         "# The relations family's objectives: benchmark against estimator and cvxpy", "",
         (f"Command: `python benchmarks/check_relations.py{' --skip-slow' if args.skip_slow else ''}`"
-         f" ({time.perf_counter() - start:.0f} s); mtlreg commit: {git_commit()}"), "",
+         f" ({time.perf_counter() - start:.0f} s); mtlreg commit: {commit}"), "",
         ("Our estimator at tol=1e-10 (max_iter 200 000; "
         f"{', '.join(SLOW)}: {SLOW_MAX_ITER}); 'penalty: bench vs estimator' = (benchmark's "
         "penalty - the estimator's `_make_penalty().value`) / |the latter| at that solution; "

@@ -10,6 +10,8 @@ The objective is the package's (see ``mtlreg/_layout.py``), task weights ``lambd
 
     sum_t lambda_t/n_t * sum_{i in task t} loss(y_it, x_i . w_t + b_t)  +  penalty(W)
 
+(the task-relation penalties: ``_relation_penalties.py``)
+
 with ``loss = (y - z)^2 / 2`` (squared) or ``log(1 + e^z) - y z`` (logistic, y in {0, 1}).
 For a shared design without missing labels it is ``1/(2n) ||Y - XW - 1 b^T||_F^2 + pen``,
 scikit-learn's ``MultiTaskLasso`` convention.
@@ -112,11 +114,13 @@ def penalty_value(W, penalty, *, alpha=0.0, beta=0.0, l1_ratio=0.5, l2_reg=0.0,
 def objective(X, y, coef, intercept, *, codes=None, loss="squared", penalty="l21",
               parts=None, task_weights=None, **pen):
     """THE objective every solver is scored with (see the module docstring)."""
+    from _relation_penalties import RELATION_PENALTIES, relation_penalty_value
+
     if parts is not None:
         coef = np.asarray(parts[0]) + np.asarray(parts[1])
+    value = relation_penalty_value if penalty in RELATION_PENALTIES else penalty_value
     return data_term(X, y, coef, intercept, codes=codes, loss=loss,
-                     task_weights=task_weights) + penalty_value(coef, penalty, parts=parts,
-                                                                **pen)
+                     task_weights=task_weights) + value(coef, penalty, parts=parts, **pen)
 
 
 # ------------------------------------------------------------------------ timing

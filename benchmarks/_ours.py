@@ -167,8 +167,10 @@ def _ours_fit(est, problem):
                         n_iter=int(path.n_iters.sum()), converged=conv, solve_s=box[0])
         res = dict(coef=e.coef_, intercept=e.intercept_, n_iter=int(e.n_iter_),
                    converged=conv, solve_s=box[0])
-        if hasattr(e, "coef_shared_"):
-            res["parts"] = (e.coef_shared_, e.coef_specific_)
+        first = getattr(e, "coef_shared_", getattr(e, "coef_lowrank_", None))
+        if first is not None:  # dirty: shared + specific; robust, rMTFL: + outlier tasks
+            res["parts"] = (first, getattr(e, "coef_specific_", getattr(e, "coef_outlier_",
+                                                                         None)))
         return res
 
     return fit

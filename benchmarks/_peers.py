@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from _common import Trace, run_ladder
 from _ours import tiny_like, warm
+from _relation_penalties import RELATION_PENALTIES, TWO_PARTS, relation_cvx_penalty
 
 
 def run_sklearn_mtl(problem, alpha, cfg):
@@ -88,7 +89,7 @@ def cvxpy_build(problem):
     d, T = problem.X.shape[1], problem.n_tasks
     X, y = problem.X, problem.y
     pen = problem.pen
-    dirty = problem.penalty == "dirty"
+    dirty = problem.penalty in ("dirty",) + TWO_PARTS  # W = B + S, both variables
     if dirty:
         B, S = cp.Variable((d, T)), cp.Variable((d, T))
         W = B + S
@@ -118,7 +119,12 @@ def cvxpy_build(problem):
             cp.hstack(terms))
     alpha = pen.get("alpha", 0.0)
     l2 = pen.get("l2_reg", 0.0)
-    if problem.penalty == "l21":
+    constraints = []
+    if problem.penalty in RELATION_PENALTIES:  # the ridge term is in there
+        reg, constraints = relation_cvx_penalty(problem.penalty, W, (B, S) if dirty else None,
+                                                pen, T)
+        l2 = 0.0
+    elif problem.penalty == "l21":
         reg = alpha * cp.sum(cp.norm(W, 2, axis=1))
     elif problem.penalty == "sgl":
         r = pen["l1_ratio"]
@@ -141,7 +147,7 @@ def cvxpy_build(problem):
     if l2:
         reg = reg + 0.5 * l2 * (cp.sum_squares(B) + cp.sum_squares(S) if dirty
                                 else cp.sum_squares(W))
-    prob = cp.Problem(cp.Minimize(data + reg))
+    prob = cp.Problem(cp.Minimize(data + reg), constraints)
 
     def extract():
         intercept = np.asarray(b.value if problem.fit_intercept else b).ravel()

@@ -4,7 +4,8 @@
     python benchmarks/bench_solvers.py --quick         # small problems, few levels (~5 min)
     python benchmarks/bench_solvers.py --only school   # one problem family (repeatable):
                                                        # shared, path, school, malsar,
-                                                       # classifiers, logistic, scaling, large
+                                                       # classifiers, logistic, relations,
+                                                       # scaling, large
 
 Method (see benchmarks/README.md): every solver is run several times with increasing
 effort (tolerance ladder, each run from scratch); each run gives (wall time, objective),
@@ -18,7 +19,8 @@ explicit solvers beside it. By default numba compiles into a fresh temporary cac
 compile); ``--numba-cache`` keeps the on-disk cache.
 
 Writes benchmarks/results/solvers.md, solvers_<problem>.png and solvers_raw.json
-(``--quick``: solvers_quick.md, ... so that a smoke run never overwrites a full one).
+(``--quick``: solvers_quick.md, ...; ``--only F``: solvers_F.md, ... (solvers_quick_F.md
+with both), so that a smoke or partial run never overwrites a full one).
 """
 
 import os
@@ -50,6 +52,7 @@ from _common import (  # noqa: E402
     summarise,
 )
 from _large import family_large, family_logistic  # noqa: E402
+from _relations import family_relations  # noqa: E402
 from _ours import (  # noqa: E402
     Problem,
     add_fresh_process_times,
@@ -72,12 +75,14 @@ from _report import family_scaling, plot_scaling, print_rows, write_markdown  # 
 RESULTS = Path(__file__).resolve().parent / "results"
 # run order: the large problem last (its ~5 GB of allocations make the VM reclaim memory
 # for a while, which slowed the next problems down in a trial run)
-FAMILIES = ("shared", "path", "school", "malsar", "classifiers", "logistic", "scaling",
-            "large")
+FAMILIES = ("shared", "path", "school", "malsar", "classifiers", "logistic", "relations",
+            "scaling", "large")
 # issue 15's targets: (best peer time) / (our default's time), whole fits side by side
 TARGETS = {"shared": (5, "fastest peer"), "path": (5, "fastest peer"),
            "school": (100, "best cvxpy solver"), "malsar": (100, "best cvxpy solver"),
-           "classifiers": (10, "best cvxpy solver")}
+           "classifiers": (10, "best cvxpy solver"),
+           "relations": (100, "best cvxpy solver"),  # issue 11: the task-relation models
+           "relations/logistic": (10, "best cvxpy solver")}  # their classifiers
 
 
 def _shared_data(n, d, T):
@@ -325,15 +330,21 @@ def main():
                         help="also run Clarabel on the trace-norm SDP (minutes per problem)")
     parser.add_argument("--no-fresh", action="store_true",
                         help="skip the first fits in a new process")
+    parser.add_argument("--skip-slow", action="store_true",
+                        help="relations: leave out the formulations whose solvers are "
+                             "impractically slow on School (SparseTraceNorm)")
     parser.add_argument("--out", default=str(RESULTS), help="output folder")
     args = parser.parse_args()
     cfg = Config(args.quick)
     cfg.slow_cvxpy = args.slow_cvxpy
+    cfg.skip_slow = args.skip_slow
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     families = [f for f in FAMILIES if f in args.only] if args.only else list(FAMILIES)
     load_start = os.getloadavg()
-    stem = "solvers_quick" if args.quick else "solvers"  # a smoke run never overwrites
+    # a smoke run (--quick) or a partial one (--only) never overwrites the full run's files
+    stem = "solvers" + ("_quick" if args.quick else "") + (
+        "_" + "_".join(families) if args.only else "")
     command = "python benchmarks/bench_solvers.py" + " ".join(
         [""] + sys.argv[1:]).rstrip()
     start = time.perf_counter()
@@ -347,7 +358,8 @@ def main():
     raw = {"command": command, "machine": info, "problems": {}}
     runners = dict(shared=family_shared, path=family_path, school=family_school,
                    malsar=family_malsar, classifiers=family_classifiers,
-                   logistic=family_logistic, large=family_large)
+                   logistic=family_logistic, relations=family_relations,
+                   large=family_large)
     for fam in families:
         t_fam = time.perf_counter()
         snap = cpu_snapshot()
@@ -363,7 +375,8 @@ def main():
                     add_fresh_process_times(p, traces, subopt, TARGET)
                 rows, summary = summarise(p.key, traces)
                 all_rows += rows
-                summary.update(title=p.title, family=fam, target=TARGETS.get(fam))
+                summary.update(title=p.title, family=fam,
+                               target=TARGETS.get(f"{fam}/{p.loss}", TARGETS.get(fam)))
                 summaries.append(summary)
                 plot_traces(p.title, traces, out_dir / f"{stem}_{p.key}.png")
                 raw["problems"][p.key] = dict(title=p.title, traces=traces, summary=summary)

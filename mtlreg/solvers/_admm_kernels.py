@@ -8,7 +8,8 @@ Gram matrices. One ADMM iteration is
     U   <- U + W - Z
 
 with ``rho`` one penalty parameter per row of ``W^T`` (feature), and each ``admm_*``
-kernel runs ``n_steps`` of them, returning the primal and dual residual norms
+kernel runs ``n_steps`` of them (the row-separable penalties' kernels, one per kind
+of row penalty: :mod:`._admm_rows`), returning the primal and dual residual norms
 ``||W - Z||`` and ``||rho * (Z - Z_old)||`` of the last one.
 """
 
@@ -16,7 +17,6 @@ import numpy as np
 from numba import njit
 
 from .._kernels import copy_2d
-from .._prox_kernels import _row_prox
 
 
 @njit(cache=True, fastmath=True)
@@ -104,29 +104,6 @@ def _dual_update(W, Z, Z_old, U, rho):
             e = rho[j] * (Z[t, j] - Z_old[t, j])
             dual += e * e
     return np.sqrt(primal), np.sqrt(dual)
-
-
-@njit(cache=True)
-def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """ADMM steps for a row-separable penalty (row ``j`` = feature ``j`` across tasks)."""
-    T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
-    primal = dual = 0.0
-    for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
-        copy_2d(Z_old, Z)
-        for j in range(d):
-            step = 1.0 / rho[j]
-            shrink = 1.0 + step * l2
-            for t in range(T):
-                z[t] = (W[t, j] + U[t, j]) / shrink
-            _row_prox(kind[j], z, step / shrink, a1[j], a2[j], positive, out)
-            for t in range(T):
-                Z[t, j] = out[t]
-        primal, dual = _dual_update(W, Z, Z_old, U, rho)
-    return primal, dual
 
 
 @njit(cache=True)
@@ -343,7 +320,7 @@ def singular_value_threshold(Y, thr, Z):
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding
     in NumPy, see above; the per-task solves and the dual update compiled, as for
-    :func:`admm_rows`, whose return value it shares)."""
+    :func:`._admm_rows.admm_rows`, whose return value it shares)."""
     step = 1.0 / rho[0]  # one rho for every row: the prox is not separable
     shrink = 1.0 + step * l2
     thr = step / shrink * alpha

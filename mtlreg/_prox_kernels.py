@@ -244,7 +244,7 @@ def l1inf_row_dist(w, g, alpha, positive):
         return _l1_ball_residual_norm(a, alpha, b)
     # off the active set the subgradient is 0 (or the cone where w = 0, positive)
     dist2 = 0.0
-    n_active = 0
+    n_active = np.int64(0)  # not the literal 0: that compiled _simplex_threshold twice
     for t in range(n):
         if abs(w[t]) >= wmax * (1.0 - 1e-12):
             b[n_active] = a[t] * (1.0 if w[t] > 0 else -1.0)

@@ -167,14 +167,6 @@ def dirty_l21_row(v, rho, alpha, beta, b, s):
 
 
 @njit(cache=True)
-def _capped_sum(a, theta, cap):
-    out = 0.0
-    for i in range(a.shape[0]):
-        out += min(max(a[i] - theta, 0.0), cap)
-    return out
-
-
-@njit(cache=True)
 def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     """As :func:`dirty_l21_row` for ``alpha ||b||_inf``: with ``a = |v|`` and ``cap = beta/rho``,
     ``theta >= 0`` solves ``h(theta) = sum_i min(max(a_i - theta, 0), cap) = alpha / rho``
@@ -188,13 +180,15 @@ def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     T = v.shape[0]
     a = np.empty(T)  # |v| by loops: np.abs and a.max() cost ~1 s of CPU to compile
     amax = 0.0
+    cap = beta / rho
+    level = alpha / rho
+    h0 = 0.0  # h(0), summed here: a helper kernel is a compilation of its own
     for i in range(T):
         a[i] = abs(v[i])
         amax = max(amax, a[i])
-    cap = beta / rho
-    level = alpha / rho
+        h0 += min(a[i], cap)
     theta = 0.0
-    if _capped_sum(a, 0.0, cap) > level:
+    if h0 > level:
         lo, hi = 0.0, amax  # h(lo) > level >= h(hi) = 0
         th = min(max(theta0, lo), hi)
         if th <= lo or th >= hi:
@@ -241,14 +235,6 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, th
 
 
 @njit(cache=True)
-def _dirty_z_update(B, S, Z, j, b, s):
-    for t in range(b.shape[0]):
-        B[t, j] = b[t]
-        S[t, j] = s[t]
-        Z[t, j] = b[t] + s[t]
-
-
-@njit(cache=True)
 def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S):
     T, d = rt.shape
     v = np.empty(T)
@@ -263,7 +249,10 @@ def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
             dirty_l21_row(v, rho[j], alpha, beta, b, s)
-            _dirty_z_update(B, S, Z, j, b, s)
+            for t in range(T):  # written out: a helper kernel compiles on its own
+                B[t, j] = b[t]
+                S[t, j] = s[t]
+                Z[t, j] = b[t] + s[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 
@@ -283,7 +272,10 @@ def _admm_dirty_l1inf(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, theta):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
             theta[j] = dirty_l1inf_row(v, rho[j], alpha, beta, b, s, theta[j])
-            _dirty_z_update(B, S, Z, j, b, s)
+            for t in range(T):  # written out: a helper kernel compiles on its own
+                B[t, j] = b[t]
+                S[t, j] = s[t]
+                Z[t, j] = b[t] + s[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 

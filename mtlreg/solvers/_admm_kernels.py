@@ -91,7 +91,7 @@ def batched_gradient(Ht, rt, Z, G):
             G[t, i] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dual_update(W, Z, Z_old, U, rho):
     primal = 0.0
     dual = 0.0

@@ -12,7 +12,7 @@ summing over tasks, one ``k x k`` system for ``u``:
 
     (I - (alpha/T) sum_t M_t^{-1} E) u = sum_t M_t^{-1} r_t.
 
-Cost: ``T`` inversions of size ``d + 1`` (compiled, by Gauss-Jordan elimination) plus one dense solve.
+Cost: ``T`` inversions of size ``d + 1`` (compiled, by Cholesky) plus one dense solve.
 """
 
 import numpy as np

@@ -25,7 +25,14 @@ def shifted_inverse(Ht, shift, M):
     upper Cholesky factor ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row
     updates (contiguous and vectorised; dot-product forms are latency-bound at
     School's ``d = 28``). Returns False if a pivot is not positive (relative to
-    ``1e-13`` of its diagonal entry): the system is singular to working precision."""
+    ``1e-13`` of its diagonal entry): the system is singular to working precision.
+
+    It compiles in about 1.2 s of CPU on the first fit after installing. Measured
+    alternatives: Gauss-Jordan in place compiled in half that and ran in half the
+    time, but its rounding kept ADMM on the MALSAR dirty setting (raw School, no
+    intercept) from reaching ``tol=1e-12``; NumPy's batched ``np.linalg.inv`` (no
+    compilation) took 2.3 ms against 1.1 ms at School's ``139 x 28 x 28`` and 5 times
+    longer for 1e5 tasks of ``d = 3``."""
     T, d, _ = Ht.shape
     ok = True
     R = np.empty((d, d))

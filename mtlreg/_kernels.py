@@ -34,7 +34,7 @@ def copy_1d(dst, src):
         dst[i] = src[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def copy_2d(dst, src):
     for i in range(dst.shape[0]):
         for j in range(dst.shape[1]):

@@ -6,6 +6,8 @@
   optimality for this convex problem) on generic and degenerate rows (ties, zeros,
   one part vanishing), and against cvxpy;
 * the per-task inverse ``(H_t + rho I)^{-1}`` against numpy;
+* the kernels of one row-penalty kind (``_admm_rows``) against the kernel that
+  dispatches on the kind at run time: the same iterates, bit for bit;
 * the solver: a warm start at the solution is a fixed point, every penalty mode
   agrees with FISTA, the unsupported dirty variants fail with a clear message.
   (Agreement with cvxpy for every formulation is in ``test_family.py``.)
@@ -22,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from mtlreg import DirtyRegressor, GroupLassoRegressor, TraceNormRegressor
 from mtlreg._prox_kernels import l1_row_dist, l1inf_row_dist, l21_row_dist
 from mtlreg.solvers import _admm_kernels as K
+from mtlreg.solvers import _admm_rows as R
 
 SPLITS = {"l21": (K.dirty_l21_row, l21_row_dist), "l1inf": (K.dirty_l1inf_row, l1inf_row_dist)}
 
@@ -100,6 +103,32 @@ def test_shifted_inverse_matches_numpy():
                                    atol=1e-12 / rho)
     H[2] = np.diag([1.0, 1, 1, 1, 1, 0])  # singular: reported
     assert not K.shifted_inverse(H, np.zeros(6), M)
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("positive", [False, True])
+def test_admm_rows_of_one_kind_match_the_dispatching_kernel(kind, positive):
+    rng = np.random.default_rng(kind)
+    T, d = 5, 4
+    A = rng.standard_normal((T, 12, d)) * np.array([10.0, 1.0, 0.1, 3.0])
+    H = np.ascontiguousarray(A.transpose(0, 2, 1) @ A)
+    rt = rng.standard_normal((T, d)) * 5.0
+    rho = np.array([50.0, 1.0, 0.02, 5.0])
+    M = np.empty_like(H)
+    assert K.shifted_inverse(H, rho, M)
+    spec = (np.full(d, kind), rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
+    Z0, U0 = rng.standard_normal((T, d)), rng.standard_normal((T, d))
+    runs = []
+    for kernel in (R.admm_rows, R.admm_rows_uniform):
+        Z, U, W = Z0.copy(), U0.copy(), np.empty((T, d))
+        res = kernel(M, rt, Z, U, W, rho, 7, *spec)
+        runs.append((Z, U, W, res))
+    (Z1, U1, W1, r1), (Z2, U2, W2, r2) = runs
+    np.testing.assert_array_equal(Z1, Z2)
+    np.testing.assert_array_equal(U1, U2)
+    np.testing.assert_array_equal(W1, W2)
+    assert r1 == r2
+    assert np.abs(Z1).max() > 0  # not a trivial fixed point
 
 
 def _school_like(seed=0, T=6, d=4):

@@ -8,7 +8,8 @@ Gram matrices. One ADMM iteration is
     U   <- U + W - Z
 
 with ``rho`` one penalty parameter per row of ``W^T`` (feature), and each ``admm_*``
-kernel runs ``n_steps`` of them, returning the primal and dual residual norms
+kernel runs ``n_steps`` of them (the row-separable penalties' kernels, one per kind
+of row penalty: :mod:`._admm_rows`), returning the primal and dual residual norms
 ``||W - Z||`` and ``||rho * (Z - Z_old)||`` of the last one.
 """
 
@@ -16,7 +17,6 @@ import numpy as np
 from numba import njit
 
 from .._kernels import copy_2d
-from .._prox_kernels import _row_prox
 
 
 @njit(cache=True, fastmath=True)
@@ -25,7 +25,14 @@ def shifted_inverse(Ht, shift, M):
     upper Cholesky factor ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row
     updates (contiguous and vectorised; dot-product forms are latency-bound at
     School's ``d = 28``). Returns False if a pivot is not positive (relative to
-    ``1e-13`` of its diagonal entry): the system is singular to working precision."""
+    ``1e-13`` of its diagonal entry): the system is singular to working precision.
+
+    It compiles in about 1.2 s of CPU on the first fit after installing. Measured
+    alternatives: Gauss-Jordan in place compiled in half that and ran in half the
+    time, but its rounding kept ADMM on the MALSAR dirty setting (raw School, no
+    intercept) from reaching ``tol=1e-12``; NumPy's batched ``np.linalg.inv`` (no
+    compilation) took 2.3 ms against 1.1 ms at School's ``139 x 28 x 28`` and 5 times
+    longer for 1e5 tasks of ``d = 3``."""
     T, d, _ = Ht.shape
     ok = True
     R = np.empty((d, d))
@@ -105,7 +112,7 @@ def batched_gradient(Ht, rt, Z, G):
             G[t, i] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dual_update(W, Z, Z_old, U, rho):
     primal = 0.0
     dual = 0.0
@@ -118,29 +125,6 @@ def _dual_update(W, Z, Z_old, U, rho):
             e = rho[j] * (Z[t, j] - Z_old[t, j])
             dual += e * e
     return np.sqrt(primal), np.sqrt(dual)
-
-
-@njit(cache=True)
-def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """ADMM steps for a row-separable penalty (row ``j`` = feature ``j`` across tasks)."""
-    T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
-    primal = dual = 0.0
-    for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
-        copy_2d(Z_old, Z)
-        for j in range(d):
-            step = 1.0 / rho[j]
-            shrink = 1.0 + step * l2
-            for t in range(T):
-                z[t] = (W[t, j] + U[t, j]) / shrink
-            _row_prox(kind[j], z, step / shrink, a1[j], a2[j], positive, out)
-            for t in range(T):
-                Z[t, j] = out[t]
-        primal, dual = _dual_update(W, Z, Z_old, U, rho)
-    return primal, dual
 
 
 @njit(cache=True)
@@ -204,14 +188,6 @@ def dirty_l21_row(v, rho, alpha, beta, b, s):
 
 
 @njit(cache=True)
-def _capped_sum(a, theta, cap):
-    out = 0.0
-    for i in range(a.shape[0]):
-        out += min(max(a[i] - theta, 0.0), cap)
-    return out
-
-
-@njit(cache=True)
 def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     """As :func:`dirty_l21_row` for ``alpha ||b||_inf``: with ``a = |v|`` and ``cap = beta/rho``,
     ``theta >= 0`` solves ``h(theta) = sum_i min(max(a_i - theta, 0), cap) = alpha / rho``
@@ -225,13 +201,15 @@ def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     T = v.shape[0]
     a = np.empty(T)  # |v| by loops: np.abs and a.max() cost ~1 s of CPU to compile
     amax = 0.0
+    cap = beta / rho
+    level = alpha / rho
+    h0 = 0.0  # h(0), summed here: a helper kernel is a compilation of its own
     for i in range(T):
         a[i] = abs(v[i])
         amax = max(amax, a[i])
-    cap = beta / rho
-    level = alpha / rho
+        h0 += min(a[i], cap)
     theta = 0.0
-    if _capped_sum(a, 0.0, cap) > level:
+    if h0 > level:
         lo, hi = 0.0, amax  # h(lo) > level >= h(hi) = 0
         th = min(max(theta0, lo), hi)
         if th <= lo or th >= hi:
@@ -278,14 +256,6 @@ def admm_dirty(M, rt, Z, U, W, rho, n_steps, block_is_l21, alpha, beta, B, S, th
 
 
 @njit(cache=True)
-def _dirty_z_update(B, S, Z, j, b, s):
-    for t in range(b.shape[0]):
-        B[t, j] = b[t]
-        S[t, j] = s[t]
-        Z[t, j] = b[t] + s[t]
-
-
-@njit(cache=True)
 def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S):
     T, d = rt.shape
     v = np.empty(T)
@@ -300,7 +270,10 @@ def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
             dirty_l21_row(v, rho[j], alpha, beta, b, s)
-            _dirty_z_update(B, S, Z, j, b, s)
+            for t in range(T):  # written out: a helper kernel compiles on its own
+                B[t, j] = b[t]
+                S[t, j] = s[t]
+                Z[t, j] = b[t] + s[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 
@@ -320,7 +293,10 @@ def _admm_dirty_l1inf(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, theta):
             for t in range(T):
                 v[t] = W[t, j] + U[t, j]
             theta[j] = dirty_l1inf_row(v, rho[j], alpha, beta, b, s, theta[j])
-            _dirty_z_update(B, S, Z, j, b, s)
+            for t in range(T):  # written out: a helper kernel compiles on its own
+                B[t, j] = b[t]
+                S[t, j] = s[t]
+                Z[t, j] = b[t] + s[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 
@@ -357,7 +333,7 @@ def singular_value_threshold(Y, thr, Z):
 def admm_trace(M, rt, Z, U, W, rho, n_steps, alpha, l2):
     """ADMM steps for ``alpha ||W||_* + l2/2 ||W||^2`` (singular value thresholding
     in NumPy, see above; the per-task solves and the dual update compiled, as for
-    :func:`admm_rows`, whose return value it shares)."""
+    :func:`._admm_rows.admm_rows`, whose return value it shares)."""
     step = 1.0 / rho[0]  # one rho for every row: the prox is not separable
     shrink = 1.0 + step * l2
     thr = step / shrink * alpha

@@ -32,8 +32,9 @@ Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
 (School's raw features: standard deviations from 0.07 to 15).
 
-The iterations run compiled (:mod:`._admm_kernels`) for row-separable penalties,
-the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
+The iterations run compiled (:mod:`._admm_kernels`; :mod:`._admm_rows`: one kernel
+per kind of row penalty, so that a fit compiles only the prox it uses) for
+row-separable penalties, the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
 convolution ``min_{B+S=W} block(B) + beta ||S||_1``, whose prox is computed row by
 row *together with* its exact split into ``B`` and ``S``, so the coupling of the two
 parts costs nothing (block coordinate descent on ``[B; S]`` needs thousands of
@@ -54,6 +55,7 @@ import numpy as np
 from ..penalties import L21, Dirty, L1Inf, TraceNorm, TwoParts
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
+from ._admm_rows import admm_rows_uniform
 from .fista import result_at
 
 
@@ -152,7 +154,7 @@ class _Steps:
     def run(self, M, rt, U, W, rho, n):
         Z = self.Z
         if self.mode == "rows":
-            return K.admm_rows(M, rt, Z, U, W, rho, n, *self.spec)
+            return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "parts":
             return self._run_parts(M, rt, U, W, rho, n)
         if self.mode == "dirty":

@@ -1,0 +1,180 @@
+"""Compiled ADMM steps for row-separable penalties, one kernel per kind of row penalty.
+
+The iteration is that of :mod:`._admm_kernels` (squared loss in Gram form, arrays
+task-major: ``Z, U, W (T, d)``, ``M (T, d, d)`` the per-task inverses):
+
+    W_t <- M_t (rt_t + rho * (Z_t - U_t))                   (every task)
+    Z_j <- prox_{(p_j + l2/2 ||.||^2) / rho_j}(W_j + U_j)    (every row j: feature j
+                                                              across the tasks)
+    U   <- U + W - Z
+
+With the ridge, ``prox_{(p + l2/2 ||.||^2) / rho}(v) = prox_{p / (rho s)}(v / s)``,
+``s = 1 + l2 / rho``. The row penalties ``p_j`` and their kinds are those of
+:mod:`mtlreg._prox_kernels` (``a1``, ``a2``: per-row strengths).
+
+Why one kernel per kind: a kernel that dispatches on the kind at run time
+(:func:`admm_rows`, kept for penalties whose rows mix kinds) compiles the prox of
+every kind -- about 2 s of CPU on the first fit after installing, of which a fit uses
+one. :func:`admm_rows_uniform` picks the kernel of the one kind when every row
+shares it (every row penalty of the package does), so that a fit compiles only the
+prox it uses. Same operations in the same order as :func:`admm_rows`: same iterates.
+(The loops over a row are written out in each kernel: a helper kernel per loop costs
+a compilation of its own, 0.1-0.2 s of CPU each.)
+"""
+
+import numpy as np
+from numba import njit
+
+from .._kernels import copy_2d
+from .._prox_kernels import (
+    L1_KIND,
+    L1INF_KIND,
+    L21_KIND,
+    SGL_KIND,
+    _row_prox,
+    l1_row_prox,
+    l21_row_prox,
+    linf_row_prox,
+)
+from ._admm_kernels import _dual_update, _solve_tasks
+
+
+@njit(cache=True)
+def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
+    """ADMM steps for a row-separable penalty, any kind on any row (``kind (d,)``),
+    dispatched at run time by :func:`mtlreg._prox_kernels._row_prox`."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            _row_prox(kind[j], z, step, a1[j], a2[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+@njit(cache=True)
+def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+    """:func:`admm_rows` for ``a1_j ||w||_2`` on every row (block soft-thresholding)."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            l21_row_prox(z, step * a1[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+@njit(cache=True)
+def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+    """:func:`admm_rows` for ``a1_j ||w||_1`` on every row (soft-thresholding)."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            l1_row_prox(z, step * a1[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+@njit(cache=True)
+def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive):
+    """:func:`admm_rows` for ``a1_j ||w||_1 + a2_j ||w||_2``: soft-thresholding, then
+    block soft-thresholding of its output (exact for this pair, in place in ``out``)."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            l1_row_prox(z, step * a1[j], positive, out)
+            l21_row_prox(out, step * a2[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+@njit(cache=True)
+def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+    """:func:`admm_rows` for ``a1_j ||w||_inf`` (Moreau: ``z`` minus its projection on
+    the l1 ball of radius ``step a1_j``)."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            linf_row_prox(z, step * a1[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
+    """:func:`admm_rows` through the kernel of the one kind every row shares (l2,1, l1,
+    sparse group, l1,inf), else -- mixed kinds, the mean regularisation, no penalty --
+    through :func:`admm_rows` itself. Same return value."""
+    uniform = kind.shape[0] > 0 and bool(np.all(kind == kind[0]))
+    k = int(kind[0]) if uniform else -1
+    if k == L21_KIND:
+        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+    if k == L1_KIND:
+        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+    if k == SGL_KIND:
+        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive)
+    if k == L1INF_KIND:
+        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+    return admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive)

@@ -8,11 +8,16 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from mtlreg import (
+    ClusteredRegressor,
     DirtyRegressor,
+    FusedGroupLassoRegressor,
     GroupLassoRegressor,
     IndependentRegressor,
     MeanRegularizedRegressor,
+    RobustFeatureLearningRegressor,
+    RobustMultiTaskRegressor,
     SparseGroupLassoRegressor,
+    TemporalGroupLassoRegressor,
     TraceNormRegressor,
 )
 from mtlreg.datasets import load_school
@@ -28,6 +33,19 @@ CASES = {
     "trace": (TraceNormRegressor, [dict(alpha=a) for a in GRID]),
     "dirty": (DirtyRegressor, [dict(alpha=a, beta=b) for a in (10.0, 56.2, 316.0)
                                for b in (0.3, 3.16)]),
+    # task relations (benchmarks/school_family.py's grids; the temporal models in the
+    # order of the task labels). Left out: GraphRegularizedRegressor with l1 at
+    # alpha = 0.01 on raw features, which still warns (FISTA, see issue 11's note).
+    "robust": (RobustMultiTaskRegressor, [dict(alpha=a, beta=b) for a in (3.0, 30.0)
+                                          for b in (10.0, 30.0)]),
+    "robust_features": (RobustFeatureLearningRegressor,
+                        [dict(alpha=a, beta=b) for a in (3.0, 30.0) for b in (10.0, 30.0)]),
+    "temporal": (TemporalGroupLassoRegressor, [dict(alpha=a, rho=r) for a in (0.1, 10.0)
+                                               for r in (1.0, 10.0)]),
+    "fused": (FusedGroupLassoRegressor, [dict(alpha=a, beta=b) for a in (0.1, 10.0)
+                                         for b in (0.1, 1.0)]),
+    "clustered": (ClusteredRegressor, [dict(alpha=a, eta=e, n_clusters=3)
+                                       for a in (0.1, 1.0) for e in (0.1, 1.0)]),
 }
 
 

@@ -67,3 +67,32 @@ def test_defaults_converge_on_school(school, case, features):
             warnings.simplefilter("error", ConvergenceWarning)
             est = Est(task_column=0, **params).fit(X, y)  # default tol and max_iter
         assert est.stop_crit_ <= est.tol * 10 or est.n_iter_ < est.max_iter, params
+
+
+CLASSIFIERS = {
+    "GroupLasso": [dict(alpha=a) for a in (0.001, 0.1)],
+    "SparseGroupLasso": [dict(alpha=a) for a in (0.001, 0.1)],
+    "TraceNorm": [dict(alpha=a) for a in (0.001, 0.1)],
+    "Dirty": [dict(alpha=a, beta=0.005) for a in (0.001, 0.1)],
+    "MeanRegularized": [dict(alpha=a) for a in (0.01, 1.0)],
+    "Independent": [dict(alpha=a) for a in (0.001, 0.1)],
+    "RobustMultiTask": [dict(alpha=a, beta=b) for a in (0.01, 0.1) for b in (0.01, 0.1)],
+    "RobustFeatureLearning": [dict(alpha=a, beta=b) for a in (0.01, 0.1)
+                              for b in (0.01, 0.1)],
+}
+
+
+@pytest.mark.parametrize("features", ["raw", "standardised"])
+@pytest.mark.parametrize("stem", list(CLASSIFIERS))
+def test_classifier_defaults_converge_on_school(school, stem, features):
+    """Labels ``score > median`` (MALSAR's logistic setting); ``solver="auto"`` is
+    proximal Newton here."""
+    import mtlreg
+
+    X, y = school[features]
+    labels = (y > np.median(y)).astype(int)
+    for params in CLASSIFIERS[stem]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            est = getattr(mtlreg, stem + "Classifier")(task_column=0, **params).fit(X, labels)
+        assert est.stop_crit_ <= est.tol * 10 or est.n_iter_ < est.max_iter, params

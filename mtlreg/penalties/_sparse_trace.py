@@ -102,8 +102,10 @@ class SparseTraceNorm:
                 f"{self.prox_max_iter} inner iterations.", ConvergenceWarning)
         return U
 
-    def _prox(self, V, a, c, warm=False):
-        """``(prox of a ||.||_1 + c ||.||_* at V, converged)``."""
+    def _prox(self, V, a, c, warm=False, dual=None):
+        """``(prox of a ||.||_1 + c ||.||_* at V, converged)``; ``dual``: a starting
+        point of the dual iterations (projected onto the spectral ball of radius
+        ``c``), else the previous call's (``warm``) or ``V - clip(V, -a, a)``."""
         if c == 0 or V.size == 0:
             return _soft(V, a), True
         if a == 0:  # singular value thresholding
@@ -120,7 +122,9 @@ class SparseTraceNorm:
             return U
 
         Z = None
-        if warm and self._dual is not None and self._dual[0].shape == V.shape:
+        if dual is not None:
+            Z = _spectral_projection(np.asarray(dual, dtype=np.float64), c)
+        elif warm and self._dual is not None and self._dual[0].shape == V.shape:
             Z = _spectral_projection(self._dual[0] * (c / self._dual[1]), c)
         if Z is None:
             Z = _spectral_projection(V - np.clip(V, -a, a), c)

@@ -46,9 +46,10 @@ bound, see ``kkt_bound``).
 
 import numpy as np
 
-from ..penalties import L21, Dirty, L1Inf, TraceNorm
+from ..penalties import L21, Dirty, L1Inf, SparseTraceNorm, TraceNorm
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
+from . import _admm_sparse_trace as ST
 from .fista import result_at
 
 
@@ -67,6 +68,8 @@ def _mode(penalty):
         return "dirty"
     if isinstance(base, TraceNorm):
         return "trace"
+    if isinstance(base, SparseTraceNorm):
+        return "sparse_trace"
     if hasattr(penalty, "row_spec"):
         return "rows"
     return "python"
@@ -141,9 +144,17 @@ class _Steps:
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha
+        elif mode == "sparse_trace":  # the ridge is in the data term (see admm)
+            self.base = _unwrap(penalty)[0]
+            self.Z1, self.Z2 = self.Z.copy(), self.Z.copy()
+            self.fresh = True  # whether Z is the measured point of the current iterates
 
     def run(self, M, rt, U, W, rho, n):
         Z = self.Z
+        if self.mode == "sparse_trace":
+            self.fresh = False
+            return ST.admm_sparse_trace(M, rt, self.Z1, self.Z2, U[0], U[1], W, rho, n,
+                                        *self.base._alphas)
         if self.mode == "rows":
             return K.admm_rows(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "dirty":
@@ -157,6 +168,12 @@ class _Steps:
             Z[:] = self.penalty.prox((W + U).T, 1.0 / rho[0]).T
             U += W - Z
         return np.linalg.norm(W - Z), rho[0] * np.linalg.norm(Z - Z_old)
+
+    def refresh(self, W, U, rho):
+        """For the consensus split, ``Z`` <- the measured point of the iterates."""
+        if self.mode == "sparse_trace" and not self.fresh:
+            self.Z = ST.measured_point(self.base, W, U[0], U[1], rho[0])
+            self.fresh = True
 
     def variable(self):
         if self.mode == "dirty":
@@ -329,13 +346,22 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     if gradient_scale is None:
         gradient_scale = float(np.max(np.abs(rt), initial=0.0))
     tol_abs = tol * max(gradient_scale, np.finfo(float).tiny)
-    steps = _Steps(penalty, _mode(penalty), W0, d)
+    mode = _mode(penalty)
+    steps = _Steps(penalty, mode, W0, d)
+    measure, shift = penalty, 1.0
+    if mode == "sparse_trace":  # consensus split (W = Z1 = Z2), ridge in the data term
+        measure, l2 = _unwrap(penalty)
+        shift = 2.0
+        if l2 > 0:
+            Ht = Ht + l2 * np.eye(d)
+        top = float(np.linalg.eigvalsh(Ht).max(initial=0.0)) if T and d else 0.0
 
     G = np.empty((T, d))
 
     def kkt():
+        steps.refresh(W, U, rho)
         K.batched_gradient(Ht, rt, steps.Z, G)
-        return penalty.subdiff_distance(steps.variable(), steps.gradient(G)), G
+        return measure.subdiff_distance(steps.variable(), steps.gradient(G)), G
 
     def kkt_bound():
         """An upper bound of the optimality measure, at the cost of one gradient:
@@ -344,26 +370,36 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         ``||G + rho U||`` -- per row for row penalties and the dirty model (their
         measures are maxima of row distances), Frobenius for the trace norm and for
         any other penalty (through its prox, one scalar ``rho``: every measure of
-        the family is at most the Frobenius distance)."""
+        the family is at most the Frobenius distance). For the consensus split an
+        estimate, not a bound (:func:`._admm_sparse_trace.residual_estimate`)."""
+        if mode == "sparse_trace":
+            K.batched_gradient(Ht, rt, W, G)
+            return ST.residual_estimate(G, U[0], U[1], W, steps.Z1, steps.Z2, rho[0], top)
         K.batched_gradient(Ht, rt, steps.Z, G)
         E = G + rho * U
-        if steps.mode in ("trace", "python"):
+        if mode in ("trace", "python"):
             return float(np.sqrt((E * E).sum()))
         return float(np.sqrt((E * E).sum(axis=0).max(initial=0.0)))
 
-    rho = _initial_rho(Ht, steps.mode)
+    rho = _initial_rho(Ht, mode)
     M = np.empty_like(Ht)
     invert = _inverter(Ht, M)
-    invert(rho)
+    invert(shift * rho)
+    W = np.ascontiguousarray(steps.Z.copy())
+    U = None
     crit, G = kkt()
-    U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
-    W = np.empty((T, d))
+    if mode == "sparse_trace":
+        U = np.stack(ST.initial_duals(steps.Z, G, rho[0], *measure._alphas))
+    else:
+        U = -G / rho  # the dual at a solution, so that a warm start is a fixed point
     n_iter = 0
     converged = crit <= tol_abs
     # the exact measure (SVDs for the trace norm, copies of the stacked variable for
-    # the dirty model: more than the iterations themselves) only near convergence
+    # the dirty model, a prox for the consensus split: more than the iterations
+    # themselves) only near convergence
     exact_below = 10.0 * tol_abs
-    if steps.mode == "python":
+    next_exact, spacing = 0, check_every
+    if mode == "python":
         schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
     else:
         schedule = _RhoSchedule(rho)
@@ -373,7 +409,13 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         primal, dual = steps.run(M, rt, U, W, rho, n)
         n_iter += n
         crit = kkt_bound()
-        if tol_abs < crit <= exact_below:
+        if mode == "sparse_trace":
+            # the estimate is no bound: the exact measure decides, at checks spaced
+            # further apart after each failure (each costs a prox, an inner FISTA)
+            if crit <= exact_below and n_iter >= next_exact:
+                crit = kkt()[0]
+                spacing, next_exact = 2 * spacing, n_iter + spacing
+        elif tol_abs < crit <= exact_below:
             crit = kkt()[0]
         converged = crit <= tol_abs
         if verbose:
@@ -384,13 +426,18 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             factor = schedule.factor(primal, dual)
         elif schedule.due(n_iter):
             K.batched_gradient(Ht, rt, W, GW)
-            factor = schedule.factor(n_iter, W, GW, steps.Z, rho * U)
+            if mode == "sparse_trace":
+                Zm, lam = 0.5 * (steps.Z1 + steps.Z2), rho * (U[0] + U[1])
+            else:
+                Zm, lam = steps.Z, rho * U
+            factor = schedule.factor(n_iter, W, GW, Zm, lam)
         else:
             continue
         if factor != 1.0:
             rho *= factor
             U /= factor  # the same dual rho U
-            invert(rho)
+            invert(shift * rho)
+    steps.refresh(W, U, rho)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim

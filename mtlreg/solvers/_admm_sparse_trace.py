@@ -97,7 +97,7 @@ def measured_point(penalty, W, U1, U2, rho):
     a1, a_star = penalty._alphas
     step = 0.5 / rho
     V = (W + 0.5 * (U1 + U2)).T
-    X, _ = penalty._prox(V, step * a1, step * a_star, dual=0.5 * U2.T)
+    X, _ = penalty._prox(V, step * a1, step * a_star, warm=True, dual=0.5 * U2.T)
     return np.ascontiguousarray(X.T)
 
 

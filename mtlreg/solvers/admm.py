@@ -205,6 +205,7 @@ def _initial_rho(Ht, mode):
 
 RHO_EXPONENT = 0.5
 MAX_RHO_CHANGES = 30  # the schedule changes rho at most this often (see _RhoSchedule)
+SWITCH_AFTER = 2000  # consensus iterations before the l1 + trace norm takes its exact prox
 
 
 class _RhoSchedule:
@@ -398,7 +399,6 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     # the dirty model, a prox for the consensus split: more than the iterations
     # themselves) only near convergence
     exact_below = 10.0 * tol_abs
-    next_exact, spacing = 0, check_every
     if mode == "python":
         schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
     else:
@@ -410,11 +410,18 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         n_iter += n
         crit = kkt_bound()
         if mode == "sparse_trace":
-            # the estimate is no bound: the exact measure decides, at checks spaced
-            # further apart after each failure (each costs a prox, an inner FISTA)
-            if crit <= exact_below and n_iter >= next_exact:
+            # the estimate is no bound: the exact measure decides; if it fails, or
+            # after SWITCH_AFTER iterations, ADMM goes on with the exact prox of P
+            if crit <= exact_below:
                 crit = kkt()[0]
-                spacing, next_exact = 2 * spacing, n_iter + spacing
+            if crit > tol_abs and (crit <= exact_below or n_iter >= SWITCH_AFTER):
+                steps.refresh(W, U, rho)
+                steps.mode, steps.penalty, mode = "python", measure, "python"
+                U, rho, shift = 0.5 * (U[0] + U[1]), 2.0 * rho, 1.0  # the same M
+                schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
+                if verbose:
+                    print(f"[ADMM] iter {n_iter:5d}  switch to the prox of the sum")
+                continue
         elif tol_abs < crit <= exact_below:
             crit = kkt()[0]
         converged = crit <= tol_abs

@@ -206,6 +206,7 @@ def _initial_rho(Ht, mode):
 RHO_EXPONENT = 0.5
 MAX_RHO_CHANGES = 30  # the schedule changes rho at most this often (see _RhoSchedule)
 SWITCH_AFTER = 2000  # consensus iterations before the l1 + trace norm takes its exact prox
+STALL = 100  # ... or earlier if its estimate did not halve in this many iterations
 
 
 class _RhoSchedule:
@@ -399,6 +400,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     # the dirty model, a prox for the consensus split: more than the iterations
     # themselves) only near convergence
     exact_below = 10.0 * tol_abs
+    stall_at, last = STALL, np.inf
     if mode == "python":
         schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
     else:
@@ -414,7 +416,10 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             # after SWITCH_AFTER iterations, ADMM goes on with the exact prox of P
             if crit <= exact_below:
                 crit = kkt()[0]
-            if crit > tol_abs and (crit <= exact_below or n_iter >= SWITCH_AFTER):
+            stalled = False
+            if n_iter >= stall_at:  # less than halved over the last STALL iterations
+                stalled, stall_at, last = crit > 0.5 * last, n_iter + STALL, crit
+            if crit > tol_abs and (crit <= exact_below or stalled or n_iter >= SWITCH_AFTER):
                 steps.refresh(W, U, rho)
                 steps.mode, steps.penalty, mode = "python", measure, "python"
                 U, rho, shift = 0.5 * (U[0] + U[1]), 2.0 * rho, 1.0  # the same M

@@ -3,7 +3,9 @@
 ``alpha (l1_ratio ||W||_1 + (1 - l1_ratio) ||W||_*)`` (Richard, Savalle & Vayatis
 2012, "Estimation of simultaneously sparse and low rank matrices"). The prox of
 the sum has no closed form; it is computed by an accelerated projected gradient
-on its dual, to a relative accuracy of about ``1e-13``.
+on its dual, to a relative accuracy of about ``1e-13``. ADMM on the squared loss
+avoids it in most iterations (a consensus split with the two closed-form proxes,
+:mod:`mtlreg.solvers._admm_sparse_trace`) and calls it to measure its iterates.
 """
 
 import warnings
@@ -48,8 +50,11 @@ class SparseTraceNorm:
     ``min_{||Z||_2 <= c} 1/2 ||S_a(V - Z)||_F^2`` (``S_a`` soft-thresholding: the l1
     part of the dual is eliminated in closed form), a smooth problem with a
     1-Lipschitz gradient ``-S_a(V - Z)`` over the spectral-norm ball, solved by
-    FISTA with adaptive restart (one SVD per iteration) from the previous call's
-    ``Z`` (a warm start: consecutive calls in a solver are close). The prox is
+    FISTA with adaptive restart (one projection per iteration, through the
+    eigendecomposition of the smaller Gram matrix of ``Z``, an SVD when ``c`` is
+    below ``1e-6`` times the largest singular value) from the previous call's ``Z``
+    (a warm start: consecutive calls in a solver are close) or from a given one (the
+    ADMM's dual). The prox is
     ``U = S_a(V - Z)``, exactly sparse (entries below ``1e-14 max |V|``, round-off
     of entries at the threshold, set to 0). Stopping rule: the duality gap
     ``c ||U||_* - <Z, U>`` (the primal minus dual value, with ``V - U - Z`` an

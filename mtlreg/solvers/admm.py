@@ -37,8 +37,14 @@ the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infim
 convolution ``min_{B+S=W} block(B) + beta ||S||_1``, whose prox is computed row by
 row *together with* its exact split into ``B`` and ``S``, so the coupling of the two
 parts costs nothing (block coordinate descent on ``[B; S]`` needs thousands of
-sweeps on badly scaled features). Any other penalty works too, through its
-``prox`` method. Stopping rule: the optimality measure of
+sweeps on badly scaled features). The l1 + trace norm (:class:`SparseTraceNorm`),
+whose prox has no closed form, starts with a consensus split ``W = Z1 = Z2``
+(soft-thresholding and singular value thresholding as z-steps, one shift ``2 rho``
+in the per-task solves, :mod:`._admm_sparse_trace`), measured at the exact prox of
+``W + (U1 + U2) / 2``; when that split stalls (its residual estimate not halved in
+``STALL`` iterations, a failed exact check, or ``SWITCH_AFTER`` iterations) it goes
+on as below with the exact prox of the sum (same matrices, ``rho`` doubled). Any
+other penalty works too, through its ``prox`` method. Stopping rule: the optimality measure of
 :mod:`mtlreg.solvers.fista` at ``Z`` (the iterate the prox made exactly sparse /
 low-rank), checked every ``check_every`` iterations (first through a cheap upper
 bound, see ``kkt_bound``).

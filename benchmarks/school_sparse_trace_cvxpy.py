@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
-import cvxpy as cp  # noqa: E402
-from _cvx_family import cvx_data_term, data_term, make_blocks  # noqa: E402
+import cvxpy as cp
+from _cvx_family import cvx_data_term, data_term, make_blocks
 
-import mtlreg  # noqa: E402
-from mtlreg.datasets import load_school  # noqa: E402
+import mtlreg
+from mtlreg.datasets import load_school
 
 
 def main():

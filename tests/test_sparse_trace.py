@@ -4,7 +4,9 @@
   solver's optimality measure below tol and an independent one (cvxpy);
 * the prox: Moreau identity (cvxpy projection onto the dual ball), three-point
   inequality, prox optimality, cvxpy's prox;
-* ``alpha_max``; both solvers; scikit-learn's estimator checks.
+* ``alpha_max``; both solvers; scikit-learn's estimator checks;
+* ADMM's consensus split (mode ``sparse_trace``, also Newton's inner solver) and its
+  hand-over to the exact prox: cvxpy, the optimality measure, warm start fixed point.
 """
 
 import warnings

@@ -23,7 +23,12 @@ which is ``W`` at a fixed point (the prox's optimality condition is
 sparse *and* low-rank. It is computed by the penalty's own prox (FISTA on its dual)
 warm-started at ``U2 / 2``, the dual at a fixed point, so only a few inner steps
 are needed near convergence -- and only when the cheap estimate
-:func:`residual_estimate` says the solution is near.
+:func:`residual_estimate` says the solution is near. The split can stall where the
+two parts of the penalty interact (standardised School, alpha 10, l1_ratio 0.2:
+the estimate decreased by 6 % per 1 000 iterations); :func:`mtlreg.solvers.admm`
+then goes on with ADMM on ``W = Z`` and the exact prox of the sum, from the
+measured point, with ``U = (U1 + U2) / 2`` and ``rho`` doubled (the same per-task
+matrices ``(H~_t + 2 rho I)^{-1}``).
 """
 
 import numpy as np

@@ -4,7 +4,9 @@
   solver's optimality measure below tol and an independent one (cvxpy);
 * the prox: Moreau identity (cvxpy projection onto the dual ball), three-point
   inequality, prox optimality, cvxpy's prox;
-* ``alpha_max``; both solvers; scikit-learn's estimator checks.
+* ``alpha_max``; both solvers; scikit-learn's estimator checks;
+* ADMM's consensus split (mode ``sparse_trace``, also Newton's inner solver) and its
+  hand-over to the exact prox: cvxpy, the optimality measure, warm start fixed point.
 """
 
 import warnings
@@ -214,3 +216,72 @@ def test_ridge_variant_on_every_solver(name):
     objectives = [fit_tight(cls(alpha=0.1, l2_reg=0.1, solver=s, **est_kw, **TIGHT),
                             X, y, sw).objective_ for s in ("auto", "fista", "admm")]
     assert max(objectives) - min(objectives) <= 1e-9 * abs(objectives[0])
+
+
+# ------------------------------------------- ADMM: the consensus split (mode sparse_trace)
+admm_mod = __import__("importlib").import_module("mtlreg.solvers.admm")
+
+
+@pytest.mark.parametrize("config, loss, l2_reg, switch_after", [
+    ("shared", "squared", 0.0, admm_mod.SWITCH_AFTER),
+    ("per_task_sw", "squared", 0.3, admm_mod.SWITCH_AFTER),
+    ("shared_nan_noint", "squared", 0.0, admm_mod.SWITCH_AFTER),
+    ("per_task_sw", "logistic", 0.0, admm_mod.SWITCH_AFTER),
+    ("shared_nan_noint", "logistic", 0.0, admm_mod.SWITCH_AFTER),
+    ("per_task_sw", "squared", 0.3, 0),
+    ("shared_nan_noint", "logistic", 0.0, 0),
+])
+def test_admm_consensus_matches_cvxpy(config, loss, l2_reg, switch_after, monkeypatch):
+    """``solver="admm"`` (the squared loss) and Newton with ADMM inside (the logistic
+    loss) run the consensus split ``W = Z1 = Z2``; also when it hands over to the exact
+    prox of the sum at once (``SWITCH_AFTER = 0``). Objective within 1e-6 of cvxpy, the
+    optimality measure below tol, and a warm start at the solution is a fixed point."""
+    monkeypatch.setattr(admm_mod, "SWITCH_AFTER", switch_after)
+    X, y, sw, est_kw, blocks, fit_intercept = config_data(config, loss, seed=5)
+    cls = _cls(loss)
+    l1_ratio, frac = REGIMES[loss, config]
+    amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    p = dict(alpha=frac * amax, l1_ratio=l1_ratio)
+    solver = "admm" if loss == "squared" else "newton"
+    est = fit_tight(cls(**p, l2_reg=l2_reg, solver=solver, **est_kw, tol=1e-9,
+                        max_iter=20000), X, y, sw)
+    assert admm_mod._mode(est._make_penalty()) == "sparse_trace"
+    W, b = est.coef_.T, est.intercept_
+    d, T = W.shape
+    Wv = cp.Variable((d, T))
+    bv = cp.Variable(T) if fit_intercept else np.zeros(T)
+    ridge = 0.5 * l2_reg * cp.sum_squares(Wv)
+    _solve(cp.Problem(cp.Minimize(cvx_data_term(blocks, Wv, bv, loss) + cvx_penalty(Wv, **p)
+                                  + ridge)))
+    Wr = np.asarray(Wv.value)
+    br = np.asarray(bv.value) if fit_intercept else np.zeros(T)
+
+    def objective(W_, b_):
+        return (data_term(blocks, W_, b_, loss) + penalty_ref(W_, **p)
+                + 0.5 * l2_reg * float((W_**2).sum()))
+
+    ref, ours = objective(Wr, br), objective(W, b)
+    assert abs(ours - ref) <= 1e-6 * abs(ref)
+    assert est.objective_ == pytest.approx(ours, rel=1e-9)
+    assert est.stop_crit_ <= 1e-9 * null_gradient_scale(blocks, loss, fit_intercept) * 1.01
+    assert np.any(W == 0) and est.rank_ < min(d, T)
+    # warm start at the solution: a fixed point (checked before any iteration)
+    est.set_params(warm_start=True)
+    fit_tight(est, X, y, sw)
+    assert est.n_iter_ <= (1 if loss == "logistic" else 0)
+
+
+def test_admm_consensus_estimate_gates_the_exact_measure():
+    """The consensus split stops only on the exact measure at the measured point, which
+    is exactly sparse and low-rank and agrees with the independent (cvxpy) distance."""
+    X, y, sw, est_kw, blocks, fit_intercept = config_data("per_task_sw", "squared")
+    cls = mtlreg.SparseTraceNormRegressor
+    l1_ratio, frac = REGIMES["squared", "per_task_sw"]
+    amax = cls(l1_ratio=l1_ratio, **est_kw).compute_alpha_max(X, y, sample_weight=sw)
+    p = dict(alpha=frac * amax, l1_ratio=l1_ratio)
+    est = fit_tight(cls(**p, solver="admm", tol=1e-6, **est_kw), X, y, sw)
+    W, b = est.coef_.T, est.intercept_
+    G = data_gradient(blocks, W, b, "squared")[0]
+    scale = null_gradient_scale(blocks, "squared", fit_intercept)
+    assert distance_cvx(W, G, **p) <= 1e-6 * scale * 1.01
+    assert est.n_iter_ > 0 and np.any(W == 0) and est.rank_ < min(W.shape)

@@ -68,8 +68,13 @@ _DOC = r"""Sparse plus low-rank multi-task {what}: l1 and trace norm on one ``W`
 
     The prox of the sum has no closed form: it is computed by an accelerated
     projected gradient on its dual to a relative duality gap of ``1e-13``
-    (:class:`mtlreg.penalties.SparseTraceNorm`); solved by ADMM on the squared loss
-    with few features, FISTA otherwise.
+    (:class:`mtlreg.penalties.SparseTraceNorm`). ``solver="auto"``: on the squared
+    loss with few features (Gram form) ADMM with a consensus split ``W = Z1 = Z2``
+    whose z-steps are the closed-form proxes of the two norms (soft-thresholding,
+    singular value thresholding), judged at the exact prox of its iterates (exactly
+    sparse and low-rank), handing over to ADMM with the exact prox of the sum when it
+    stalls (:mod:`mtlreg.solvers.admm`); the logistic loss by proximal Newton with
+    that ADMM inside; FISTA otherwise.
 
     Parameters
     ----------

@@ -3,7 +3,9 @@
 ``alpha (l1_ratio ||W||_1 + (1 - l1_ratio) ||W||_*)`` (Richard, Savalle & Vayatis
 2012, "Estimation of simultaneously sparse and low rank matrices"). The prox of
 the sum has no closed form; it is computed by an accelerated projected gradient
-on its dual, to a relative accuracy of about ``1e-13``.
+on its dual, to a relative accuracy of about ``1e-13``. ADMM on the squared loss
+avoids it in most iterations (a consensus split with the two closed-form proxes,
+:mod:`mtlreg.solvers._admm_sparse_trace`) and calls it to measure its iterates.
 """
 
 import warnings
@@ -21,8 +23,24 @@ def _spectral_projection(E, radius):
     clipped at ``radius``)."""
     if E.size == 0:
         return E.copy()
-    U, s, Vt = np.linalg.svd(E, full_matrices=False)
-    return (U * np.minimum(s, radius)) @ Vt
+    # E V_k diag(1 - radius / s_k) V_k^T removed, V_k the right singular vectors of the
+    # singular values s_k above radius: from the eigendecomposition of the smaller Gram
+    # matrix (several times cheaper than an SVD); its squaring loses singular values
+    # below about 1e-8 s_max, so an SVD is used when radius is that small
+    tall = E.shape[0] >= E.shape[1]
+    lam, V = np.linalg.eigh(E.T @ E if tall else E @ E.T)
+    if radius * radius < 1e-12 * max(lam[-1], 0.0):
+        U, s, Vt = np.linalg.svd(E, full_matrices=False)
+        return (U * np.minimum(s, radius)) @ Vt
+    big = lam > radius * radius
+    if not big.any():
+        return E.copy()
+    Vk = V[:, big]
+    Vk = Vk * np.sqrt(1.0 - radius / np.sqrt(lam[big]))
+    return E - (E @ Vk) @ Vk.T if tall else E - Vk @ (Vk.T @ E)
+
+
+DECIDE_MAX_ITER = 2000  # inner steps of one test of the bisection of alpha_max
 
 
 class SparseTraceNorm:
@@ -35,8 +53,11 @@ class SparseTraceNorm:
     ``min_{||Z||_2 <= c} 1/2 ||S_a(V - Z)||_F^2`` (``S_a`` soft-thresholding: the l1
     part of the dual is eliminated in closed form), a smooth problem with a
     1-Lipschitz gradient ``-S_a(V - Z)`` over the spectral-norm ball, solved by
-    FISTA with adaptive restart (one SVD per iteration) from the previous call's
-    ``Z`` (a warm start: consecutive calls in a solver are close). The prox is
+    FISTA with adaptive restart (one projection per iteration, through the
+    eigendecomposition of the smaller Gram matrix of ``Z``, an SVD when ``c`` is
+    below ``1e-6`` times the largest singular value) from the previous call's ``Z``
+    (a warm start: consecutive calls in a solver are close) or from a given one (the
+    ADMM's dual). The prox is
     ``U = S_a(V - Z)``, exactly sparse (entries below ``1e-14 max |V|``, round-off
     of entries at the threshold, set to 0). Stopping rule: the duality gap
     ``c ||U||_* - <Z, U>`` (the primal minus dual value, with ``V - U - Z`` an
@@ -63,7 +84,13 @@ class SparseTraceNorm:
     ``alpha`` times the unit penalty at ``G0`` is 0 (Moreau). The smallest such
     ``alpha`` lies between ``max |G0|`` and ``min(||G0||_2, max |G0| / l1_ratio)``
     and is found by bisection on that test (relative accuracy ``1e-10``, the upper
-    end returned).
+    end returned), each test stopped by a certificate either way: a dual point
+    showing ``-G0`` in the set (the prox is 0), or a primal point whose prox
+    objective is below its value at 0 (the prox is not). ``hi`` moves only on the
+    first certificate, so the value returned is always an upper bound at which
+    ``W = 0``; a test that finds neither within ``DECIDE_MAX_ITER`` inner steps (the
+    last ones of the bisection, within about ``1e-6`` relative of the boundary on
+    School) ends the bisection there.
     """
 
     def __init__(self, alpha, l1_ratio=0.5, rank_tol=1e-10, prox_tol=1e-13,
@@ -102,8 +129,13 @@ class SparseTraceNorm:
                 f"{self.prox_max_iter} inner iterations.", ConvergenceWarning)
         return U
 
-    def _prox(self, V, a, c, warm=False):
-        """``(prox of a ||.||_1 + c ||.||_* at V, converged)``."""
+    def _prox(self, V, a, c, warm=False, dual=None, decide=False):
+        """``(prox of a ||.||_1 + c ||.||_* at V, converged)``; ``dual``: a starting
+        point of the dual iterations (projected onto the spectral ball of radius
+        ``c``), else the previous call's (``warm``) or ``V - clip(V, -a, a)``.
+        ``decide``: only whether the prox is 0 matters; the iterations also stop on a
+        certificate that it is not, a primal point ``U`` whose prox objective is below
+        its value ``||V||^2 / 2`` at 0 (checked every 10 steps)."""
         if c == 0 or V.size == 0:
             return _soft(V, a), True
         if a == 0:  # singular value thresholding
@@ -120,17 +152,27 @@ class SparseTraceNorm:
             return U
 
         Z = None
-        if warm and self._dual is not None and self._dual[0].shape == V.shape:
+        if dual is not None:
+            Z = _spectral_projection(np.asarray(dual, dtype=np.float64), c)
+        elif warm and self._dual is not None and self._dual[0].shape == V.shape:
             Z = _spectral_projection(self._dual[0] * (c / self._dual[1]), c)
         if Z is None:
             Z = _spectral_projection(V - np.clip(V, -a, a), c)
         Y, t = Z, 1.0
         ok = False
-        for it in range(1, self.prox_max_iter + 1):
+        n_max = min(self.prox_max_iter, DECIDE_MAX_ITER) if decide else self.prox_max_iter
+        for it in range(1, n_max + 1):
             Z_new = _spectral_projection(V - np.clip(V - Y, -a, a), c)
             if np.abs(V - Z_new).max() <= a:  # a certificate: the prox is exactly 0
                 Z, ok = Z_new, True
                 break
+            if decide and it % 10 == 0:
+                U = primal(Z_new)
+                nuc = float(np.linalg.svd(U, compute_uv=False).sum()) if U.any() else 0.0
+                obj = 0.5 * float(((U - V) ** 2).sum()) + a * float(np.abs(U).sum()) + c * nuc
+                if obj < 0.5 * (1.0 - 1e-12) * scale * scale:
+                    Z, ok = Z_new, True
+                    break
             step_size = float(np.sqrt(((Z_new - Z) ** 2).sum()))
             # adaptive restart (O'Donoghue & Candes): the step went against the momentum
             if float(((Y - Z_new) * (Z_new - Z)).sum()) > 0:
@@ -209,7 +251,9 @@ class SparseTraceNorm:
             if hi - lo <= 1e-10 * hi:
                 break
             mid = 0.5 * (lo + hi)
-            U, _ = self._prox(G0, mid * r, mid * (1.0 - r))
+            U, decided = self._prox(G0, mid * r, mid * (1.0 - r), decide=True)
+            if not decided:  # too close to the boundary to tell cheaply: hi is certified
+                break
             if float(np.sqrt((U**2).sum())) <= 1e-13 * size:
                 hi = mid
             else:

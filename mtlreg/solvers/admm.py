@@ -32,19 +32,24 @@ Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
 (School's raw features: standard deviations from 0.07 to 15).
 
-The iterations run compiled (:mod:`._admm_kernels`; :mod:`._admm_rows`: one kernel
-per kind of row penalty, so that a fit compiles only the prox it uses) for
-row-separable penalties, the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
+The iterations run compiled (:mod:`._admm_kernels`) for row-separable penalties,
+the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
 convolution ``min_{B+S=W} block(B) + beta ||S||_1``, whose prox is computed row by
 row *together with* its exact split into ``B`` and ``S``, so the coupling of the two
 parts costs nothing (block coordinate descent on ``[B; S]`` needs thousands of
-sweeps on badly scaled features). The other two-part models (robust multi-task
-learning, rMTFL: ``W = P + Q`` with a penalty separable in ``P`` and ``Q`` but no
-row-wise infimal convolution) run on the stacked ``X = [P, Q]`` ("parts" mode): with
-``A = Z - U`` the X-step ``min f(p + q) + rho/2 (||p - a||^2 + ||q - c||^2)`` splits
-exactly in ``s = p + q``, a per-task solve with ``rho / 2``, and ``p - q = a - c``;
-then each part is proxed on its own. Any other penalty works too, through its
-``prox`` method. Stopping rule: the optimality measure of
+sweeps on badly scaled features). The l1 + trace norm (:class:`SparseTraceNorm`),
+whose prox has no closed form, starts with a consensus split ``W = Z1 = Z2``
+(soft-thresholding and singular value thresholding as z-steps, one shift ``2 rho``
+in the per-task solves, :mod:`._admm_sparse_trace`), measured at the exact prox of
+``W + (U1 + U2) / 2``; when that split stalls (its residual estimate not halved in
+``STALL`` iterations, a failed exact check, or ``SWITCH_AFTER`` iterations) it goes
+on as below with the exact prox of the sum (same matrices, ``rho`` doubled). The
+other two-part models (robust multi-task learning, rMTFL: ``W = P + Q`` with a
+penalty separable in ``P`` and ``Q`` but no row-wise infimal convolution) run on the
+stacked ``X = [P, Q]`` ("parts" mode): with ``A = Z - U`` the X-step
+``min f(p + q) + rho/2 (||p - a||^2 + ||q - c||^2)`` splits exactly in ``s = p + q``,
+a per-task solve with ``rho / 2``, and ``p - q = a - c``; then each part is proxed on
+its own. Any other penalty works too, through its ``prox`` method. Stopping rule: the optimality measure of
 :mod:`mtlreg.solvers.fista` at ``Z`` (the iterate the prox made exactly sparse /
 low-rank), checked every ``check_every`` iterations (first through a cheap upper
 bound, see ``kkt_bound``).
@@ -52,9 +57,10 @@ bound, see ``kkt_bound``).
 
 import numpy as np
 
-from ..penalties import L21, Dirty, L1Inf, TraceNorm, TwoParts
+from ..penalties import L21, Dirty, L1Inf, SparseTraceNorm, TraceNorm, TwoParts
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
+from . import _admm_sparse_trace as ST
 from ._admm_rows import admm_rows_uniform
 from .fista import result_at
 
@@ -74,6 +80,8 @@ def _mode(penalty):
         return "dirty"
     if isinstance(base, TraceNorm):
         return "trace"
+    if isinstance(base, SparseTraceNorm):
+        return "sparse_trace"
     if isinstance(base, TwoParts):
         return "parts"
     if hasattr(penalty, "row_spec"):
@@ -150,9 +158,17 @@ class _Steps:
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha
+        elif mode == "sparse_trace":  # the ridge is in the data term (see admm)
+            self.base = _unwrap(penalty)[0]
+            self.Z1, self.Z2 = self.Z.copy(), self.Z.copy()
+            self.fresh = True  # whether Z is the measured point of the current iterates
 
     def run(self, M, rt, U, W, rho, n):
         Z = self.Z
+        if self.mode == "sparse_trace":
+            self.fresh = False
+            return ST.admm_sparse_trace(M, rt, self.Z1, self.Z2, U[0], U[1], W, rho, n,
+                                        *self.base._alphas)
         if self.mode == "rows":
             return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "parts":
@@ -192,8 +208,14 @@ class _Steps:
         """The coefficients ``W`` (rows: tasks) of the current ``Z``."""
         if self.mode == "parts":
             d = self.Z.shape[1] // 2
-            return self.Z[:, :d] + self.Z[:, d:]
+            return np.ascontiguousarray(self.Z[:, :d] + self.Z[:, d:])
         return self.Z
+
+    def refresh(self, W, U, rho):
+        """For the consensus split, ``Z`` <- the measured point of the iterates."""
+        if self.mode == "sparse_trace" and not self.fresh:
+            self.Z = ST.measured_point(self.base, W, U[0], U[1], rho[0])
+            self.fresh = True
 
     def variable(self):
         if self.mode == "dirty":
@@ -225,6 +247,8 @@ def _initial_rho(Ht, mode):
 
 RHO_EXPONENT = 0.5
 MAX_RHO_CHANGES = 30  # the schedule changes rho at most this often (see _RhoSchedule)
+SWITCH_AFTER = 2000  # consensus iterations before the l1 + trace norm takes its exact prox
+STALL = 100  # ... or earlier if its estimate did not halve in this many iterations
 
 
 class _RhoSchedule:
@@ -366,16 +390,25 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     if gradient_scale is None:
         gradient_scale = float(np.max(np.abs(rt), initial=0.0))
     tol_abs = tol * max(gradient_scale, np.finfo(float).tiny)
-    steps = _Steps(penalty, _mode(penalty), W0, d)
+    mode = _mode(penalty)
+    steps = _Steps(penalty, mode, W0, d)
+    measure, shift = penalty, 1.0
+    if mode == "sparse_trace":  # consensus split (W = Z1 = Z2), ridge in the data term
+        measure, l2 = _unwrap(penalty)
+        shift = 2.0
+        if l2 > 0:
+            Ht = Ht + l2 * np.eye(d)
+        top = float(np.linalg.eigvalsh(Ht).max(initial=0.0)) if T and d else 0.0
+    parts = mode == "parts"
+    if parts:  # the X-step on [P, Q] solves with rho / 2 (see Steps._run_parts)
+        shift = 0.5
 
     G = np.empty((T, d))
 
-    parts = steps.mode == "parts"
-    shift = 0.5 if parts else 1.0  # the X-step of the parts mode solves with rho / 2
-
     def kkt():
-        K.batched_gradient(Ht, rt, np.ascontiguousarray(steps.combined()), G)
-        return penalty.subdiff_distance(steps.variable(), steps.gradient(G)), G
+        steps.refresh(W, U, rho)
+        K.batched_gradient(Ht, rt, steps.combined(), G)
+        return measure.subdiff_distance(steps.variable(), steps.gradient(G)), G
 
     def kkt_bound():
         """An upper bound of the optimality measure, at the cost of one gradient:
@@ -384,27 +417,36 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         ``||G + rho U||`` -- per row for row penalties and the dirty model (their
         measures are maxima of row distances), Frobenius for the trace norm and for
         any other penalty (through its prox, one scalar ``rho``: every measure of
-        the family is at most the Frobenius distance)."""
-        K.batched_gradient(Ht, rt, np.ascontiguousarray(steps.combined()), G)
-        E = (np.hstack([G, G]) if parts else G) + rho_v * U
-        if steps.mode in ("trace", "python", "parts"):
+        the family is at most the Frobenius distance). For the consensus split an
+        estimate, not a bound (:func:`._admm_sparse_trace.residual_estimate`)."""
+        if mode == "sparse_trace":
+            K.batched_gradient(Ht, rt, W, G)
+            return ST.residual_estimate(G, U[0], U[1], W, steps.Z1, steps.Z2, rho[0], top)
+        K.batched_gradient(Ht, rt, steps.combined(), G)
+        E = (np.hstack([G, G]) + np.concatenate([rho, rho]) * U if parts else G + rho * U)
+        if mode in ("trace", "python", "parts"):
             return float(np.sqrt((E * E).sum()))
         return float(np.sqrt((E * E).sum(axis=0).max(initial=0.0)))
 
-    rho = _initial_rho(Ht, steps.mode)
+    rho = _initial_rho(Ht, mode)
     M = np.empty_like(Ht)
     invert = _inverter(Ht, M)
     invert(shift * rho)
-    rho_v = np.concatenate([rho, rho]) if parts else rho  # rho on every column of U
+    W = np.ascontiguousarray(steps.Z.copy())
+    U = None
     crit, G = kkt()
-    U = -(np.hstack([G, G]) if parts else G) / rho_v  # a solution is a fixed point
-    W = np.empty_like(steps.Z)
+    if mode == "sparse_trace":
+        U = np.stack(ST.initial_duals(steps.Z, G, rho[0], *measure._alphas))
+    else:  # the dual at a solution, so that a warm start is a fixed point
+        U = -(np.hstack([G, G]) / np.concatenate([rho, rho]) if parts else G / rho)
     n_iter = 0
     converged = crit <= tol_abs
     # the exact measure (SVDs for the trace norm, copies of the stacked variable for
-    # the dirty model: more than the iterations themselves) only near convergence
+    # the dirty model, a prox for the consensus split: more than the iterations
+    # themselves) only near convergence
     exact_below = 10.0 * tol_abs
-    if steps.mode in ("python", "parts"):
+    stall_at, last = STALL, np.inf
+    if mode in ("python", "parts"):
         schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
     else:
         schedule = _RhoSchedule(rho)
@@ -414,7 +456,23 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         primal, dual = steps.run(M, rt, U, W, rho, n)
         n_iter += n
         crit = kkt_bound()
-        if tol_abs < crit <= exact_below:
+        if mode == "sparse_trace":
+            # the estimate is no bound: the exact measure decides; if it fails, or
+            # after SWITCH_AFTER iterations, ADMM goes on with the exact prox of P
+            if crit <= exact_below:
+                crit = kkt()[0]
+            stalled = False
+            if n_iter >= stall_at:  # less than halved over the last STALL iterations
+                stalled, stall_at, last = crit > 0.5 * last, n_iter + STALL, crit
+            if crit > tol_abs and (crit <= exact_below or stalled or n_iter >= SWITCH_AFTER):
+                steps.refresh(W, U, rho)
+                steps.mode, steps.penalty, mode = "python", measure, "python"
+                U, rho, shift = 0.5 * (U[0] + U[1]), 2.0 * rho, 1.0  # the same M
+                schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
+                if verbose:
+                    print(f"[ADMM] iter {n_iter:5d}  switch to the prox of the sum")
+                continue
+        elif tol_abs < crit <= exact_below:
             crit = kkt()[0]
         converged = crit <= tol_abs
         if verbose:
@@ -425,14 +483,18 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             factor = schedule.factor(primal, dual)
         elif schedule.due(n_iter):
             K.batched_gradient(Ht, rt, W, GW)
-            factor = schedule.factor(n_iter, W, GW, steps.Z, rho * U)
+            if mode == "sparse_trace":
+                Zm, lam = 0.5 * (steps.Z1 + steps.Z2), rho * (U[0] + U[1])
+            else:
+                Zm, lam = steps.Z, rho * U
+            factor = schedule.factor(n_iter, W, GW, Zm, lam)
         else:
             continue
         if factor != 1.0:
             rho *= factor
-            rho_v = np.concatenate([rho, rho]) if parts else rho
             U /= factor  # the same dual rho U
             invert(shift * rho)
+    steps.refresh(W, U, rho)
     V = steps.variable()
     if elim is not None:
         h, hbb, rb = elim

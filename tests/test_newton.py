@@ -121,8 +121,7 @@ CLASSIFIERS = {
 
 @pytest.fixture
 def solver_calls(monkeypatch):
-    """Names of the solvers the estimators call (``select_solver`` and the graph
-    models' direct FISTA call)."""
+    """Names of the solvers the estimators call (through ``select_solver``)."""
     calls = []
 
     def spy(name, fn):
@@ -133,8 +132,6 @@ def solver_calls(monkeypatch):
 
     for name, fn in list(solvers.SOLVERS.items()):
         monkeypatch.setitem(solvers.SOLVERS, name, spy(name, fn))
-    import mtlreg.linear_model._graph as graph_module
-    monkeypatch.setattr(graph_module, "fista", spy("fista", solvers.fista))
     return calls
 
 

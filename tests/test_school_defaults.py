@@ -11,6 +11,7 @@ from mtlreg import (
     ClusteredRegressor,
     DirtyRegressor,
     FusedGroupLassoRegressor,
+    GraphRegularizedRegressor,
     GroupLassoRegressor,
     IndependentRegressor,
     MeanRegularizedRegressor,
@@ -34,8 +35,9 @@ CASES = {
     "dirty": (DirtyRegressor, [dict(alpha=a, beta=b) for a in (10.0, 56.2, 316.0)
                                for b in (0.3, 3.16)]),
     # task relations (benchmarks/school_family.py's grids; the temporal models in the
-    # order of the task labels). Left out: GraphRegularizedRegressor with l1 at
-    # alpha = 0.01 on raw features, which still warns (FISTA, see issue 11's note).
+    # order of the task labels)
+    "graph": (GraphRegularizedRegressor, [dict(graph="complete", rho=r, alpha=a)
+                                          for r in (3.0, 30.0) for a in (0.01, 0.1)]),
     "robust": (RobustMultiTaskRegressor, [dict(alpha=a, beta=b) for a in (3.0, 30.0)
                                           for b in (10.0, 30.0)]),
     "robust_features": (RobustFeatureLearningRegressor,

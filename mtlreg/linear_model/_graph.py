@@ -15,7 +15,6 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import GraphSmoothness, task_graph_matrix
-from ..solvers import fista, prefers_newton
 from ..utils.validation import Interval, StrOptions
 from ._order import TASK_ORDER_DOC, chain_adjacency, task_positions
 
@@ -39,19 +38,6 @@ class _TaskGraphMixin:
 
     def _coordinate_descent_ahead(self, n_rows):
         return False  # not row-separable in the sense of BCD (tasks are coupled)
-
-    def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        """``"auto"``: FISTA with the graph term in the gradient step when the sparse
-        part is l1 (its prox with the graph has no closed form) -- for the logistic
-        loss inside Newton (which gives such a penalty's subproblems to FISTA) where
-        Newton applies; else the default (ADMM with the exact prox on Gram-form
-        squared losses, Newton for the logistic loss, FISTA otherwise)."""
-        if (self.solver == "auto" and penalty.forward_backward_split() is not None
-                and not prefers_newton(datafit, penalty)):
-            return fista(datafit, penalty, W0, b0, fit_intercept=self.fit_intercept,
-                         tol=self.tol, max_iter=self.max_iter, gradient_scale=gradient_scale,
-                         verbose=self.verbose)
-        return super()._solve(layout, datafit, penalty, W0, b0, gradient_scale)
 
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
@@ -121,11 +107,14 @@ _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph"
     * ``graph="chain"`` (consecutive tasks of ``tasks_``, weight 1): temporal
       smoothness ``sum_t ||w_{{t+1}} - w_t||^2``, for tasks ordered in time.
 
-    Solvers: FISTA with the graph term in the gradient step and soft-thresholding
-    as the prox (``sparsity="l1"``, ``alpha > 0``); otherwise the exact prox of the
-    whole penalty (an eigendecomposition of ``L`` once, then a ``T x T`` diagonal
-    solve per row, with a scalar root for l2,1), by ADMM on the squared loss with
-    few features and FISTA elsewhere.
+    Solvers: on the squared loss with few features, ADMM with exact per-task solves
+    -- for ``sparsity="l1"``, ``alpha > 0`` a consensus split ``W = Z1 = Z2`` with
+    soft-thresholding for one copy and the exact prox of the graph and ridge terms
+    (in the eigenbasis of ``L``) for the other, measured at the exactly sparse
+    ``Z1``; otherwise the exact prox of the whole penalty (an eigendecomposition of
+    ``L`` once, then a ``T x T`` diagonal solve per row, with a scalar root for
+    l2,1). Elsewhere FISTA, with the graph term in the gradient step and
+    soft-thresholding as the prox for l1; proximal Newton for the logistic loss.
 
     Parameters
     ----------

@@ -172,6 +172,19 @@ class GraphSmoothness:
                           ConvergenceWarning)
         return U
 
+    def consensus_split(self):
+        """``(a1, second, exact)`` for the consensus ADMM (``W = Z1 = Z2``, see
+        :mod:`mtlreg.solvers._admm_sparse_trace`), the sparse part l1: its strength,
+        the prox of the quadratic part (graph and ridge, exact in the eigenbasis), and
+        ``None`` for the exact prox of the sum: the quadratic part is smooth, so the
+        l1 iterate ``Z1`` (exactly sparse) is measured as it is."""
+        lam, Q = self._eig
+
+        def second(V, step):
+            return ((V @ Q) / (1.0 + step * (self.l2_reg + self.rho * lam))) @ Q.T
+
+        return self.alpha, second, None
+
     def forward_backward_split(self):
         if self.alpha > 0 and self.sparsity == "l1":
             return _GraphQuadratic(self), L1(self.alpha)

@@ -23,21 +23,11 @@ def _spectral_projection(E, radius):
     clipped at ``radius``)."""
     if E.size == 0:
         return E.copy()
-    # E V_k diag(1 - radius / s_k) V_k^T removed, V_k the right singular vectors of the
-    # singular values s_k above radius: from the eigendecomposition of the smaller Gram
-    # matrix (several times cheaper than an SVD); its squaring loses singular values
-    # below about 1e-8 s_max, so an SVD is used when radius is that small
-    tall = E.shape[0] >= E.shape[1]
-    lam, V = np.linalg.eigh(E.T @ E if tall else E @ E.T)
-    if radius * radius < 1e-12 * max(lam[-1], 0.0):
-        U, s, Vt = np.linalg.svd(E, full_matrices=False)
-        return (U * np.minimum(s, radius)) @ Vt
-    big = lam > radius * radius
-    if not big.any():
-        return E.copy()
-    Vk = V[:, big]
-    Vk = Vk * np.sqrt(1.0 - radius / np.sqrt(lam[big]))
-    return E - (E @ Vk) @ Vk.T if tall else E - Vk @ (Vk.T @ E)
+    # (an SVD: the eigendecomposition of the smaller Gram matrix, several times
+    # cheaper, squares E and lost the accuracy the 1e-13 duality gap of the prox
+    # needs: FISTA fits in sklearn's multi-output check warned)
+    U, s, Vt = np.linalg.svd(E, full_matrices=False)
+    return (U * np.minimum(s, radius)) @ Vt
 
 
 DECIDE_MAX_ITER = 2000  # inner steps of one test of the bisection of alpha_max
@@ -53,9 +43,7 @@ class SparseTraceNorm:
     ``min_{||Z||_2 <= c} 1/2 ||S_a(V - Z)||_F^2`` (``S_a`` soft-thresholding: the l1
     part of the dual is eliminated in closed form), a smooth problem with a
     1-Lipschitz gradient ``-S_a(V - Z)`` over the spectral-norm ball, solved by
-    FISTA with adaptive restart (one projection per iteration, through the
-    eigendecomposition of the smaller Gram matrix of ``Z``, an SVD when ``c`` is
-    below ``1e-6`` times the largest singular value) from the previous call's ``Z``
+    FISTA with adaptive restart (one SVD per iteration) from the previous call's ``Z``
     (a warm start: consecutive calls in a solver are close) or from a given one (the
     ADMM's dual). The prox is
     ``U = S_a(V - Z)``, exactly sparse (entries below ``1e-14 max |V|``, round-off
@@ -128,6 +116,19 @@ class SparseTraceNorm:
                 "The prox of the l1 + trace norm penalty did not reach its tolerance in "
                 f"{self.prox_max_iter} inner iterations.", ConvergenceWarning)
         return U
+
+    def consensus_split(self):
+        """``(a1, None, exact)`` for the consensus ADMM (``W = Z1 = Z2``, see
+        :mod:`mtlreg.solvers._admm_sparse_trace`): the l1 strength, ``None`` for the
+        other part's prox (the solver's singular value thresholding at ``alpha (1 -
+        l1_ratio)``) and the exact prox of the sum warm-started at a dual point
+        (``exact(V, step, dual)``)."""
+        a1, a_star = self._alphas
+
+        def exact(V, step, dual):
+            return self._prox(V, step * a1, step * a_star, warm=True, dual=dual)[0]
+
+        return a1, None, exact
 
     def _prox(self, V, a, c, warm=False, dual=None, decide=False):
         """``(prox of a ||.||_1 + c ||.||_* at V, converged)``; ``dual``: a starting

@@ -34,7 +34,7 @@ matrices ``(H~_t + 2 rho I)^{-1}``).
 import numpy as np
 from numba import njit
 
-from ._admm_kernels import _solve_tasks, singular_value_threshold
+from ._admm_kernels import _solve_tasks
 
 
 @njit(cache=True)
@@ -55,7 +55,7 @@ def _soft_step(W, U1, Z1, thr):
     return primal, change
 
 
-def admm_sparse_trace(M, rt, Z1, Z2, U1, U2, W, rho, n_steps, a1, a_star):
+def admm_sparse_trace(M, rt, Z1, Z2, U1, U2, W, rho, n_steps, a1, second):
     """``n_steps`` consensus-ADMM iterations (see the module docstring), ``M`` the
     inverses ``(H~_t + l2 I + 2 rho I)^{-1}``, ``rho`` a vector of equal entries (the
     per-task solve takes one per feature). Returns the primal and dual residual norms
@@ -73,10 +73,7 @@ def admm_sparse_trace(M, rt, Z1, Z2, U1, U2, W, rho, n_steps, a1, a_star):
         Z1_old[...] = Z1
         Z2_old[...] = Z2
         p1, _ = _soft_step(W, U1, Z1, a1 / r)
-        if a_star > 0:
-            singular_value_threshold(W + U2, a_star / r, Z2)
-        else:
-            Z2[...] = W + U2
+        Z2[...] = second(W + U2, 1.0 / r)
         E = W - Z2
         U2 += E
         primal = np.sqrt(p1 + float((E * E).sum()))
@@ -85,25 +82,21 @@ def admm_sparse_trace(M, rt, Z1, Z2, U1, U2, W, rho, n_steps, a1, a_star):
     return primal, dual
 
 
-def initial_duals(W, G, rho, a1, a_star):
+def initial_duals(W, G, rho, a1):
     """``(U1, U2)`` with ``rho (U1 + U2) = -G`` and ``rho U1`` an l1 subgradient at
     ``W`` (the signs on the non-zero entries, ``-G`` clipped to ``[-a1, a1]`` on the
     zero ones): a solution is then a fixed point up to the split of ``-G`` between
     the two parts, which the iterations settle."""
     S1 = np.where(W != 0, a1 * np.sign(W), np.clip(-G, -a1, a1))
-    if a_star == 0:  # no trace part: all of -G on the l1 part
-        S1 = -G
     return S1 / rho, (-G - S1) / rho
 
 
-def measured_point(penalty, W, U1, U2, rho):
+def measured_point(exact, W, U1, U2, rho):
     """``W^ = prox_{P / (2 rho)}(W + (U1 + U2) / 2)`` (task-major), by the penalty's
-    prox warm-started at the dual ``U2 / 2``."""
-    a1, a_star = penalty._alphas
-    step = 0.5 / rho
+    exact prox (``exact(V, step, dual)`` of its ``consensus_split``, on ``(d, T)``
+    arrays) warm-started at the dual ``U2 / 2``."""
     V = (W + 0.5 * (U1 + U2)).T
-    X, _ = penalty._prox(V, step * a1, step * a_star, warm=True, dual=0.5 * U2.T)
-    return np.ascontiguousarray(X.T)
+    return np.ascontiguousarray(exact(V, 0.5 / rho, 0.5 * U2.T).T)
 
 
 def residual_estimate(G, U1, U2, W, Z1, Z2, rho, curvature):

@@ -55,9 +55,12 @@ low-rank), checked every ``check_every`` iterations (first through a cheap upper
 bound, see ``kkt_bound``).
 """
 
-import numpy as np
+import warnings
 
-from ..penalties import L21, Dirty, L1Inf, SparseTraceNorm, TraceNorm, TwoParts
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..penalties import L21, Dirty, GraphSmoothness, L1Inf, SparseTraceNorm, TraceNorm, TwoParts
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
@@ -80,7 +83,8 @@ def _mode(penalty):
         return "dirty"
     if isinstance(base, TraceNorm):
         return "trace"
-    if isinstance(base, SparseTraceNorm):
+    if isinstance(base, SparseTraceNorm) or (
+            isinstance(base, GraphSmoothness) and base.forward_backward_split() is not None):
         return "sparse_trace"
     if isinstance(base, TwoParts):
         return "parts"
@@ -134,6 +138,30 @@ def _inverter(Ht, M):
     return invert
 
 
+class _QuietProx:
+    """The penalty with its ``prox`` silent about its inner tolerance: after the
+    consensus split, ADMM goes on with the exact prox of the sum, computed by an
+    inner iteration warm-started from the previous call; an inner run that stops
+    short of its ``1e-13`` tolerance only slows the outer iterations, whose own
+    exact optimality measure decides convergence (and warns if it is not reached)."""
+
+    def __init__(self, penalty):
+        self.penalty = penalty
+
+    def prox(self, V, step):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return self.penalty.prox(V, step)
+
+
+def _svt(V, thr):
+    if thr <= 0:
+        return V
+    Z = np.empty_like(V)
+    K.singular_value_threshold(V, thr, Z)
+    return Z
+
+
 class _Steps:
     """``n`` ADMM steps for one kind of penalty; ``variable()`` is the solver variable
     (``Z.T``, or ``[B; S]`` for the dirty model) and ``gradient(G)`` its gradient."""
@@ -160,6 +188,13 @@ class _Steps:
             self.alpha = base.alpha
         elif mode == "sparse_trace":  # the ridge is in the data term (see admm)
             self.base = _unwrap(penalty)[0]
+            a1, second, exact = self.base.consensus_split()
+            self.a1, self.exact = a1, exact
+            if second is None:  # the l1 + trace norm: singular value thresholding
+                a_star = self.base._alphas[1]
+                self.second = lambda V, step: _svt(V, step * a_star)
+            else:
+                self.second = lambda V, step: second(V.T, step).T  # task-major
             self.Z1, self.Z2 = self.Z.copy(), self.Z.copy()
             self.fresh = True  # whether Z is the measured point of the current iterates
 
@@ -168,7 +203,7 @@ class _Steps:
         if self.mode == "sparse_trace":
             self.fresh = False
             return ST.admm_sparse_trace(M, rt, self.Z1, self.Z2, U[0], U[1], W, rho, n,
-                                        *self.base._alphas)
+                                        self.a1, self.second)
         if self.mode == "rows":
             return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "parts":
@@ -214,7 +249,8 @@ class _Steps:
     def refresh(self, W, U, rho):
         """For the consensus split, ``Z`` <- the measured point of the iterates."""
         if self.mode == "sparse_trace" and not self.fresh:
-            self.Z = ST.measured_point(self.base, W, U[0], U[1], rho[0])
+            self.Z = (self.Z1.copy() if self.exact is None else
+                      ST.measured_point(self.exact, W, U[0], U[1], rho[0]))
             self.fresh = True
 
     def variable(self):
@@ -429,6 +465,12 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         return float(np.sqrt((E * E).sum(axis=0).max(initial=0.0)))
 
     rho = _initial_rho(Ht, mode)
+    if mode == "sparse_trace" and steps.exact is None:
+        # a smooth second part (the graph term): its curvature adds to the data term's.
+        # Measured on School (graph + l1, alpha 0.01, raw / standardised x rho 3 / 30,
+        # iterations to tol 1e-4): x10 gives 320 / 555 / 215 / 385, x1 340 / 1075 /
+        # 355 / 1130 (x3: 290 / 610 / 195 / 545; x0.1: 890 / 425 / 630 / 815)
+        rho = 10.0 * rho
     M = np.empty_like(Ht)
     invert = _inverter(Ht, M)
     invert(shift * rho)
@@ -436,7 +478,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     U = None
     crit, G = kkt()
     if mode == "sparse_trace":
-        U = np.stack(ST.initial_duals(steps.Z, G, rho[0], *measure._alphas))
+        U = np.stack(ST.initial_duals(steps.Z, G, rho[0], steps.a1))
     else:  # the dual at a solution, so that a warm start is a fixed point
         U = -(np.hstack([G, G]) / np.concatenate([rho, rho]) if parts else G / rho)
     n_iter = 0
@@ -464,9 +506,10 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             stalled = False
             if n_iter >= stall_at:  # less than halved over the last STALL iterations
                 stalled, stall_at, last = crit > 0.5 * last, n_iter + STALL, crit
-            if crit > tol_abs and (crit <= exact_below or stalled or n_iter >= SWITCH_AFTER):
+            if steps.exact is not None and crit > tol_abs and (
+                    crit <= exact_below or stalled or n_iter >= SWITCH_AFTER):
                 steps.refresh(W, U, rho)
-                steps.mode, steps.penalty, mode = "python", measure, "python"
+                steps.mode, steps.penalty, mode = "python", _QuietProx(measure), "python"
                 U, rho, shift = 0.5 * (U[0] + U[1]), 2.0 * rho, 1.0  # the same M
                 schedule = _Balancing(10.0 ** round(0.5 * np.log10(_mean_curvature(Ht))))
                 if verbose:

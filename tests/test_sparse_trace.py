@@ -245,7 +245,7 @@ def test_admm_consensus_matches_cvxpy(config, loss, l2_reg, switch_after, monkey
     solver = "admm" if loss == "squared" else "newton"
     est = fit_tight(cls(**p, l2_reg=l2_reg, solver=solver, **est_kw, tol=1e-9,
                         max_iter=20000), X, y, sw)
-    assert admm_mod._mode(est._make_penalty()) == "sparse_trace"
+    assert admm_mod._mode(est._make_penalty()) == "consensus"
     W, b = est.coef_.T, est.intercept_
     d, T = W.shape
     Wv = cp.Variable((d, T))

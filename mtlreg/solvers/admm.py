@@ -85,7 +85,7 @@ def _mode(penalty):
         return "trace"
     if isinstance(base, SparseTraceNorm) or (
             isinstance(base, GraphSmoothness) and base.forward_backward_split() is not None):
-        return "sparse_trace"
+        return "consensus"
     if isinstance(base, TwoParts):
         return "parts"
     if hasattr(penalty, "row_spec"):
@@ -186,7 +186,7 @@ class _Steps:
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha
-        elif mode == "sparse_trace":  # the ridge is in the data term (see admm)
+        elif mode == "consensus":  # l1 + trace norm, graph + l1; the ridge is in the data term
             self.base = _unwrap(penalty)[0]
             a1, second, exact = self.base.consensus_split()
             self.a1, self.exact = a1, exact
@@ -200,7 +200,7 @@ class _Steps:
 
     def run(self, M, rt, U, W, rho, n):
         Z = self.Z
-        if self.mode == "sparse_trace":
+        if self.mode == "consensus":
             self.fresh = False
             return ST.admm_sparse_trace(M, rt, self.Z1, self.Z2, U[0], U[1], W, rho, n,
                                         self.a1, self.second)
@@ -248,7 +248,7 @@ class _Steps:
 
     def refresh(self, W, U, rho):
         """For the consensus split, ``Z`` <- the measured point of the iterates."""
-        if self.mode == "sparse_trace" and not self.fresh:
+        if self.mode == "consensus" and not self.fresh:
             self.Z = (self.Z1.copy() if self.exact is None else
                       ST.measured_point(self.exact, W, U[0], U[1], rho[0]))
             self.fresh = True
@@ -429,7 +429,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     mode = _mode(penalty)
     steps = _Steps(penalty, mode, W0, d)
     measure, shift = penalty, 1.0
-    if mode == "sparse_trace":  # consensus split (W = Z1 = Z2), ridge in the data term
+    if mode == "consensus":  # consensus split (W = Z1 = Z2), ridge in the data term
         measure, l2 = _unwrap(penalty)
         shift = 2.0
         if l2 > 0:
@@ -455,7 +455,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         any other penalty (through its prox, one scalar ``rho``: every measure of
         the family is at most the Frobenius distance). For the consensus split an
         estimate, not a bound (:func:`._admm_sparse_trace.residual_estimate`)."""
-        if mode == "sparse_trace":
+        if mode == "consensus":
             K.batched_gradient(Ht, rt, W, G)
             return ST.residual_estimate(G, U[0], U[1], W, steps.Z1, steps.Z2, rho[0], top)
         K.batched_gradient(Ht, rt, steps.combined(), G)
@@ -465,7 +465,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         return float(np.sqrt((E * E).sum(axis=0).max(initial=0.0)))
 
     rho = _initial_rho(Ht, mode)
-    if mode == "sparse_trace" and steps.exact is None:
+    if mode == "consensus" and steps.exact is None:
         # a smooth second part (the graph term): its curvature adds to the data term's.
         # Measured on School (graph + l1, alpha 0.01, raw / standardised x rho 3 / 30,
         # iterations to tol 1e-4): x10 gives 320 / 555 / 215 / 385, x1 340 / 1075 /
@@ -477,7 +477,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     W = np.ascontiguousarray(steps.Z.copy())
     U = None
     crit, G = kkt()
-    if mode == "sparse_trace":
+    if mode == "consensus":
         U = np.stack(ST.initial_duals(steps.Z, G, rho[0], steps.a1))
     else:  # the dual at a solution, so that a warm start is a fixed point
         U = -(np.hstack([G, G]) / np.concatenate([rho, rho]) if parts else G / rho)
@@ -498,7 +498,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
         primal, dual = steps.run(M, rt, U, W, rho, n)
         n_iter += n
         crit = kkt_bound()
-        if mode == "sparse_trace":
+        if mode == "consensus":
             # the estimate is no bound: the exact measure decides; if it fails, or
             # after SWITCH_AFTER iterations, ADMM goes on with the exact prox of P
             if crit <= exact_below:
@@ -526,7 +526,7 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
             factor = schedule.factor(primal, dual)
         elif schedule.due(n_iter):
             K.batched_gradient(Ht, rt, W, GW)
-            if mode == "sparse_trace":
+            if mode == "consensus":
                 Zm, lam = 0.5 * (steps.Z1 + steps.Z2), rho * (U[0] + U[1])
             else:
                 Zm, lam = steps.Z, rho * U

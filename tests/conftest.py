@@ -41,6 +41,25 @@ def assert_three_point(P, z, x, step, points):
         assert lhs <= rhs + 1e-9 * (1 + (z**2).sum())
 
 
+def assert_prox_properties(P, z, step, rng, cvx_penalty=None, atol=1e-6):
+    """``x = P.prox(z, step)`` checked three ways: the three-point inequality (at a
+    random point, 0 and near ``x``), ``(z - x) / step`` a subgradient at ``x`` (the
+    penalty's own optimality measure of ``-(x - z) / step``), and, given
+    ``cvx_penalty(U)``, against cvxpy's prox (within ``atol (1 + max |z|)``).
+    Returns ``x``."""
+    x = P.prox(z, step)
+    assert_three_point(P, z, x, step, (rng.standard_normal(z.shape), np.zeros(z.shape),
+                                       x + 1e-3))
+    assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
+    if cvx_penalty is not None:
+        from _cvx_family import _solve, cp
+
+        U = cp.Variable(z.shape)
+        _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step) + cvx_penalty(U))))
+        np.testing.assert_allclose(x, U.value, atol=atol * (1 + np.abs(z).max()))
+    return x
+
+
 @dataclass
 class Data:
     """A small problem as the estimator sees it, plus its pieces.

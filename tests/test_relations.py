@@ -31,7 +31,7 @@ from _cvx_family import (
 from mtlreg.datasets import make_multitask_regression
 from mtlreg import _prox_kernels
 from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
-from conftest import assert_three_point
+from conftest import assert_prox_properties, assert_three_point
 from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
@@ -441,15 +441,10 @@ def test_fused_prox_moreau_three_point_and_cvxpy(l1_ratio):
         d, T = 3, int(rng.integers(1, 6))
         z = np.round(rng.standard_normal((d, T)) * rng.choice([0.3, 2.0]), rng.choice([1, 6]))
         step = float(rng.choice([0.1, 1.0, 2.5]))
-        x = P.prox(z, step)
-        assert_three_point(P, z, x, step,
-                           (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3))
-        assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
+        x = assert_prox_properties(
+            P, z, step, rng,
+            cvx_penalty=(lambda U: cvx_fused_penalty(U, 0.8, 0.6, l1_ratio)) if trial < 6 else None)
         if trial < 6:
-            U = cp.Variable(z.shape)
-            _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step)
-                                          + cvx_fused_penalty(U, 0.8, 0.6, l1_ratio))))
-            np.testing.assert_allclose(x, U.value, atol=1e-6 * (1 + np.abs(z).max()))
             # Moreau: z - x is the projection of z onto step * C
             Uu, V, Zd = cp.Variable((d, T)), cp.Variable((d, T)), cp.Variable((d, max(T - 1, 1)))
             dtz = (cp.hstack([-Zd[:, :1], Zd[:, :-1] - Zd[:, 1:], Zd[:, -1:]]) if T > 2 else

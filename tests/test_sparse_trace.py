@@ -19,7 +19,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import mtlreg
 from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term, nuclear
 from mtlreg.penalties import SparseTraceNorm
-from conftest import assert_three_point
+from conftest import assert_prox_properties
 from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
@@ -142,15 +142,10 @@ def test_prox_moreau_three_point_and_cvxpy(l1_ratio):
         z = rng.standard_normal((d, T)) * rng.choice([0.3, 1.0, 2.0])
         z += np.outer(rng.standard_normal(d), rng.standard_normal(T))  # a dominant direction
         step = float(rng.choice([0.1, 1.0, 2.5]))
-        x = P.prox(z, step)
-        assert_three_point(P, z, x, step,
-                           (rng.standard_normal((d, T)), np.zeros((d, T)), x + 1e-3))
-        assert P.subdiff_distance(x, (x - z) / step) <= 1e-9 * (1 + np.abs(z).max()) / step
+        x = assert_prox_properties(
+            P, z, step, rng, atol=1e-5,
+            cvx_penalty=(lambda U: cvx_penalty(U, alpha, l1_ratio)) if trial < 6 else None)
         if trial < 6:
-            U = cp.Variable(z.shape)
-            _solve(cp.Problem(cp.Minimize(cp.sum_squares(U - z) / (2 * step)
-                                          + cvx_penalty(U, alpha, l1_ratio))))
-            np.testing.assert_allclose(x, U.value, atol=1e-5 * (1 + np.abs(z).max()))
             Z1, Z2 = cp.Variable((d, T)), cp.Variable((d, T))
             _solve(cp.Problem(cp.Minimize(cp.sum_squares(z - step * (a1 * Z1 + a_star * Z2))),
                               [cp.abs(Z1) <= 1, cp.sigma_max(Z2) <= 1]))

@@ -3,8 +3,6 @@ SparseTrace; Richard, Savalle & Vayatis 2012)."""
 
 from numbers import Real
 
-import numpy as np
-
 from ._base import (
     init_with_defaults,
     MultiTaskClassifierMixin,
@@ -15,6 +13,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import LOGISTIC_SOLVERS, RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import SparseTraceNorm, with_ridge
+from ._trace import set_spectrum
 from ..utils.validation import Interval
 
 
@@ -39,8 +38,7 @@ class _SparseTraceMixin:
 
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
-        self.rank_ = SparseTraceNorm(self.alpha, self.l1_ratio).rank(V)
-        self.singular_values_ = np.linalg.svd(V, compute_uv=False)
+        set_spectrum(self, V, SparseTraceNorm(self.alpha, self.l1_ratio).rank_tol)
 
 
 _DOC = r"""Sparse plus low-rank multi-task {what}: l1 and trace norm on one ``W``.

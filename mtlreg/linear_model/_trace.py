@@ -13,6 +13,7 @@ from ._base import (
 )
 from ._docs import fill_doc
 from ..penalties import TraceNorm, with_ridge
+from ..penalties._spectral import numerical_rank
 from ..utils.validation import Interval
 
 
@@ -32,12 +33,13 @@ class _TraceNormMixin:
 
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
-        self.rank_ = TraceNorm(self.alpha).rank(V)
-        self.singular_values_ = _singular_values(V)
+        set_spectrum(self, V, TraceNorm(self.alpha).rank_tol)
 
 
-def _singular_values(W):
-    return np.linalg.svd(W, compute_uv=False)
+def set_spectrum(est, V, rank_tol):
+    """``singular_values_`` of ``V`` and ``rank_`` from them (one SVD)."""
+    est.singular_values_ = np.linalg.svd(V, compute_uv=False)
+    est.rank_ = numerical_rank(est.singular_values_, rank_tol)
 
 
 _DOC = r"""Trace-norm multi-task {what} (low-rank ``W``: tasks share a subspace).

@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._spectral import numerical_rank
+
 
 def _soft(V, a):
     return np.sign(V) * np.maximum(np.abs(V) - a, 0.0)
@@ -103,8 +105,7 @@ class SparseTraceNorm:
         return value
 
     def rank(self, W):
-        s = np.linalg.svd(W, compute_uv=False)
-        return int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300)))
+        return numerical_rank(np.linalg.svd(W, compute_uv=False), self.rank_tol)
 
     # ------------------------------------------------------------------- prox
     def prox(self, V, step):

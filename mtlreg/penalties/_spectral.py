@@ -29,8 +29,7 @@ class TraceNorm:
         return (U[:, keep] * s[keep]) @ Vt[keep]
 
     def rank(self, W):
-        s = np.linalg.svd(W, compute_uv=False)
-        return int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300)))
+        return numerical_rank(np.linalg.svd(W, compute_uv=False), self.rank_tol)
 
     def subdiff_distance(self, W, G):
         U, s, Vt = np.linalg.svd(W, full_matrices=False)
@@ -50,3 +49,8 @@ class TraceNorm:
 
     def alpha_max(self, G0):
         return float(np.linalg.norm(G0, 2)) if G0.size else 0.0
+
+
+def numerical_rank(s, rank_tol):
+    """The number of singular values ``s`` above ``rank_tol`` times the largest."""
+    return int(np.sum(s > rank_tol * max(s.max(initial=0.0), 1e-300)))

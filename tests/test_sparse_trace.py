@@ -153,6 +153,60 @@ def test_prox_moreau_three_point_and_cvxpy(l1_ratio):
             np.testing.assert_allclose(z - x, q, atol=1e-5 * (1 + np.abs(z).max()))
 
 
+@pytest.mark.parametrize("l1_ratio", [0.2, 0.5, 0.8])
+def test_measure_at_zero_is_the_distance_to_the_subdifferential(l1_ratio):
+    """At ``W = 0`` the measure is ``dist(-G, a1 B_inf + a* B_2)``, stopped when its
+    upper and lower bounds agree to ``NORM_RTOL``: never below cvxpy's distance, and
+    within that accuracy above it; 0 exactly where 0 is optimal."""
+    from mtlreg.penalties._sparse_trace import NORM_RTOL
+
+    rng = np.random.default_rng(4)
+    alpha = 1.3
+    a1, a_star = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    for _ in range(4):
+        d, T = int(rng.integers(3, 9)), int(rng.integers(2, 7))
+        G = 2.0 * rng.standard_normal((d, T)) + np.outer(rng.standard_normal(d),
+                                                         rng.standard_normal(T))
+        ours = SparseTraceNorm(alpha, l1_ratio).subdiff_distance(np.zeros((d, T)), G)
+        Z1, Z2 = cp.Variable((d, T)), cp.Variable((d, T))
+        prob = cp.Problem(cp.Minimize(cp.norm(-G - a1 * Z1 - a_star * Z2, "fro")),
+                          [cp.abs(Z1) <= 1, cp.sigma_max(Z2) <= 1])
+        _solve(prob)
+        ref = float(prob.value)
+        assert ref > 0.1
+        assert ref * (1 - 1e-6) <= ours <= ref * (1 + 2 * NORM_RTOL)
+        small = 0.2 * G / max(np.abs(G).max() / a1, np.linalg.norm(G, 2) / a_star)
+        assert SparseTraceNorm(alpha, l1_ratio).subdiff_distance(np.zeros((d, T)), small) == 0
+
+
+def test_svd_falls_back_to_gesvd_and_names_non_finite_input(monkeypatch):
+    """LAPACK's gesdd can fail to converge on a finite matrix where gesvd does not
+    (an 'SVD did not converge' seen once in a School grid search): the penalties'
+    SVD retries with gesvd; a matrix with NaN gets an error naming the cause."""
+    from mtlreg.penalties import _spectral
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((6, 4))
+    U0, s0, Vt0 = np.linalg.svd(A, full_matrices=False)
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(_spectral.np.linalg, "svd", failing)
+    U, s, Vt = _spectral.svd(A, full_matrices=False)
+    np.testing.assert_allclose(s, s0, rtol=1e-13)
+    np.testing.assert_allclose((U * s) @ Vt, A, atol=1e-13)
+    np.testing.assert_allclose(_spectral.svd(A, compute_uv=False), s0, rtol=1e-13)
+    P = SparseTraceNorm(0.5, 0.3)
+    np.testing.assert_allclose(P.value(A), 0.5 * (0.3 * np.abs(A).sum() + 0.7 * s0.sum()))
+    assert len(calls) == 3
+    A[1, 2] = np.nan
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        P.value(A)
+
+
 def test_prox_is_sparse_and_low_rank_in_its_regime():
     rng = np.random.default_rng(3)
     z = 3 * np.outer(rng.standard_normal(8), rng.standard_normal(5)) \

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._spectral import numerical_rank
+from ._spectral import numerical_rank, svd
 
 
 def _soft(V, a):
@@ -28,11 +28,12 @@ def _spectral_projection(E, radius):
     # (an SVD: the eigendecomposition of the smaller Gram matrix, several times
     # cheaper, squares E and lost the accuracy the 1e-13 duality gap of the prox
     # needs: FISTA fits in sklearn's multi-output check warned)
-    U, s, Vt = np.linalg.svd(E, full_matrices=False)
+    U, s, Vt = svd(E, full_matrices=False)
     return (U * np.minimum(s, radius)) @ Vt
 
 
 DECIDE_MAX_ITER = 2000  # inner steps of one test of the bisection of alpha_max
+NORM_RTOL = 1e-3  # relative accuracy of the optimality measure at W = 0 (an upper bound)
 
 
 class SparseTraceNorm:
@@ -66,7 +67,9 @@ class SparseTraceNorm:
     until less than ``1e-8`` relative progress in 50 steps). Every step gives a
     feasible pair of subgradients, so the value
     returned is never below the true distance: a solver that stops on it stops
-    late, not early.
+    late, not early. At ``W = 0`` it is ``||prox(-G)||`` (Moreau), by the prox's
+    iterations stopped when an upper and a lower bound agree to ``NORM_RTOL``
+    (the upper one returned).
 
     **alpha_max.** ``W = 0`` is a solution when ``-G0`` lies in
     ``alpha (l1_ratio B_inf + (1 - l1_ratio) B_2)`` (``B_inf``: entries in
@@ -101,11 +104,11 @@ class SparseTraceNorm:
         a1, a_star = self._alphas
         value = a1 * float(np.abs(W).sum())
         if a_star > 0 and W.size:
-            value += a_star * float(np.linalg.svd(W, compute_uv=False).sum())
+            value += a_star * float(svd(W, compute_uv=False).sum())
         return value
 
     def rank(self, W):
-        return numerical_rank(np.linalg.svd(W, compute_uv=False), self.rank_tol)
+        return numerical_rank(svd(W, compute_uv=False), self.rank_tol)
 
     # ------------------------------------------------------------------- prox
     def prox(self, V, step):
@@ -131,17 +134,24 @@ class SparseTraceNorm:
 
         return a1, None, exact
 
-    def _prox(self, V, a, c, warm=False, dual=None, decide=False):
+    def _prox(self, V, a, c, warm=False, dual=None, decide=False, norm_only=False):
         """``(prox of a ||.||_1 + c ||.||_* at V, converged)``; ``dual``: a starting
         point of the dual iterations (projected onto the spectral ball of radius
         ``c``), else the previous call's (``warm``) or ``V - clip(V, -a, a)``.
         ``decide``: only whether the prox is 0 matters; the iterations also stop on a
         certificate that it is not, a primal point ``U`` whose prox objective is below
-        its value ``||V||^2 / 2`` at 0 (checked every 10 steps)."""
+        its value ``||V||^2 / 2`` at 0 (checked every 10 steps).
+        ``norm_only``: only ``||prox(V)||`` matters, the distance from ``V`` to
+        ``C = a B_inf + c B_2`` (Moreau); every ``U = S_a(V - Z)`` bounds it from
+        above (``V - U`` is in ``C``) and from below by
+        ``(<U, V> - a ||U||_1 - c ||U||_*) / ||U||`` (``a ||.||_1 + c ||.||_*`` is
+        the support function of ``C``), so the iterations stop when the two agree
+        to ``NORM_RTOL`` (checked every 10 steps); the returned ``U`` gives the
+        upper bound."""
         if c == 0 or V.size == 0:
             return _soft(V, a), True
         if a == 0:  # singular value thresholding
-            U, s, Vt = np.linalg.svd(V, full_matrices=False)
+            U, s, Vt = svd(V, full_matrices=False)
             s = np.maximum(s - c, 0.0)
             return (U[:, s > 0] * s[s > 0]) @ Vt[s > 0], True
         scale = max(float(np.sqrt((V**2).sum())), np.finfo(float).tiny)
@@ -168,11 +178,18 @@ class SparseTraceNorm:
             if np.abs(V - Z_new).max() <= a:  # a certificate: the prox is exactly 0
                 Z, ok = Z_new, True
                 break
-            if decide and it % 10 == 0:
+            if (decide or norm_only) and it % 10 == 0:
                 U = primal(Z_new)
-                nuc = float(np.linalg.svd(U, compute_uv=False).sum()) if U.any() else 0.0
-                obj = 0.5 * float(((U - V) ** 2).sum()) + a * float(np.abs(U).sum()) + c * nuc
-                if obj < 0.5 * (1.0 - 1e-12) * scale * scale:
+                nuc = float(svd(U, compute_uv=False).sum()) if U.any() else 0.0
+                support = a * float(np.abs(U).sum()) + c * nuc
+                if decide:
+                    obj = 0.5 * float(((U - V) ** 2).sum()) + support
+                    done = obj < 0.5 * (1.0 - 1e-12) * scale * scale
+                else:
+                    upper = float(np.sqrt((U * U).sum()))
+                    done = upper == 0.0 or (
+                        upper - (float((U * V).sum()) - support) / upper <= NORM_RTOL * upper)
+                if done:
                     Z, ok = Z_new, True
                     break
             step_size = float(np.sqrt(((Z_new - Z) ** 2).sum()))
@@ -184,7 +201,7 @@ class SparseTraceNorm:
             Z, t = Z_new, t_next
             if step_size <= self.prox_tol * scale and (it % 5 == 0 or step_size == 0):
                 U = primal(Z)
-                nuc = float(np.linalg.svd(U, compute_uv=False).sum()) if U.any() else 0.0
+                nuc = float(svd(U, compute_uv=False).sum()) if U.any() else 0.0
                 gap = c * nuc - float((Z * U).sum())
                 if gap <= self.prox_tol * max(c * nuc, np.finfo(float).tiny):
                     ok = True
@@ -202,9 +219,9 @@ class SparseTraceNorm:
         if W.size == 0:
             return 0.0
         if not W.any():  # dist(-G, C) = ||prox(-G)|| (Moreau), C the dual unit ball
-            return float(np.sqrt((self._prox(A, a1, a_star)[0] ** 2).sum()))
+            return float(np.sqrt((self._prox(A, a1, a_star, norm_only=True)[0] ** 2).sum()))
         zero = W == 0
-        U, s, Vt = np.linalg.svd(W, full_matrices=True)
+        U, s, Vt = svd(W, full_matrices=True)
         r = int(np.sum(s > self.rank_tol * s.max()))
         U2, V2 = U[:, r:], Vt[r:].T  # the orthogonal complements
         R = A - a1 * np.sign(W) - a_star * (U[:, :r] @ Vt[:r])

@@ -1,6 +1,25 @@
 """The trace (nuclear) norm."""
 
 import numpy as np
+from scipy.linalg import svd as _scipy_svd
+
+
+def svd(A, full_matrices=False, compute_uv=True):
+    """``np.linalg.svd`` that does not give up where LAPACK's divide-and-conquer
+    driver (``gesdd``) fails to converge on a finite matrix, which it rarely does
+    where the QR-iteration driver (``gesvd``) succeeds: it retries with ``gesvd``.
+    A matrix with NaN or infinite entries raises ``FloatingPointError``, naming
+    the cause (a solver's iterates that are no longer finite)."""
+    try:
+        return np.linalg.svd(A, full_matrices=full_matrices, compute_uv=compute_uv)
+    except np.linalg.LinAlgError:
+        if not np.isfinite(A).all():
+            raise FloatingPointError(
+                "non-finite values in a matrix whose singular values are needed: the "
+                "iterates of the solver overflowed; scale the features and the target, "
+                "or use a larger alpha.") from None
+        return _scipy_svd(A, full_matrices=full_matrices, compute_uv=compute_uv,
+                          lapack_driver="gesvd", check_finite=False)
 
 
 class TraceNorm:
@@ -20,19 +39,19 @@ class TraceNorm:
         self.rank_tol = rank_tol
 
     def value(self, W):
-        return self.alpha * float(np.linalg.svd(W, compute_uv=False).sum())
+        return self.alpha * float(svd(W, compute_uv=False).sum())
 
     def prox(self, W, step):
-        U, s, Vt = np.linalg.svd(W, full_matrices=False)
+        U, s, Vt = svd(W, full_matrices=False)
         s = np.maximum(s - step * self.alpha, 0.0)
         keep = s > 0
         return (U[:, keep] * s[keep]) @ Vt[keep]
 
     def rank(self, W):
-        return numerical_rank(np.linalg.svd(W, compute_uv=False), self.rank_tol)
+        return numerical_rank(svd(W, compute_uv=False), self.rank_tol)
 
     def subdiff_distance(self, W, G):
-        U, s, Vt = np.linalg.svd(W, full_matrices=False)
+        U, s, Vt = svd(W, full_matrices=False)
         r = int(np.sum(s > self.rank_tol * max(s.max(initial=0.0), 1e-300)))
         U1, V1 = U[:, :r], Vt[:r].T
         A = -G
@@ -43,7 +62,7 @@ class TraceNorm:
         # matrices, not as differences of norms, which would cancel near a solution)
         cross2 = float(((UA - core @ V1.T) ** 2).sum() + ((AV - U1 @ core) ** 2).sum())
         rest = A - U1 @ UA - AV @ V1.T + U1 @ core @ V1.T  # (I - U1U1^T) A (I - V1V1^T)
-        sv = np.linalg.svd(rest, compute_uv=False) if rest.size else np.zeros(0)
+        sv = svd(rest, compute_uv=False) if rest.size else np.zeros(0)
         rest2 = float(np.sum(np.maximum(sv - self.alpha, 0.0) ** 2))
         return float(np.sqrt(top2 + cross2 + rest2))
 

@@ -256,6 +256,26 @@ def test_robust_models_reach_the_fista_optimum(name, standardise, fit_intercept)
     assert abs(est.objective_ - ref.objective_) <= REL * abs(ref.objective_)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l2_reg", [0.0, 0.5])
+def test_fused_rows_reach_the_fista_optimum(l2_reg, fit_intercept):
+    """The fused sparse group lasso runs the compiled row kernel with one rho per
+    feature (``mode == "fused"``: TV prox, soft- and block soft-thresholding per row
+    at its own step; it went through the penalty's prox with one rho before, about
+    ten times the iterations); FISTA, an independent solver, gives the optimum."""
+    X, y = _school(True)
+    est = mtlreg.FusedGroupLassoRegressor(task_column=0, fit_intercept=fit_intercept,
+                                          l2_reg=l2_reg, solver="admm", tol=TOL,
+                                          max_iter=50_000)
+    assert admm_mod._mode(est._make_penalty()) == "fused"
+    a = est.compute_alpha_max(X, y)
+    est.set_params(alpha=a / 10, beta=a / 20)
+    _fit(est, X, y)
+    assert np.any(est.coef_ == 0) and np.any(np.diff(est.coef_, axis=0) == 0)
+    ref = _fit(clone(est).set_params(solver="fista", max_iter=500_000), X, y)
+    assert abs(est.objective_ - ref.objective_) <= REL * abs(ref.objective_)
+
+
 @pytest.mark.parametrize("alpha, beta", [(100.0, 10.0), (10.0, 10.0)])
 def test_malsar_dirty_setting_on_all_of_school(alpha, beta):
     """MALSAR's Least_Dirty: summed squared loss (task weights 2 n_t), no intercept,

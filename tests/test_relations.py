@@ -29,7 +29,7 @@ from _cvx_family import (
     trace_violation,
 )
 from mtlreg.datasets import make_multitask_regression
-from mtlreg import _prox_kernels
+from mtlreg import _prox_kernels, _tv_kernels
 from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
 from conftest import assert_prox_properties, assert_three_point
 from test_family import config_data, fit_tight, null_gradient_scale
@@ -418,7 +418,7 @@ def test_tv1d_prox_is_exact():
         n = int(rng.integers(1, 15))
         y = np.round(rng.standard_normal(n) * rng.choice([0.1, 3.0]), rng.choice([0, 1, 8]))
         lam = float(rng.choice([0.0, 0.01, 0.3, 1.0, 5.0]))
-        x = _prox_kernels.tv1d_prox(y, lam, np.empty(n))
+        x = _tv_kernels.tv1d_prox(y, lam, np.empty(n))
         r = y - x
         assert abs(r.sum()) <= 1e-10 * (1 + np.abs(y).sum())
         u = -np.cumsum(r)[:-1]

@@ -7,7 +7,7 @@ feature over time) gets ``a1 ||W_j||_1 + beta sum_t |W_{j,t+1} - W_{j,t}| + a21 
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from .. import _prox_kernels
+from .. import _tv_kernels
 from ._row import SparseGroupL1L21, _c
 
 
@@ -19,7 +19,7 @@ class FusedSparseGroup:
     Notes
     -----
     Prox, row by row: the 1-D total-variation prox (Condat's direct algorithm,
-    :func:`mtlreg._prox_kernels.tv1d_prox`) at ``step beta``, then soft-thresholding at
+    :func:`mtlreg._tv_kernels.tv1d_prox`) at ``step beta``, then soft-thresholding at
     ``step alpha l1_ratio``, then block soft-thresholding at
     ``step alpha (1 - l1_ratio)``. The composition is exact in this order: each
     later prox only scales or zeroes entries, keeping the signs of the entries and
@@ -61,7 +61,7 @@ class FusedSparseGroup:
 
     def prox(self, W, step):
         a1, a21 = self._alphas
-        return _prox_kernels.fused_sparse_group_prox_rows(_c(W), step * self.beta, step * a1,
+        return _tv_kernels.fused_sparse_group_prox_rows(_c(W), step * self.beta, step * a1,
                                                       step * a21)
 
     def subdiff_distance(self, W, G):
@@ -86,20 +86,16 @@ class FusedSparseGroup:
         # support functions, and dist(v, C) = ||prox_{sigma_C}(v)|| (Moreau): the TV
         # prox (Condat) on a segment of equal non-zero values, soft-thresholding after
         # it on a segment of zeros (Friedman et al. 2007).
-        v = -c
+        v = np.ascontiguousarray(-c)
         beta = self.beta
         ends = np.flatnonzero(dw != 0) + 1 if beta > 0 else np.arange(1, T)
-        dist2 = 0.0
-        for seg in np.split(np.arange(T), ends):
-            vs, zero = v[seg], w[seg] == 0
-            if len(seg) > 1:
-                vs = _prox_kernels.tv1d_prox(np.ascontiguousarray(vs), beta, np.empty(len(seg)))
-            if a1 > 0 and zero.all():
-                vs = np.sign(vs) * np.maximum(np.abs(vs) - a1, 0.0)
-            elif a1 > 0 and zero.any():  # equal up to round-off, only some exactly 0
-                dist2 += _segment_distance2(v[seg], zero, a1, beta)
-                continue
-            dist2 += float(vs @ vs)
+        starts = np.concatenate([[0], ends, [T]])
+        zero = w == 0
+        mixed = np.zeros(len(starts) - 1, dtype=np.bool_)
+        dist2 = _tv_kernels.fused_segments_distance2(v, zero, starts, beta, a1, mixed)
+        for k in np.flatnonzero(mixed):  # equal up to round-off, only some exactly 0
+            seg = slice(starts[k], starts[k + 1])
+            dist2 += _segment_distance2(v[seg], zero[seg], a1, beta)
         dist = float(np.sqrt(dist2))
         return max(0.0, dist - a21) if norm == 0 else dist
 

@@ -36,6 +36,7 @@ from .._prox_kernels import (
     l21_row_prox,
     linf_row_prox,
 )
+from .._tv_kernels import tv1d_prox
 from ._admm_kernels import _dual_update, _solve_tasks
 
 
@@ -157,6 +158,35 @@ def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
                 z[t] = (W[t, j] + U[t, j]) / shrink
             step /= shrink
             linf_row_prox(z, step * a1[j], positive, out)
+            for t in range(T):
+                Z[t, j] = out[t]
+        primal, dual = _dual_update(W, Z, Z_old, U, rho)
+    return primal, dual
+
+
+@njit(cache=True)
+def admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2):
+    """ADMM steps for the fused sparse group lasso (:class:`mtlreg.penalties.FusedSparseGroup`,
+    ``a1 ||w||_1 + beta TV(w) + a21 ||w||_2`` on every row, tasks in chain order):
+    per row, the 1-D total-variation prox, then soft-thresholding, then block
+    soft-thresholding (exact in this order, see the penalty), at the row's own step."""
+    T, d = rt.shape
+    z = np.empty(T)
+    out = np.empty(T)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        _solve_tasks(M, rt, Z, U, rho, W)
+        copy_2d(Z_old, Z)
+        for j in range(d):
+            step = 1.0 / rho[j]
+            shrink = 1.0 + step * l2
+            for t in range(T):
+                z[t] = (W[t, j] + U[t, j]) / shrink
+            step /= shrink
+            tv1d_prox(z, step * beta, out)
+            l1_row_prox(out, step * a1, False, out)
+            l21_row_prox(out, step * a21, False, out)
             for t in range(T):
                 Z[t, j] = out[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)

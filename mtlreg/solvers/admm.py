@@ -32,8 +32,9 @@ Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
 (School's raw features: standard deviations from 0.07 to 15).
 
-The iterations run compiled (:mod:`._admm_kernels`) for row-separable penalties,
-the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
+The iterations run compiled (:mod:`._admm_kernels`) for row-separable penalties
+(the fused sparse group lasso too, its rows along the chain of tasks:
+:func:`._admm_rows.admm_fused`), the trace norm, and the dirty model ``W = B + S`` -- there ``P(W)`` is the infimal
 convolution ``min_{B+S=W} block(B) + beta ||S||_1``, whose prox is computed row by
 row *together with* its exact split into ``B`` and ``S``, so the coupling of the two
 parts costs nothing (block coordinate descent on ``[B; S]`` needs thousands of
@@ -60,11 +61,20 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..penalties import L21, Dirty, GraphSmoothness, L1Inf, SparseTraceNorm, TraceNorm, TwoParts
+from ..penalties import (
+    L21,
+    Dirty,
+    FusedSparseGroup,
+    GraphSmoothness,
+    L1Inf,
+    SparseTraceNorm,
+    TraceNorm,
+    TwoParts,
+)
 from ..penalties._composite import WithRidge
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
-from ._admm_rows import admm_rows_uniform
+from ._admm_rows import admm_fused, admm_rows_uniform
 from .fista import result_at
 
 
@@ -88,6 +98,8 @@ def _mode(penalty):
         return "consensus"
     if isinstance(base, TwoParts):
         return "parts"
+    if isinstance(base, FusedSparseGroup):
+        return "fused"
     if hasattr(penalty, "row_spec"):
         return "rows"
     return "python"
@@ -186,6 +198,9 @@ class _Steps:
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha
+        elif mode == "fused":
+            base, l2 = _unwrap(penalty)
+            self.spec = (base.beta, *base._alphas, l2)
         elif mode == "consensus":  # l1 + trace norm, graph + l1; the ridge is in the data term
             self.base = _unwrap(penalty)[0]
             a1, second, exact = self.base.consensus_split()
@@ -206,6 +221,8 @@ class _Steps:
                                         self.a1, self.second)
         if self.mode == "rows":
             return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
+        if self.mode == "fused":
+            return admm_fused(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "parts":
             return self._run_parts(M, rt, U, W, rho, n)
         if self.mode == "dirty":
@@ -276,7 +293,7 @@ def _initial_rho(Ht, mode):
     930 / 125 / 495 with one rho and 215 / 305 / 215 / 285 with ``p = 1``)."""
     curv = np.einsum("tjj->j", Ht) / max(Ht.shape[0], 1)
     mean = _mean_curvature(Ht)
-    if mode in ("rows", "dirty"):
+    if mode in ("rows", "dirty", "fused"):
         return mean * (np.where(curv > 1e-12 * mean, curv, mean) / mean) ** RHO_EXPONENT
     return np.full(Ht.shape[1], mean)
 

@@ -338,19 +338,23 @@ def l1inf_subdiff_distance(W, G, alpha, positive):
 # Task-graph penalties: proxes of rho/2 tr(W L W^T) + a sparse part, row by row
 # --------------------------------------------------------------------------- #
 @njit(cache=True)
-def graph_l21_prox_rows(VQ, c, threshold):
-    """Rows of ``argmin_u 1/2 ||u - v||^2 + 1/2 u^T (Q diag(c - 1) Q^T) u + threshold ||u||_2``
-    in the eigenbasis ``Q`` of the graph term (``VQ = V Q``, ``c >= 1``).
+def graph_l21_prox_rows(VQ, steps, lam, rho, l2, alpha):
+    """Rows of ``argmin_u 1/2 ||u - v||^2 + s_j (rho/2 u^T L u + l2/2 ||u||^2 + alpha ||u||_2)``
+    in the eigenbasis ``Q`` of the graph term ``L = Q diag(lam) Q^T`` (``VQ = V Q``),
+    row ``j`` at its own step ``s_j = steps[j]``, ``c_k = 1 + s_j (l2 + rho lam_k)``.
 
-    Stationarity: ``(c_k + mu) u~_k = v~_k`` with ``mu = threshold / ||u||``; ``u = 0``
-    iff ``||v|| <= threshold``, else ``mu`` is the root of the increasing function
-    ``f(mu) = sum_k v~_k^2 mu^2 / (c_k + mu)^2 - threshold^2`` (safeguarded Newton)."""
+    Stationarity: ``(c_k + mu) u~_k = v~_k`` with ``mu = s_j alpha / ||u||``; ``u = 0``
+    iff ``||v|| <= s_j alpha``, else ``mu`` is the root of the increasing function
+    ``f(mu) = sum_k v~_k^2 mu^2 / (c_k + mu)^2 - (s_j alpha)^2`` (safeguarded Newton)."""
     n, T = VQ.shape
     out = np.zeros_like(VQ)
-    cmax = 1.0
-    for k in range(T):
-        cmax = max(cmax, c[k])
+    c = np.empty(T)
     for j in range(n):
+        cmax = 1.0
+        for k in range(T):
+            c[k] = 1.0 + steps[j] * (l2 + rho * lam[k])
+            cmax = max(cmax, c[k])
+        threshold = steps[j] * alpha
         nv2 = 0.0
         for k in range(T):
             nv2 += VQ[j, k] * VQ[j, k]

@@ -256,22 +256,38 @@ def test_robust_models_reach_the_fista_optimum(name, standardise, fit_intercept)
     assert abs(est.objective_ - ref.objective_) <= REL * abs(ref.objective_)
 
 
+ROW_MODELS = {  # name -> (estimator, its ADMM mode, strengths from alpha_max)
+    "fused": (lambda **kw: mtlreg.FusedGroupLassoRegressor(**kw), "fused",
+              lambda a: dict(alpha=a / 10, beta=a / 20)),
+    "temporal": (lambda **kw: mtlreg.TemporalGroupLassoRegressor(rho=10.0, **kw),
+                 "graph_rows", lambda a: dict(alpha=a / 10)),
+    "graph, no sparsity": (
+        lambda **kw: mtlreg.GraphRegularizedRegressor(graph="complete", rho=3.0, **kw),
+        "graph_rows", lambda a: dict(alpha=0.0)),
+}
+
+
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("l2_reg", [0.0, 0.5])
-def test_fused_rows_reach_the_fista_optimum(l2_reg, fit_intercept):
-    """The fused sparse group lasso runs the compiled row kernel with one rho per
-    feature (``mode == "fused"``: TV prox, soft- and block soft-thresholding per row
-    at its own step; it went through the penalty's prox with one rho before, about
-    ten times the iterations); FISTA, an independent solver, gives the optimum."""
+@pytest.mark.parametrize("name", list(ROW_MODELS))
+def test_row_modes_reach_the_fista_optimum(name, l2_reg, fit_intercept):
+    """The fused sparse group lasso and the graph penalty with its l2,1 (temporal
+    group lasso) or no sparse part are separable over the rows (features): ADMM runs
+    them with one rho per feature and the spectral schedule, each row proxed at its
+    own step (the fused one in a compiled kernel: TV prox, soft- and block
+    soft-thresholding; the graph one in the graph's eigenbasis). Before, they went
+    through the penalty's prox with one rho: about three (temporal) to ten (fused)
+    times the iterations. FISTA, an independent solver, gives the optimum."""
+    make, mode, strengths = ROW_MODELS[name]
     X, y = _school(True)
-    est = mtlreg.FusedGroupLassoRegressor(task_column=0, fit_intercept=fit_intercept,
-                                          l2_reg=l2_reg, solver="admm", tol=TOL,
-                                          max_iter=50_000)
-    assert admm_mod._mode(est._make_penalty()) == "fused"
-    a = est.compute_alpha_max(X, y)
-    est.set_params(alpha=a / 10, beta=a / 20)
+    est = make(task_column=0, fit_intercept=fit_intercept, l2_reg=l2_reg, solver="admm",
+               tol=TOL, max_iter=50_000)
+    assert admm_mod._mode(est._make_penalty()) == mode
+    a = est.compute_alpha_max(X, y) if name != "graph, no sparsity" else 1.0
+    est.set_params(**strengths(a))
     _fit(est, X, y)
-    assert np.any(est.coef_ == 0) and np.any(np.diff(est.coef_, axis=0) == 0)
+    if name != "graph, no sparsity":
+        assert np.any(est.coef_ == 0)
     ref = _fit(clone(est).set_params(solver="fista", max_iter=500_000), X, y)
     assert abs(est.objective_ - ref.objective_) <= REL * abs(ref.objective_)
 

@@ -138,10 +138,17 @@ class GraphSmoothness:
         self.sparsity = sparsity
         self.l2_reg = float(l2_reg)
         self.laplacian = None if laplacian is None else np.asarray(laplacian, dtype=float)
-        self._eig = None
-        if self.laplacian is not None:
+        self._eigh = None
+
+    @property
+    def _eig(self):
+        """``(lam, Q)`` of ``L = Q diag(lam) Q^T``, computed on first use: inside the
+        solver, whose BLAS runs on one thread (``T x T``; on a busy machine two
+        threads made this ``eigh`` of School's 139 tasks 100 times slower)."""
+        if self._eigh is None and self.laplacian is not None:
             lam, Q = np.linalg.eigh(0.5 * (self.laplacian + self.laplacian.T))
-            self._eig = (np.maximum(lam, 0.0), Q)
+            self._eigh = (np.maximum(lam, 0.0), Q)
+        return self._eigh
 
     @property
     def sparse_part(self):
@@ -160,17 +167,27 @@ class GraphSmoothness:
 
     def prox(self, V, step):
         lam, Q = self._eig
-        c = 1.0 + step * (self.l2_reg + self.rho * lam)
-        if self.alpha == 0:
-            return ((V @ Q) / c) @ Q.T
-        if self.sparsity == "l21":
-            return _prox_kernels.graph_l21_prox_rows(_c(V @ Q), c, step * self.alpha) @ Q.T
+        if self.alpha == 0 or self.sparsity == "l21":
+            return self.prox_rows(V, np.full(V.shape[0], float(step)))
         A = (1.0 + step * self.l2_reg) * np.eye(len(lam)) + step * self.rho * self.laplacian
         U, ok = _prox_kernels.graph_l1_prox_rows(_c(V), _c(A), step * self.alpha, 1e-13, 100_000)
         if not ok:  # pragma: no cover - needs a graph term of enormous condition number
             warnings.warn("The prox of the graph + l1 penalty did not reach its tolerance.",
                           ConvergenceWarning)
         return U
+
+    def prox_rows(self, V, steps):
+        """The prox with row ``j`` at its own step ``steps[j]`` (the penalty is separable
+        over the rows); the l2,1 or no sparse part only (the l1 part has no closed form:
+        its ADMM is the consensus split)."""
+        if self.alpha > 0 and self.sparsity != "l21":
+            raise ValueError("prox_rows is for the l2,1 or no sparse part")
+        lam, Q = self._eig
+        alpha = self.alpha if self.sparsity == "l21" else 0.0
+        VQ = _c(V @ Q)
+        steps = np.ascontiguousarray(steps, dtype=np.float64)
+        return _prox_kernels.graph_l21_prox_rows(VQ, steps, lam, self.rho, self.l2_reg,
+                                                 alpha) @ Q.T
 
     def consensus_split(self):
         """``(a1, second, exact)`` for the consensus ADMM (``W = Z1 = Z2``, see

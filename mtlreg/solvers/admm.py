@@ -96,6 +96,8 @@ def _mode(penalty):
     if isinstance(base, SparseTraceNorm) or (
             isinstance(base, GraphSmoothness) and base.forward_backward_split() is not None):
         return "consensus"
+    if isinstance(base, GraphSmoothness):  # with l2,1 or no sparse part: row proxes
+        return "graph_rows"
     if isinstance(base, TwoParts):
         return "parts"
     if isinstance(base, FusedSparseGroup):
@@ -201,6 +203,8 @@ class _Steps:
         elif mode == "fused":
             base, l2 = _unwrap(penalty)
             self.spec = (base.beta, *base._alphas, l2)
+        elif mode == "graph_rows":
+            self.base, self.l2 = _unwrap(penalty)
         elif mode == "consensus":  # l1 + trace norm, graph + l1; the ridge is in the data term
             self.base = _unwrap(penalty)[0]
             a1, second, exact = self.base.consensus_split()
@@ -223,6 +227,8 @@ class _Steps:
             return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "fused":
             return admm_fused(M, rt, Z, U, W, rho, n, *self.spec)
+        if self.mode == "graph_rows":
+            return self._run_graph_rows(M, rt, U, W, rho, n)
         if self.mode == "parts":
             return self._run_parts(M, rt, U, W, rho, n)
         if self.mode == "dirty":
@@ -255,6 +261,22 @@ class _Steps:
             Z[:] = self.penalty.prox((W + U).T, 1.0 / r[0]).T
             U += W - Z
         return np.linalg.norm(W - Z), r[0] * np.linalg.norm(Z - Z_old)
+
+    def _run_graph_rows(self, M, rt, U, W, rho, n):
+        """Steps for the graph penalty with its l2,1 or no sparse part: the per-row
+        prox in the graph's eigenbasis, row ``j`` at its own step ``1 / rho_j`` (with
+        an outer ridge: ``prox_{(p + l2/2 ||.||^2) / rho}(v) = prox_{p / (rho s)}(v / s)``,
+        ``s = 1 + l2 / rho``)."""
+        Z = self.Z
+        shrink = 1.0 + self.l2 / rho
+        steps = 1.0 / (rho * shrink)
+        for _ in range(n):
+            K._solve_tasks(M, rt, Z, U, rho, W)
+            Z_old = Z.copy()
+            Z[:] = self.base.prox_rows(((W + U) / shrink).T, steps).T
+            U += W - Z
+        E = Z - Z_old
+        return np.linalg.norm(W - Z), float(np.sqrt(((rho * E) ** 2).sum()))
 
     def combined(self):
         """The coefficients ``W`` (rows: tasks) of the current ``Z``."""
@@ -293,7 +315,7 @@ def _initial_rho(Ht, mode):
     930 / 125 / 495 with one rho and 215 / 305 / 215 / 285 with ``p = 1``)."""
     curv = np.einsum("tjj->j", Ht) / max(Ht.shape[0], 1)
     mean = _mean_curvature(Ht)
-    if mode in ("rows", "dirty", "fused"):
+    if mode in ("rows", "dirty", "fused", "graph_rows"):
         return mean * (np.where(curv > 1e-12 * mean, curv, mean) / mean) ** RHO_EXPONENT
     return np.full(Ht.shape[1], mean)
 

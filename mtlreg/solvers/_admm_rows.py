@@ -193,6 +193,69 @@ def admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2):
     return primal, dual
 
 
+@njit(cache=True)
+def admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2):
+    """The "parts" steps of :mod:`.admm` (``Z, U, W (T, 2d)``: ``[P, Q]`` task-major,
+    ``W = P + Q``) compiled for robust multi-task feature learning: the row l2,1 on
+    ``P`` (a feature over the tasks: a column of ``Z[:, :d]``) and the column l2,1 on
+    ``Q`` (a task over the features: a row of ``Z[:, d:]``), with a ridge ``l2`` on
+    both; one ``rho`` (``rho``: ``d`` equal entries). With ``A = Z - U`` the X-step solves
+    ``s = p + q`` per task with ``rho / 2`` and sets ``p - q = a - c``; then each
+    group is block soft-thresholded at ``(alpha / rho) / (1 + l2 / rho)`` after the
+    ridge's shrinkage ``1 / (1 + l2 / rho)``."""
+    T, d = rt.shape
+    zero = np.zeros((T, d))
+    A = np.empty((T, d))
+    s = np.empty((T, d))
+    half = np.empty(d)
+    for j in range(d):
+        half[j] = 0.5 * rho[j]
+    shrink = 1.0 + l2 / rho[0]
+    step = 1.0 / (rho[0] * shrink)
+    Z_old = np.empty_like(Z)
+    primal = dual = 0.0
+    for _ in range(n_steps):
+        for t in range(T):
+            for j in range(d):
+                A[t, j] = (Z[t, j] - U[t, j]) + (Z[t, d + j] - U[t, d + j])
+        _solve_tasks(M, rt, A, zero, half, s)
+        for t in range(T):
+            for j in range(d):
+                e = (Z[t, j] - U[t, j]) - (Z[t, d + j] - U[t, d + j])
+                W[t, j] = 0.5 * (s[t, j] + e)
+                W[t, d + j] = 0.5 * (s[t, j] - e)
+        copy_2d(Z_old, Z)
+        for j in range(d):  # P: feature j over the tasks
+            sq = 0.0
+            for t in range(T):
+                v = (W[t, j] + U[t, j]) / shrink
+                Z[t, j] = v
+                sq += v * v
+            norm = np.sqrt(sq)
+            scale = 1.0 - step * a_rows / norm if norm > step * a_rows else 0.0
+            for t in range(T):
+                Z[t, j] *= scale
+        for t in range(T):  # Q: task t over the features
+            sq = 0.0
+            for j in range(d, 2 * d):
+                v = (W[t, j] + U[t, j]) / shrink
+                Z[t, j] = v
+                sq += v * v
+            norm = np.sqrt(sq)
+            scale = 1.0 - step * a_cols / norm if norm > step * a_cols else 0.0
+            for j in range(d, 2 * d):
+                Z[t, j] *= scale
+        primal = dual = 0.0  # (rho has d entries, all equal: not _dual_update's 2d)
+        for t in range(T):
+            for j in range(2 * d):
+                r = W[t, j] - Z[t, j]
+                U[t, j] += r
+                primal += r * r
+                dual += (Z[t, j] - Z_old[t, j]) ** 2
+        primal, dual = np.sqrt(primal), rho[0] * np.sqrt(dual)
+    return primal, dual
+
+
 def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     """:func:`admm_rows` through the kernel of the one kind every row shares (l2,1, l1,
     sparse group, l1,inf), else -- mixed kinds, the mean regularisation, no penalty --

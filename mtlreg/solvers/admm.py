@@ -71,10 +71,10 @@ from ..penalties import (
     TraceNorm,
     TwoParts,
 )
-from ..penalties._composite import WithRidge
+from ..penalties._composite import ColumnL21, WithRidge
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
-from ._admm_rows import admm_fused, admm_rows_uniform
+from ._admm_rows import admm_fused, admm_parts_l21, admm_rows_uniform
 from .fista import result_at
 
 
@@ -205,6 +205,11 @@ class _Steps:
             self.spec = (base.beta, *base._alphas, l2)
         elif mode == "graph_rows":
             self.base, self.l2 = _unwrap(penalty)
+        elif mode == "parts":  # compiled for rMTFL's two l2,1 parts
+            base, l2 = _unwrap(penalty)
+            rows, cols = base.first, base.second
+            self.l21_parts = ((rows.alpha, cols.alpha, l2) if type(rows) is L21
+                              and not rows.positive and type(cols) is ColumnL21 else None)
         elif mode == "consensus":  # l1 + trace norm, graph + l1; the ridge is in the data term
             self.base = _unwrap(penalty)[0]
             a1, second, exact = self.base.consensus_split()
@@ -248,6 +253,8 @@ class _Steps:
         ``A = Z - U`` the X-step ``min f(p + q) + rho/2 (||p - a||^2 + ||q - c||^2)``
         splits in ``s = p + q`` and ``e = p - q``: ``(H~ + rho/2 I) s = r~ + rho/2
         (a + c)`` (the inverses ``M`` are built with ``rho / 2``) and ``e = a - c``."""
+        if self.l21_parts is not None:
+            return admm_parts_l21(M, rt, self.Z, U, W, rho, n, *self.l21_parts)
         Z, d = self.Z, rt.shape[1]
         s, zero = np.empty_like(rt), np.zeros_like(rt)
         r = rho[:d]

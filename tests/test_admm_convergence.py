@@ -16,7 +16,7 @@ optimum:
   above Clarabel's by more than 1e-9 relative), the solver's optimality measure below
   ``tol`` for the fused and clustered models.
 
-The rho schedule has a bounded number of changes (``admm.MAX_RHO_CHANGES``), checked here.
+The rho schedule has a bounded number of changes (``_admm_schedule.MAX_RHO_CHANGES``), checked here.
 """
 
 import importlib
@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 import mtlreg
 from _cvx_family import _solve, cp, cvx_data_term, data_term, make_blocks
 from mtlreg.datasets import load_school
+from mtlreg.solvers import _admm_schedule
 
 TOL = 1e-10
 REL = 1e-9
@@ -331,7 +332,7 @@ def test_rho_changes_are_bounded(monkeypatch):
     est = _norm_case("dirty_l1inf", X, y, True)
     for cap in (0, 2):
         calls.clear()
-        monkeypatch.setattr(admm_mod, "MAX_RHO_CHANGES", cap)
+        monkeypatch.setattr(_admm_schedule, "MAX_RHO_CHANGES", cap)
         _fit(est, X, y)
         assert 1 <= len(calls) <= 1 + cap
         D = dual_bound(est, _blocks(est, X, y))

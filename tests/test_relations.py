@@ -247,6 +247,24 @@ def test_chain_graph_is_temporal_smoothness():
     assert steps[0] > steps[1] > steps[2]
 
 
+@pytest.mark.parametrize("graph", ["chain", "complete"])
+@pytest.mark.parametrize("T", [2, 5, 139])
+def test_named_graphs_take_their_eigenbasis_in_closed_form(graph, T):
+    """The chain and the complete graph are diagonalised by the DCT-II basis (no
+    ``eigh`` of a ``T x T`` matrix in each fit); any other graph, a permuted chain
+    included, goes to ``eigh``."""
+    from mtlreg.penalties._graph import GraphSmoothness, _known_eigh, task_graph_matrix
+
+    L = task_graph_matrix(graph, range(T))
+    lam, Q = GraphSmoothness(L, rho=1.0)._eig
+    np.testing.assert_allclose((Q * lam) @ Q.T, L, atol=1e-13)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(T), atol=1e-13)
+    np.testing.assert_allclose(lam, np.linalg.eigvalsh(L), atol=1e-13)
+    perm = np.random.default_rng(0).permutation(T)
+    if T > 2 and graph == "chain":
+        assert _known_eigh(L[np.ix_(perm, perm)]) is None
+
+
 def test_graph_formats_agree():
     tasks = np.array(["a", "b", "c"])
     L = laplacian_ref(ADJ)

@@ -99,3 +99,19 @@ def test_concurrent_fits_leave_blas_threads_alone(three_blas_threads):
     for th in threads:
         th.join()
     assert set(_blas_threads()) == {3}
+
+
+def test_single_threaded_openmp_limits_and_restores():
+    """The k-means of the clustered model's tasks runs with OpenMP on one thread
+    (its threads spin on a busy machine), and the limit ends with the block."""
+    from mtlreg.utils._threads import single_threaded_openmp
+
+    def omp():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"]
+
+    if not omp():
+        pytest.skip("no OpenMP runtime loaded")
+    with threadpool_limits(limits=2, user_api="openmp"):
+        with single_threaded_openmp():
+            assert set(omp()) == {1}
+        assert set(omp()) == {2}

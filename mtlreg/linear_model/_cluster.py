@@ -14,6 +14,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
 from ._docs import SQUARED_DOC as _SQUARED, fill_doc
 from ..penalties import ClusteredMTL, with_ridge
+from ..utils._threads import single_threaded_blas, single_threaded_openmp
 from ..utils.validation import Interval
 
 
@@ -39,16 +40,19 @@ class _ClusteredMixin:
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
         penalty = ClusteredMTL(self.alpha, self.eta, self.n_clusters)
-        M = penalty.task_similarity(V)
+        with single_threaded_blas():  # T x T: a second thread only waits (and on a
+            # busy machine made this eigh 100 times slower)
+            M = penalty.task_similarity(V)
+            lam, Q = np.linalg.eigh(M)
         self.task_similarity_ = M
         k = int(min(self.n_clusters, M.shape[0]))
-        lam, Q = np.linalg.eigh(M)
         embedding = Q[:, ::-1][:, :k]
         if k <= 1:
             self.task_clusters_ = np.zeros(M.shape[0], dtype=np.intp)
         else:
-            self.task_clusters_ = KMeans(n_clusters=k, n_init=10, random_state=0).fit(
-                embedding).labels_.astype(np.intp)
+            with single_threaded_openmp():
+                self.task_clusters_ = KMeans(n_clusters=k, n_init=10, random_state=0).fit(
+                    embedding).labels_.astype(np.intp)
 
 
 _DOC = r"""Clustered multi-task {what} (convex relaxation; Zhou, Chen & Ye 2011, MALSAR CMTL).

@@ -30,11 +30,7 @@ def single_threaded_blas():
     """
     with _LOCK:
         if _ACTIVE["depth"] == 0:
-            if not _CONTROLLER:
-                from threadpoolctl import ThreadpoolController
-
-                _CONTROLLER.append(ThreadpoolController())
-            _ACTIVE["limiter"] = _CONTROLLER[0].limit(limits=1, user_api="blas")
+            _ACTIVE["limiter"] = _controller().limit(limits=1, user_api="blas")
             _ACTIVE["thread"] = threading.current_thread()
         _ACTIVE["depth"] += 1
     try:
@@ -48,6 +44,25 @@ def single_threaded_blas():
                 _ACTIVE["limiter"].restore_original_limits()
                 _release_openblas_control(force=False)
                 _ACTIVE["limiter"] = _ACTIVE["thread"] = None
+
+
+def _controller():
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+@contextlib.contextmanager
+def single_threaded_openmp():
+    """Context manager: OpenMP on one thread in the calling thread, for a small
+    computation (k-means of a few hundred tasks): OpenMP's threads spin while they
+    wait, and on a busy machine scikit-learn's ``KMeans(n_init=10)`` of School's 139
+    tasks took 133 ms on two threads against 11 ms on one. (OpenMP's thread count
+    is per calling thread, so overlapping fits in other threads are not affected.)"""
+    with _controller().limit(limits=1, user_api="openmp"):
+        yield
 
 
 def _release_openblas_control(force):

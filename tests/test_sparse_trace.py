@@ -179,6 +179,37 @@ def test_measure_at_zero_is_the_distance_to_the_subdifferential(l1_ratio):
         assert SparseTraceNorm(alpha, l1_ratio).subdiff_distance(np.zeros((d, T)), small) == 0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_measure_at_a_sparse_low_rank_point_against_cvxpy(seed):
+    """Away from 0 the measure is the distance from ``-G`` to ``a1 d||W||_1 +
+    a* d||W||_*``, its free parts (the box on the zero entries, the spectral ball on
+    the complements of W's singular subspaces) found by FISTA stopped when its upper
+    bound and the support-function lower bound agree to ``NORM_RTOL``: never below
+    cvxpy's distance, and within that accuracy above it."""
+    from mtlreg.penalties._sparse_trace import NORM_RTOL
+
+    rng = np.random.default_rng(seed)
+    d, T, alpha, l1_ratio = 7, 5, 1.1, 0.4
+    a1, a_star = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    u = rng.standard_normal(d) * (rng.random(d) < 0.6)
+    W = np.outer(u, rng.standard_normal(T)) + np.outer(
+        rng.standard_normal(d) * (u != 0), rng.standard_normal(T))  # rank 2, zero rows
+    G = rng.standard_normal((d, T))
+    ours = SparseTraceNorm(alpha, l1_ratio).subdiff_distance(W, G)
+    U, sv, Vt = np.linalg.svd(W, full_matrices=True)
+    r = int(np.sum(sv > 1e-10 * sv.max()))
+    Z1, Mv = cp.Variable((d, T)), cp.Variable((d - r, T - r))
+    fixed = W != 0
+    sub = a1 * Z1 + a_star * (U[:, :r] @ Vt[:r] + U[:, r:] @ Mv @ Vt[r:])
+    prob = cp.Problem(cp.Minimize(cp.norm(-G - sub, "fro")),
+                      [cp.abs(Z1) <= 1, cp.multiply(fixed, Z1) == np.sign(W) * fixed,
+                       cp.sigma_max(Mv) <= 1])
+    _solve(prob)
+    ref = float(prob.value)
+    assert ref > 0.1
+    assert ref * (1 - 1e-6) <= ours <= ref * (1 + 2 * NORM_RTOL)
+
+
 def test_svd_falls_back_to_gesvd_and_names_non_finite_input(monkeypatch):
     """LAPACK's gesdd can fail to converge on a finite matrix where gesvd does not
     (an 'SVD did not converge' seen once in a School grid search): the penalties'

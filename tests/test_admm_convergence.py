@@ -264,7 +264,7 @@ def test_graph_l1_consensus_stops_on_the_exact_measure():
     """The graph + l1 model's consensus split is measured at the exactly sparse ``Z1``
     at every check: its residual estimate was 200 times above the measure (School raw,
     rho 10, alpha 0.01), so the solver ran to ``max_iter`` whatever it was (1 000 or
-    3 000 iterations) and converged only by the final check; now 190."""
+    3 000 iterations) and converged only by the final check; now 200."""
     X, y = load_school(return_X_y=True)
     est = mtlreg.GraphRegularizedRegressor(graph="complete", rho=10.0, alpha=0.01,
                                            task_column=0, max_iter=3000)

@@ -282,38 +282,11 @@ def group_soft_threshold_rows(W, threshold, positive):
 
 
 @njit(cache=True)
-def l21_subdiff_distance(W, G, alpha, positive):
-    """max_j dist(-G_j, alpha * d||W_j||_2 (+ normal cone of W_j >= 0 if positive))."""
-    worst = 0.0
-    for j in range(W.shape[0]):
-        worst = max(worst, l21_row_dist(W[j], G[j], alpha, positive))
-    return worst
-
-
-@njit(cache=True)
 def soft_threshold(W, threshold, positive):
     out = np.empty_like(W)
     for j in range(W.shape[0]):
         l1_row_prox(W[j], threshold, positive, out[j])
     return out
-
-
-@njit(cache=True)
-def l1_subdiff_distance(W, G, alpha, positive):
-    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
-    worst = 0.0
-    for j in range(W.shape[0]):
-        worst = max(worst, l1_row_dist(W[j], G[j], alpha, positive))
-    return worst
-
-
-@njit(cache=True)
-def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
-    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j)), max over rows."""
-    worst = 0.0
-    for j in range(W.shape[0]):
-        worst = max(worst, sparse_group_row_dist(W[j], G[j], alpha_l1, alpha_l21, positive))
-    return worst
 
 
 @njit(cache=True)

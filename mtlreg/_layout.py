@@ -63,12 +63,9 @@ class _CentredOperator:
         self.n_features = X.shape[1]
 
     # A(W, b) = raw(W) + (b - mu_t . w_t)
-    def matvec(self, W, b, once=False):
-        """``once``: a single product (the final objective), not a solver's repeated
-        ones: on a per-task ``X`` of up to ``COMPILED_ROWS`` rows it runs in NumPy, no
-        kernel compiled for it."""
+    def matvec(self, W, b):
         offset = b - np.einsum("tj,jt->t", self.mu, W)
-        return self._raw_matvec(W, offset, once)
+        return self._raw_matvec(W, offset)
 
     # A^T R = (raw^T R - mu_t * sum_t(R), sum_t(R))
     def rmatvec(self, R):
@@ -170,7 +167,7 @@ class SharedDesign(_CentredOperator):
         """Number of rows with a label and a positive weight, per task."""
         return np.count_nonzero(self.c > 0, axis=0)
 
-    def _raw_matvec(self, W, offset, once=False):
+    def _raw_matvec(self, W, offset):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.repeat(np.asarray(offset, dtype=np.float64)[None, :], self.X.shape[0], 0)
         return matmul64(self.X, W) + offset[None, :]
@@ -263,8 +260,6 @@ class TaskBlocks(_CentredOperator):
             if sp.issparse(X):
                 _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
                                              sums, np.empty(n_tasks))
-            elif X.shape[0] <= COMPILED_ROWS:
-                sums = _task_row_sums(X, weights, self._order, self._starts)
             else:
                 _kernels.rowwise_rmatvec_dense(X, codes, weights, sums,
                                                np.empty(n_tasks))
@@ -277,14 +272,10 @@ class TaskBlocks(_CentredOperator):
         """Number of rows with a label and a positive weight, per task."""
         return np.bincount(self.codes[self.c > 0], minlength=self.n_tasks)
 
-    def _raw_matvec(self, W, offset, once=False):
+    def _raw_matvec(self, W, offset):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.asarray(offset, dtype=np.float64)[self.codes]
-        if once or sp.issparse(self.X):
-            return rowwise_predict(self.X, self.codes, W.T, offset)
-        return _kernels.rowwise_matvec_dense(  # the solvers' repeated products
-            self.X, self.codes, np.ascontiguousarray(W.T, dtype=np.float64),
-            np.ascontiguousarray(offset, dtype=np.float64), np.empty(self.X.shape[0]))
+        return rowwise_predict(self.X, self.codes, W.T, offset)
 
     def _raw_rmatvec(self, r):
         GT = np.empty((self.n_tasks, self.n_features))
@@ -378,13 +369,6 @@ def task_codes(tasks, task_ids, unseen="error", hint=""):
     return pos.astype(np.intp)
 
 
-# Up to this many rows of a dense per-task X, the single passes over it (the centring
-# means, predict, the final objective) run in NumPy: the compiled kernels, 3 times
-# faster there (0.23 against 0.65 ms on School's 15362 rows), cost 0.2-0.45 s of CPU
-# each to compile on the first fit after installing. Above it they are compiled.
-COMPILED_ROWS = 100_000
-
-
 def rowwise_predict(X, codes, coef, intercept):
     """``z_i = x_i . coef[codes[i]] + intercept[codes[i]]`` for dense or sparse ``X``."""
     coef = np.ascontiguousarray(coef, dtype=np.float64)
@@ -395,29 +379,8 @@ def rowwise_predict(X, codes, coef, intercept):
         return _kernels.rowwise_matvec_csr(
             X.data, X.indices, X.indptr, codes, coef, intercept, out
         )
-    X = np.asarray(X)
-    if X.shape[0] > COMPILED_ROWS:
-        return _kernels.rowwise_matvec_dense(row_major(X), codes, coef, intercept, out)
-    step = slice_length(X.shape[0], X.shape[1])
-    for i in range(0, X.shape[0], step):
-        rows = codes[i:i + step]
-        out[i:i + step] = np.einsum("ij,ij->i", X[i:i + step], coef[rows],
-                                    dtype=np.float64) + intercept[rows]
-    return out
-
-
-def _task_row_sums(X, weights, order, starts):
-    """``sums[t] = sum_{i in t} weights_i x_i`` (task t's rows ``order[starts[t]:starts[t
-    + 1]]``) as a sparse indicator product, in NumPy (see ``COMPILED_ROWS``); a float32
-    ``X`` by column slices converted to float64."""
-    S = sp.csr_matrix((weights[order], order, starts), shape=(len(starts) - 1, X.shape[0]))
-    if not is_float32(X):
-        return np.asarray(S @ X)
-    out = np.empty((S.shape[0], X.shape[1]))
-    step = slice_length(X.shape[1], X.shape[0])
-    for j in range(0, X.shape[1], step):
-        out[:, j:j + step] = S @ X[:, j:j + step].astype(np.float64)
-    return out
+    return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
+                                         out)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):

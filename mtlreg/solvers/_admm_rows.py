@@ -36,20 +36,23 @@ from .._prox_kernels import (
     l21_row_prox,
     linf_row_prox,
 )
-from ._admm_kernels import _dual_update, _solve_tasks
+from ._admm_kernels import _dual_update, _solve_tasks, admm_buffers
 
 
-@njit(cache=True)
 def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     """ADMM steps for a row-separable penalty, any kind on any row (``kind (d,)``),
     dispatched at run time by :func:`mtlreg._prox_kernels._row_prox`."""
+    return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive,
+                       *admm_buffers(*rt.shape, 2))
+
+
+@njit(cache=True)
+def _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, vecs, Z_old, x):
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -65,15 +68,13 @@ def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
 
 
 @njit(cache=True)
-def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_2`` on every row (block soft-thresholding)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -89,15 +90,13 @@ def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
 
 
 @njit(cache=True)
-def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_1`` on every row (soft-thresholding)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -113,16 +112,14 @@ def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
 
 
 @njit(cache=True)
-def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive):
+def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_1 + a2_j ||w||_2``: soft-thresholding, then
     block soft-thresholding of its output (exact for this pair, in place in ``out``)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -139,16 +136,14 @@ def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive):
 
 
 @njit(cache=True)
-def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_inf`` (Moreau: ``z`` minus its projection on
     the l1 ball of radius ``step a1_j``)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -169,12 +164,13 @@ def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     through :func:`admm_rows` itself. Same return value."""
     uniform = kind.shape[0] > 0 and bool(np.all(kind == kind[0]))
     k = int(kind[0]) if uniform else -1
+    buffers = admm_buffers(*rt.shape, 2)
     if k == L21_KIND:
-        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     if k == L1_KIND:
-        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     if k == SGL_KIND:
-        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive)
+        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, *buffers)
     if k == L1INF_KIND:
-        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
-    return admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive)
+        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
+    return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, *buffers)

@@ -100,16 +100,13 @@ def _solve_tasks(M, rt, Z, U, rho, W, x):
             W[t, i] = s
 
 
-@njit(cache=True, fastmath=True)
 def batched_gradient(Ht, rt, Z, G):
-    """G_t = Ht_t Z_t - rt_t (gradient of the reduced data term)."""
-    T, d = rt.shape
-    for t in range(T):
-        for i in range(d):
-            s = -rt[t, i]
-            for k in range(d):
-                s += Ht[t, i, k] * Z[t, k]
-            G[t, i] = s
+    """G_t = Ht_t Z_t - rt_t (gradient of the reduced data term). The products by
+    :func:`_solve_tasks` (``x_t = Z_t + 0 (Z_t - Z_t) = Z_t``), which every ADMM fit
+    compiles anyway: a kernel of its own cost 0.15-0.25 s of CPU to compile on the
+    first fit after installing, for 3 us a call less (22 against 25 us on School)."""
+    _solve_tasks(Ht, Z, Z, Z, np.zeros(rt.shape[1]), G, np.empty(rt.shape[1]))
+    np.subtract(G, rt, out=G)
 
 
 @njit(cache=True, inline="always")

@@ -282,6 +282,15 @@ def group_soft_threshold_rows(W, threshold, positive):
 
 
 @njit(cache=True)
+def l21_subdiff_distance(W, G, alpha, positive):
+    """max_j dist(-G_j, alpha * d||W_j||_2 (+ normal cone of W_j >= 0 if positive))."""
+    worst = 0.0
+    for j in range(W.shape[0]):
+        worst = max(worst, l21_row_dist(W[j], G[j], alpha, positive))
+    return worst
+
+
+@njit(cache=True)
 def soft_threshold(W, threshold, positive):
     out = np.empty_like(W)
     for j in range(W.shape[0]):

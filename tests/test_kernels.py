@@ -287,16 +287,16 @@ def test_l21_subdiff_distance(seed, positive):
     for alpha in (0.0, 0.5, 2.0):
         G = _gradients(rng, W, max(alpha, 0.1))
         expected = np_l21_subdiff_distance(W, G, alpha, positive)
-        assert_allclose(R.l21_subdiff_distance(W, G, alpha, positive), expected, atol=1e-13)
+        assert_allclose(P.l21_subdiff_distance(W, G, alpha, positive), expected, atol=1e-13)
         # row by row (a single row is the max over one row)
         for j in range(W.shape[0]):
-            assert_allclose(R.l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
+            assert_allclose(P.l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
                             np_l21_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive),
                             atol=1e-13)
     # zero at the prox fixed point: W = prox(W - G) <=> 0 in G + d(alpha ||.||)
     V = rng.standard_normal((5, 3))
     U = P.group_soft_threshold_rows(V, 0.7, positive)
-    assert R.l21_subdiff_distance(U, U - V, 0.7, positive) <= 1e-12
+    assert P.l21_subdiff_distance(U, U - V, 0.7, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -329,7 +329,7 @@ def test_sparse_group_subdiff_distance(seed, positive):
     # reduces to l1 / l2,1
     G = rng.standard_normal(W.shape)
     assert_allclose(R.sparse_group_subdiff_distance(W, G, 0.0, 0.6, positive),
-                    R.l21_subdiff_distance(W, G, 0.6, positive), atol=1e-13)
+                    P.l21_subdiff_distance(W, G, 0.6, positive), atol=1e-13)
     # (the l1 measure is a max over entries, the sparse-group one over rows: compare on
     # one column, where a row is an entry)
     W1, G1 = np.ascontiguousarray(W[:, :1]), np.ascontiguousarray(G[:, :1])

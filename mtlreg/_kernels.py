@@ -43,7 +43,7 @@ def copy_2d(dst, src):
 
 
 @njit(cache=True, fastmath=True)
-def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
+def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r, a, G):
     """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
     with ``a_i = [x_i - mu_t, (1)]``; task t's rows are ``order[starts[t]:starts[t + 1]]``.
 
@@ -51,13 +51,13 @@ def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
     triangle is then mirrored, so ``H[t]`` is exactly symmetric). Loops, not ``np.dot``
     on the gathered rows: numba's BLAS wrappers took about 1 s of CPU to compile on the
     first fit after installing, to save under 1 ms a fit on School (139 tasks,
-    28 features: 2.4 ms of CPU by these loops, 1.7 ms by BLAS, on a loaded machine)."""
+    28 features: 2.4 ms of CPU by these loops, 1.7 ms by BLAS, on a loaded machine).
+    ``a (k,)`` and ``G (k, k)``: scratch arrays from the caller (see
+    :func:`mtlreg.solvers._admm_kernels.admm_buffers`)."""
     d = X.shape[1]
     T, k = H.shape[0], H.shape[1]
-    a = np.empty(k)
-    G = np.empty((k, k))
-    racc = np.empty(k)
     for t in range(T):
+        racc = r[t]
         for u in range(k):
             racc[u] = 0.0
             for v in range(k):
@@ -76,7 +76,6 @@ def task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r):
                 for v in range(k):
                     G[u, v] += cau * a[v]
         for u in range(k):
-            r[t, u] = racc[u]
             for v in range(u, k):
                 H[t, u, v] = G[u, v]
                 H[t, v, u] = G[u, v]

@@ -315,7 +315,8 @@ class TaskBlocks(_CentredOperator):
         _kernels.task_gram_dense(np.ascontiguousarray(self.X, dtype=np.float64), self._order,
                                  self._starts, np.ascontiguousarray(self.mu),
                                  np.ascontiguousarray(w, dtype=np.float64), np.zeros(len(w)),
-                                 self.fit_intercept, H, np.empty((self.n_tasks, k)))
+                                 self.fit_intercept, H, np.empty((self.n_tasks, k)), np.empty(k),
+                                 np.empty((k, k)))
         return H
 
     def task_gram(self):
@@ -327,7 +328,7 @@ class TaskBlocks(_CentredOperator):
         X = self.X if is_float32(self.X) else np.asarray(self.X, dtype=np.float64)
         _kernels.task_gram_dense(row_major(X), self._order,
                                  self._starts, np.ascontiguousarray(self.mu), self.c, self.y,
-                                 self.fit_intercept, H, r)
+                                 self.fit_intercept, H, r, np.empty(k), np.empty((k, k)))
         self._gram = (H, r)
         return H, r
 

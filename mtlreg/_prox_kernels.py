@@ -299,24 +299,6 @@ def soft_threshold(W, threshold, positive):
 
 
 @njit(cache=True)
-def l1_subdiff_distance(W, G, alpha, positive):
-    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
-    worst = 0.0
-    for j in range(W.shape[0]):
-        worst = max(worst, l1_row_dist(W[j], G[j], alpha, positive))
-    return worst
-
-
-@njit(cache=True)
-def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
-    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j)), max over rows."""
-    worst = 0.0
-    for j in range(W.shape[0]):
-        worst = max(worst, sparse_group_row_dist(W[j], G[j], alpha_l1, alpha_l21, positive))
-    return worst
-
-
-@njit(cache=True)
 def linf_prox_rows(W, threshold, positive):
     """prox of ``threshold * sum_j ||W_j||_inf``: W_j - proj_{l1 ball(threshold)}(W_j)."""
     out = np.empty_like(W)

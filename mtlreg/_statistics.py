@@ -125,7 +125,8 @@ def _grouped(X, codes, y, w, G):
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(G + 1))
     C, _ = np.empty((G, d + 1, d + 1)), np.empty((G, d + 1))
-    _kernels.task_gram_dense(Z, order, starts, mean, w, np.zeros(len(w)), False, C, _)
+    _kernels.task_gram_dense(Z, order, starts, mean, w, np.zeros(len(w)), False, C, _,
+                            np.empty(d + 1), np.empty((d + 1, d + 1)))
     return n, mean[:, :d], mean[:, d], C[:, :d, :d], C[:, :d, d], C[:, d, d]
 
 

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from mtlreg import _kernels as K
 from mtlreg import _prox_kernels as P
+from mtlreg.penalties import _row as R
 
 SEEDS = [0, 1, 2]
 
@@ -307,11 +308,11 @@ def test_l1_subdiff_distance(seed, positive):
         W = np.abs(W)
     for alpha in (0.0, 0.4, 1.5):
         G = rng.standard_normal(W.shape)
-        assert_allclose(P.l1_subdiff_distance(W, G, alpha, positive),
+        assert_allclose(R.l1_subdiff_distance(W, G, alpha, positive),
                         np_l1_subdiff_distance(W, G, alpha, positive), atol=1e-14)
     V = rng.standard_normal((5, 3))
     U = P.soft_threshold(V, 0.4, positive)
-    assert P.l1_subdiff_distance(U, U - V, 0.4, positive) <= 1e-12
+    assert R.l1_subdiff_distance(U, U - V, 0.4, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("positive", [False, True])
@@ -323,21 +324,21 @@ def test_sparse_group_subdiff_distance(seed, positive):
         W = np.abs(W)
     for a1, a21 in [(0.0, 0.5), (0.5, 0.0), (0.3, 0.7), (1.0, 2.0)]:
         G = rng.standard_normal(W.shape)
-        assert_allclose(P.sparse_group_subdiff_distance(W, G, a1, a21, positive),
+        assert_allclose(R.sparse_group_subdiff_distance(W, G, a1, a21, positive),
                         np_sparse_group_subdiff_distance(W, G, a1, a21, positive), atol=1e-13)
     # reduces to l1 / l2,1
     G = rng.standard_normal(W.shape)
-    assert_allclose(P.sparse_group_subdiff_distance(W, G, 0.0, 0.6, positive),
+    assert_allclose(R.sparse_group_subdiff_distance(W, G, 0.0, 0.6, positive),
                     P.l21_subdiff_distance(W, G, 0.6, positive), atol=1e-13)
     # (the l1 measure is a max over entries, the sparse-group one over rows: compare on
     # one column, where a row is an entry)
     W1, G1 = np.ascontiguousarray(W[:, :1]), np.ascontiguousarray(G[:, :1])
-    assert_allclose(P.sparse_group_subdiff_distance(W1, G1, 0.6, 0.0, positive),
-                    P.l1_subdiff_distance(W1, G1, 0.6, positive), atol=1e-13)
+    assert_allclose(R.sparse_group_subdiff_distance(W1, G1, 0.6, 0.0, positive),
+                    R.l1_subdiff_distance(W1, G1, 0.6, positive), atol=1e-13)
     # zero at the fixed point of the composed prox (soft-threshold, then group)
     V = rng.standard_normal((6, 3))
     U = P.group_soft_threshold_rows(P.soft_threshold(V, 0.3, positive), 0.5, False)
-    assert P.sparse_group_subdiff_distance(U, U - V, 0.3, 0.5, positive) <= 1e-12
+    assert R.sparse_group_subdiff_distance(U, U - V, 0.3, 0.5, positive) <= 1e-12
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -16,6 +16,35 @@ def _c(W):
     return np.ascontiguousarray(W, dtype=np.float64)
 
 
+# The l1 and sparse-group optimality measures in NumPy, vectorised over the rows: called
+# a few times a fit (25-50 us a call at School's 28 rows of 139 tasks, against 5-10 us
+# compiled; the sparse-group fit calls it 4 times, the dirty fit the l1 one 7), they
+# save their kernels' compilation (0.3-0.55 s of CPU each) on the first fit after
+# installing. The l2,1 and l1,inf measures stay compiled (:mod:`mtlreg._prox_kernels`):
+# the group lasso calls the l2,1 one 14-27 times a fit (in NumPy its warm fit took 4 %
+# longer), and the l1,inf one took 200-270 us a call in NumPy against 15-30 us. The
+# block coordinate descent kernels use the row versions of :mod:`mtlreg._prox_kernels`.
+def l1_subdiff_distance(W, G, alpha, positive):
+    """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
+    at_zero = np.maximum(-G if positive else np.abs(G), alpha) - alpha
+    D = np.where(W > 0, np.abs(G + alpha), np.where(W < 0, np.abs(G - alpha), at_zero))
+    return float(D.max(initial=0.0))
+
+
+def sparse_group_subdiff_distance(W, G, alpha_l1, alpha_l21, positive):
+    """Rows: dist(-G_j, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(W_j) (+ normal cone of
+    W_j >= 0)), max over rows."""
+    norm = np.sqrt(np.einsum("jt,jt->j", W, W))
+    nonzero = norm > 0.0
+    V = G + (alpha_l21 / np.where(nonzero, norm, 1.0) * nonzero)[:, None] * W
+    at_zero = (np.minimum(V + alpha_l1, 0.0) if positive
+               else np.maximum(np.abs(V) - alpha_l1, 0.0))  # a zero row: V = G
+    V = np.where(W > 0, V + alpha_l1, np.where(W < 0, V - alpha_l1, at_zero))
+    dist = np.sqrt(np.einsum("jt,jt->j", V, V))
+    dist[~nonzero] = np.maximum(dist[~nonzero] - alpha_l21, 0.0)  # a zero row
+    return float(dist.max(initial=0.0))
+
+
 class L1:
     r"""Element-wise lasso ``alpha * sum_{j,t} |W_jt|`` (tasks fitted independently).
 
@@ -39,7 +68,7 @@ class L1:
         return _prox_kernels.soft_threshold(_c(W), step * self.alpha, self.positive)
 
     def subdiff_distance(self, W, G):
-        return _prox_kernels.l1_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
+        return l1_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0
@@ -146,7 +175,7 @@ class SparseGroupL1L21:
 
     def subdiff_distance(self, W, G):
         a1, a21 = self._alphas
-        return _prox_kernels.sparse_group_subdiff_distance(_c(W), _c(G), a1, a21, self.positive)
+        return sparse_group_subdiff_distance(_c(W), _c(G), a1, a21, self.positive)
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0

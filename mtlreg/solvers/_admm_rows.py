@@ -37,20 +37,23 @@ from .._prox_kernels import (
     linf_row_prox,
 )
 from .._tv_kernels import tv1d_prox
-from ._admm_kernels import _dual_update, _solve_tasks
+from ._admm_kernels import _dual_update, _solve_tasks, admm_buffers
 
 
-@njit(cache=True)
 def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     """ADMM steps for a row-separable penalty, any kind on any row (``kind (d,)``),
     dispatched at run time by :func:`mtlreg._prox_kernels._row_prox`."""
+    return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive,
+                       *admm_buffers(*rt.shape, 2))
+
+
+@njit(cache=True)
+def _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, vecs, Z_old, x):
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -66,15 +69,13 @@ def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
 
 
 @njit(cache=True)
-def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_2`` on every row (block soft-thresholding)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -90,15 +91,13 @@ def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
 
 
 @njit(cache=True)
-def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_1`` on every row (soft-thresholding)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -114,16 +113,14 @@ def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
 
 
 @njit(cache=True)
-def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive):
+def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_1 + a2_j ||w||_2``: soft-thresholding, then
     block soft-thresholding of its output (exact for this pair, in place in ``out``)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -140,16 +137,14 @@ def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive):
 
 
 @njit(cache=True)
-def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
+def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_inf`` (Moreau: ``z`` minus its projection on
     the l1 ball of radius ``step a1_j``)."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -164,19 +159,23 @@ def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive):
     return primal, dual
 
 
-@njit(cache=True)
 def admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2):
+    """:func:`_admm_fused` with its scratch arrays (:func:`admm_buffers`)."""
+    return _admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2,
+                       *admm_buffers(*rt.shape, 2))
+
+
+@njit(cache=True)
+def _admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2, vecs, Z_old, x):
     """ADMM steps for the fused sparse group lasso (:class:`mtlreg.penalties.FusedSparseGroup`,
     ``a1 ||w||_1 + beta TV(w) + a21 ||w||_2`` on every row, tasks in chain order):
     per row, the 1-D total-variation prox, then soft-thresholding, then block
     soft-thresholding (exact in this order, see the penalty), at the row's own step."""
     T, d = rt.shape
-    z = np.empty(T)
-    out = np.empty(T)
-    Z_old = np.empty_like(Z)
+    z, out = vecs[0], vecs[1]
     primal = dual = 0.0
     for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W)
+        _solve_tasks(M, rt, Z, U, rho, W, x)
         copy_2d(Z_old, Z)
         for j in range(d):
             step = 1.0 / rho[j]
@@ -193,8 +192,18 @@ def admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2):
     return primal, dual
 
 
-@njit(cache=True)
 def admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2):
+    """:func:`_admm_parts_l21` with its scratch arrays (:func:`admm_buffers`: ``A``,
+    ``s`` and the zeros of the X-step, ``rho / 2``)."""
+    T, d = rt.shape
+    return _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2,
+                           np.empty((T, d)), np.empty((T, d)), np.zeros((T, d)),
+                           0.5 * rho, np.empty_like(Z), np.empty(d))
+
+
+@njit(cache=True)
+def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero, half,
+                    Z_old, x):
     """The "parts" steps of :mod:`.admm` (``Z, U, W (T, 2d)``: ``[P, Q]`` task-major,
     ``W = P + Q``) compiled for robust multi-task feature learning: the row l2,1 on
     ``P`` (a feature over the tasks: a column of ``Z[:, :d]``) and the column l2,1 on
@@ -204,21 +213,14 @@ def admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2):
     group is block soft-thresholded at ``(alpha / rho) / (1 + l2 / rho)`` after the
     ridge's shrinkage ``1 / (1 + l2 / rho)``."""
     T, d = rt.shape
-    zero = np.zeros((T, d))
-    A = np.empty((T, d))
-    s = np.empty((T, d))
-    half = np.empty(d)
-    for j in range(d):
-        half[j] = 0.5 * rho[j]
     shrink = 1.0 + l2 / rho[0]
     step = 1.0 / (rho[0] * shrink)
-    Z_old = np.empty_like(Z)
     primal = dual = 0.0
     for _ in range(n_steps):
         for t in range(T):
             for j in range(d):
                 A[t, j] = (Z[t, j] - U[t, j]) + (Z[t, d + j] - U[t, d + j])
-        _solve_tasks(M, rt, A, zero, half, s)
+        _solve_tasks(M, rt, A, zero, half, s, x)
         for t in range(T):
             for j in range(d):
                 e = (Z[t, j] - U[t, j]) - (Z[t, d + j] - U[t, d + j])
@@ -262,12 +264,13 @@ def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     through :func:`admm_rows` itself. Same return value."""
     uniform = kind.shape[0] > 0 and bool(np.all(kind == kind[0]))
     k = int(kind[0]) if uniform else -1
+    buffers = admm_buffers(*rt.shape, 2)
     if k == L21_KIND:
-        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     if k == L1_KIND:
-        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
+        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     if k == SGL_KIND:
-        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive)
+        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, *buffers)
     if k == L1INF_KIND:
-        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive)
-    return admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive)
+        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
+    return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, *buffers)

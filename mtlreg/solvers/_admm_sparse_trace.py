@@ -65,11 +65,12 @@ def admm_sparse_trace(M, rt, Z1, Z2, U1, U2, W, rho, n_steps, a1, second):
     Us = np.empty_like(W)
     Z2_old = np.empty_like(W)
     Z1_old = np.empty_like(W)
+    x = np.empty(W.shape[1])
     primal = dual = 0.0
     for _ in range(n_steps):
         np.add(Z1, Z2, out=Zs)
         np.add(U1, U2, out=Us)
-        _solve_tasks(M, rt, Zs, Us, rho, W)
+        _solve_tasks(M, rt, Zs, Us, rho, W, x)
         Z1_old[...] = Z1
         Z2_old[...] = Z2
         p1, _ = _soft_step(W, U1, Z1, a1 / r)

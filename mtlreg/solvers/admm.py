@@ -246,7 +246,7 @@ class _Steps:
         if self.mode == "trace":
             return K.admm_trace(M, rt, Z, U, W, rho, n, self.alpha, self.l2)
         for _ in range(n):  # any other penalty, through its prox (one rho for all rows)
-            K._solve_tasks(M, rt, Z, U, rho, W)
+            K._solve_tasks(M, rt, Z, U, rho, W, np.empty(rt.shape[1]))
             Z_old = Z.copy()
             Z[:] = self.penalty.prox((W + U).T, 1.0 / rho[0]).T
             U += W - Z
@@ -265,7 +265,8 @@ class _Steps:
         for _ in range(n):
             A = Z - U
             a, c = A[:, :d], A[:, d:]
-            K._solve_tasks(M, rt, np.ascontiguousarray(a + c), zero, 0.5 * r, s)
+            K._solve_tasks(M, rt, np.ascontiguousarray(a + c), zero, 0.5 * r, s,
+                           np.empty(d))
             W[:, :d] = 0.5 * (s + (a - c))
             W[:, d:] = 0.5 * (s - (a - c))
             Z_old = Z.copy()
@@ -301,8 +302,9 @@ class _Steps:
         Z = self.Z
         shrink = 1.0 + self.l2 / rho
         steps = 1.0 / (rho * shrink)
+        x = np.empty(rt.shape[1])
         for _ in range(n):
-            K._solve_tasks(M, rt, Z, U, rho, W)
+            K._solve_tasks(M, rt, Z, U, rho, W, x)
             Z_old = Z.copy()
             Z[:] = self.base.prox_rows(((W + U) / shrink).T, steps).T
             U += W - Z

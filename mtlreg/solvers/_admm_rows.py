@@ -198,12 +198,13 @@ def admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2):
     T, d = rt.shape
     return _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2,
                            np.empty((T, d)), np.empty((T, d)), np.zeros((T, d)),
-                           0.5 * rho, np.empty_like(Z), np.empty(d))
+                           0.5 * rho, np.concatenate((rho, rho)), np.empty_like(Z),
+                           np.empty(d))
 
 
 @njit(cache=True)
 def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero, half,
-                    Z_old, x):
+                    rho2, Z_old, x):
     """The "parts" steps of :mod:`.admm` (``Z, U, W (T, 2d)``: ``[P, Q]`` task-major,
     ``W = P + Q``) compiled for robust multi-task feature learning: the row l2,1 on
     ``P`` (a feature over the tasks: a column of ``Z[:, :d]``) and the column l2,1 on
@@ -247,14 +248,7 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
             scale = 1.0 - step * a_cols / norm if norm > step * a_cols else 0.0
             for j in range(d, 2 * d):
                 Z[t, j] *= scale
-        primal = dual = 0.0  # (rho has d entries, all equal: not _dual_update's 2d)
-        for t in range(T):
-            for j in range(2 * d):
-                r = W[t, j] - Z[t, j]
-                U[t, j] += r
-                primal += r * r
-                dual += (Z[t, j] - Z_old[t, j]) ** 2
-        primal, dual = np.sqrt(primal), rho[0] * np.sqrt(dual)
+        primal, dual = _dual_update(W, Z, Z_old, U, rho2)  # rho2: rho for P and for Q
     return primal, dual
 
 

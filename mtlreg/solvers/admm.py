@@ -212,7 +212,7 @@ class _Steps:
             self.l21_parts = ((rows.alpha, cols.alpha, l2) if type(rows) is L21
                               and not rows.positive and type(cols) is ColumnL21 else None)
             # robust MTL: singular value thresholding through the small Gram matrix
-            self.trace_parts = ((rows.alpha, cols.alpha, l2) if type(rows) is TraceNorm
+            self.trace_parts = ((rows.alpha, cols, l2) if type(rows) is TraceNorm
                                 and type(cols) is ColumnL21 else None)
         elif mode == "consensus":  # l1 + trace norm, graph + l1; the ridge is in the data term
             self.base = _unwrap(penalty)[0]
@@ -281,18 +281,13 @@ class _Steps:
         """``Z = prox_{(P + l2/2 ||.||^2) / rho}(V)`` for the trace norm on ``P`` and the
         column l2,1 on ``Q`` (task-major: a task is a row of ``Q``), the ridge's
         shrinkage ``1 / s`` first (``s = 1 + l2 / rho``), then each at ``1 / (rho s)``."""
-        a_trace, a_cols, l2 = self.trace_parts
+        a_trace, cols, l2 = self.trace_parts
         shrink = 1.0 + l2 / rho
         step = 1.0 / (rho * shrink)
         d = V.shape[1] // 2
         V = V / shrink
         Z[:, :d] = _svt(np.ascontiguousarray(V[:, :d]), step * a_trace)
-        Q = V[:, d:]
-        norms = np.sqrt((Q * Q).sum(axis=1))
-        keep = norms > step * a_cols
-        scale = np.zeros_like(norms)
-        scale[keep] = 1.0 - step * a_cols / norms[keep]
-        Z[:, d:] = Q * scale[:, None]
+        Z[:, d:] = cols.prox(V[:, d:].T, step).T
 
     def _run_graph_rows(self, M, rt, U, W, rho, n):
         """Steps for the graph penalty with its l2,1 or no sparse part: the per-row

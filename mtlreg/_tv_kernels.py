@@ -5,6 +5,8 @@ of its optimality measure (:class:`mtlreg.penalties.FusedSparseGroup`)."""
 import numpy as np
 from numba import njit
 
+from ._prox_kernels import l1_row_prox, l21_row_prox
+
 
 @njit(cache=True)
 def tv1d_prox(y, lam, out):
@@ -91,20 +93,11 @@ def fused_sparse_group_prox_rows(V, t_fused, t_l1, t_l21):
     (exact in this order: each later operator scales or zeroes entries without
     changing the signs of the entries nor of their differences, on which the
     earlier terms' subdifferentials depend; Friedman et al. 2007, Zhou et al. 2012)."""
-    n, T = V.shape
     U = np.empty_like(V)
-    row = np.empty(T)
-    for j in range(n):
-        tv1d_prox(V[j], t_fused, row)
-        sq = 0.0
-        for t in range(T):
-            a = abs(row[t]) - t_l1
-            row[t] = (a if row[t] > 0 else -a) if a > 0.0 else 0.0
-            sq += row[t] * row[t]
-        norm = np.sqrt(sq)
-        scale = 1.0 - t_l21 / norm if norm > t_l21 else 0.0
-        for t in range(T):
-            U[j, t] = row[t] * scale
+    for j in range(V.shape[0]):
+        tv1d_prox(V[j], t_fused, U[j])
+        l1_row_prox(U[j], t_l1, False, U[j])
+        l21_row_prox(U[j], t_l21, False, U[j])
     return U
 
 
@@ -128,9 +121,8 @@ def fused_segments_distance2(v, zero, starts, beta, a1, mixed):
             mixed[k] = True
             continue
         tv1d_prox(v[s:e], beta, buf[s:e])
+        if a1 > 0.0 and n_zero == e - s:
+            l1_row_prox(buf[s:e], a1, False, buf[s:e])
         for t in range(s, e):
-            x = buf[t]
-            if a1 > 0.0 and n_zero == e - s:
-                x = x - a1 if x > a1 else (x + a1 if x < -a1 else 0.0)
-            total += x * x
+            total += buf[t] * buf[t]
     return total

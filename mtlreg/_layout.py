@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from . import _kernels
+from . import _grouped, _kernels
 from .utils._arrays import is_float32, matmul64, rmatmul64, row_major, slice_length
 from .utils.validation import resolve_task_weights
 
@@ -63,9 +63,11 @@ class _CentredOperator:
         self.n_features = X.shape[1]
 
     # A(W, b) = raw(W) + (b - mu_t . w_t)
-    def matvec(self, W, b):
+    def matvec(self, W, b, once=False):
+        """``A(W, b)``; ``once``: a product done once a fit (the final objective), which
+        the per-task layout does in NumPy rather than by its compiled row kernel."""
         offset = b - np.einsum("tj,jt->t", self.mu, W)
-        return self._raw_matvec(W, offset)
+        return self._raw_matvec(W, offset, once)
 
     # A^T R = (raw^T R - mu_t * sum_t(R), sum_t(R))
     def rmatvec(self, R):
@@ -167,7 +169,7 @@ class SharedDesign(_CentredOperator):
         """Number of rows with a label and a positive weight, per task."""
         return np.count_nonzero(self.c > 0, axis=0)
 
-    def _raw_matvec(self, W, offset):
+    def _raw_matvec(self, W, offset, once=False):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.repeat(np.asarray(offset, dtype=np.float64)[None, :], self.X.shape[0], 0)
         return matmul64(self.X, W) + offset[None, :]
@@ -261,8 +263,7 @@ class TaskBlocks(_CentredOperator):
                 _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
                                              sums, np.empty(n_tasks))
             else:
-                _kernels.rowwise_rmatvec_dense(X, codes, weights, sums,
-                                               np.empty(n_tasks))
+                sums = _grouped.task_sums(X, codes, weights, n_tasks)
             mu = sums / n_t[:, None]
         else:
             mu = np.zeros((n_tasks, X.shape[1]))
@@ -272,9 +273,11 @@ class TaskBlocks(_CentredOperator):
         """Number of rows with a label and a positive weight, per task."""
         return np.bincount(self.codes[self.c > 0], minlength=self.n_tasks)
 
-    def _raw_matvec(self, W, offset):
+    def _raw_matvec(self, W, offset, once=False):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.asarray(offset, dtype=np.float64)[self.codes]
+        if once and not sp.issparse(self.X):
+            return _grouped.predict_rows(self.X, self.codes, _c64(W.T), _c64(offset))
         return rowwise_predict(self.X, self.codes, W.T, offset)
 
     def _raw_rmatvec(self, r):
@@ -312,11 +315,9 @@ class TaskBlocks(_CentredOperator):
             return super().weighted_gram(w)
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
-        _kernels.task_gram_dense(np.ascontiguousarray(self.X, dtype=np.float64), self._order,
-                                 self._starts, np.ascontiguousarray(self.mu),
-                                 np.ascontiguousarray(w, dtype=np.float64), np.zeros(len(w)),
-                                 self.fit_intercept, H, np.empty((self.n_tasks, k)), np.empty(k),
-                                 np.empty((k, k)))
+        _grouped.task_gram(row_major(self.X), self._order, self._starts,
+                           np.ascontiguousarray(self.mu), _c64(w), np.zeros(len(w)),
+                           self.fit_intercept, H, np.empty((self.n_tasks, k)))
         return H
 
     def task_gram(self):
@@ -326,9 +327,9 @@ class TaskBlocks(_CentredOperator):
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
         X = self.X if is_float32(self.X) else np.asarray(self.X, dtype=np.float64)
-        _kernels.task_gram_dense(row_major(X), self._order,
-                                 self._starts, np.ascontiguousarray(self.mu), self.c, self.y,
-                                 self.fit_intercept, H, r, np.empty(k), np.empty((k, k)))
+        _grouped.task_gram(row_major(X), self._order, self._starts,
+                           np.ascontiguousarray(self.mu), self.c, self.y, self.fit_intercept,
+                           H, r)
         self._gram = (H, r)
         return H, r
 
@@ -372,16 +373,18 @@ def task_codes(tasks, task_ids, unseen="error", hint=""):
 
 def rowwise_predict(X, codes, coef, intercept):
     """``z_i = x_i . coef[codes[i]] + intercept[codes[i]]`` for dense or sparse ``X``."""
-    coef = np.ascontiguousarray(coef, dtype=np.float64)
-    intercept = np.ascontiguousarray(intercept, dtype=np.float64)
+    coef, intercept = _c64(coef), _c64(intercept)
     out = np.empty(X.shape[0])
     if sp.issparse(X):
         X = sp.csr_matrix(X)
-        return _kernels.rowwise_matvec_csr(
-            X.data, X.indices, X.indptr, codes, coef, intercept, out
-        )
+        return _kernels.rowwise_matvec_csr(X.data, X.indices, X.indptr, codes, coef,
+                                           intercept, out)
     return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
                                          out)
+
+
+def _c64(a):
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):

@@ -178,7 +178,7 @@ class GramQuadratic:
         residuals: there it is the Gram form."""
         if self.layout.X is None:
             return self.value(self.linear_predictor(W, b))
-        return Quadratic(self.layout).value(self.layout.matvec(W, b))
+        return Quadratic(self.layout).value(self.layout.matvec(W, b, once=True))
 
     def gradient(self, V):
         grad = np.matmul(self.H, V[:, :, None])[:, :, 0] - self.r

@@ -32,10 +32,11 @@ def _shared(n=30, d=5, T=3, seed=0, nan=False, sw=False, task_weights=None,
 
 
 def _blocks(sizes=(7, 12, 9), d=5, seed=0, sw=False, task_weights=None,
-            fit_intercept=True, sparse=False):
+            fit_intercept=True, sparse=False, shuffle=True):
     rng = np.random.default_rng(seed)
     codes = np.repeat(np.arange(len(sizes)), sizes)
-    rng.shuffle(codes)
+    if shuffle:
+        rng.shuffle(codes)
     n = len(codes)
     X = rng.standard_normal((n, d)) + 2.0
     y = rng.standard_normal(n)
@@ -92,13 +93,21 @@ def test_layout_operator_and_adjoint(kind, fit_intercept, sparse):
 
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
-@pytest.mark.parametrize("case", ["shared", "shared_nan", "shared_tw", "blocks"])
-def test_task_gram_matches_its_definition(case, fit_intercept, sparse):
+@pytest.mark.parametrize("case", ["shared", "shared_nan", "shared_tw", "blocks_kernel",
+                                  "blocks_loop", "blocks_sorted_loop"])
+def test_task_gram_matches_its_definition(case, fit_intercept, sparse, monkeypatch):
     """H_t = A_t^T diag(c_t) A_t and r_t = A_t^T (c_t * y_t), A_t = [X - mu_t, 1], on
     every path: the shared design's single Gram matrix (no missing labels, with or
-    without task weights), its per-task fallback (NaN labels), the per-task kernel."""
-    if case == "blocks":
-        layout, X, y, s, codes = _blocks(sw=True, fit_intercept=fit_intercept, sparse=sparse)
+    without task weights), its per-task fallback (NaN labels), the per-task compiled
+    kernel (many small tasks) and its loop of BLAS products (rows in any order, or
+    sorted by task: slices of X)."""
+    from mtlreg import _grouped
+
+    if case.startswith("blocks"):
+        monkeypatch.setattr(_grouped, "LOOP_MIN_TASK_WORK",
+                            np.inf if case == "blocks_kernel" else 0.0)
+        layout, X, y, s, codes = _blocks(sw=True, fit_intercept=fit_intercept, sparse=sparse,
+                                         shuffle=case != "blocks_sorted_loop")
         C = np.zeros((len(y), 3))
         C[np.arange(len(y)), codes] = layout.c
         Yt = np.repeat(y[:, None], 3, axis=1)

@@ -1,0 +1,101 @@
+"""Per-task products of the per-task layout done once a fit, in NumPy / BLAS.
+
+The compiled kernels of :mod:`mtlreg._kernels` read ``X`` row by row, in one pass,
+and win where a product is repeated (every FISTA iteration) or where tasks are many
+and small. Products done once a fit (the task means, the final objective) are done
+here in NumPy / SciPy: 0.2-0.5 ms slower at School's size, and the first fit after
+installing does not compile the row kernels for them (0.2-0.4 s of CPU each;
+``benchmarks/profile_compile.py``). Predictions stay compiled: cross-validation
+scores call them as often as it fits. The per-task Gram matrices take a
+loop of BLAS products where the tasks are large enough for it to be the faster, the
+compiled kernel otherwise.
+
+``order`` and ``starts`` group the rows by task: task t's rows are
+``order[starts[t]:starts[t + 1]]``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels
+from .utils._arrays import is_float32, slice_length
+
+# Per-task Gram matrices: the compiled single-pass kernel does about 0.2 ns per
+# multiply-add; a Python loop of BLAS products about 0.05 ns plus 35-40 us a task
+# around them (School, 139 tasks x 110 rows x 29^2: kernel 2.6 ms, loop 6.0 ms). The
+# loop is used where a task's Gram matrix costs at least this many multiply-adds,
+# where it is the faster (100 000 rows x 100 features in 200 tasks: 94 against 228 ms).
+LOOP_MIN_TASK_WORK = 2.5e5
+# rows per chunk of the one-off predictions (a gathered coefficient block of this size)
+PREDICT_CHUNK = 4096
+
+
+def task_sums(X, codes, weights, n_tasks):
+    """``S[t] = sum_{i in t} weights_i x_i`` (dense ``X``), by a sparse indicator
+    product: one pass over ``X`` in compiled SciPy code. A float32 ``X``, or one
+    whose rows are strided (the features beside a task column), is read by row slices
+    (SciPy would convert or copy all of it)."""
+    def indicator(lo, hi):
+        return sp.csr_matrix((weights[lo:hi], (codes[lo:hi], np.arange(hi - lo))),
+                             shape=(n_tasks, hi - lo))
+
+    n = X.shape[0]
+    if not is_float32(X) and (X.flags.c_contiguous or X.flags.f_contiguous):
+        return np.asarray(indicator(0, n) @ X, dtype=np.float64)
+    out = np.zeros((n_tasks, X.shape[1]))  # float64 row slices
+    step = slice_length(n, X.shape[1])
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        out += indicator(lo, hi) @ X[lo:hi].astype(np.float64)
+    return out
+
+
+def loop_over_tasks(n_rows, n_tasks, k):
+    """Whether a per-task Gram of ``k x k`` over ``n_rows`` rows is cheaper as a loop of
+    BLAS products than as the compiled single-pass kernel (see ``LOOP_MIN_TASK_WORK``)."""
+    return n_rows * k * k >= LOOP_MIN_TASK_WORK * n_tasks
+
+
+def task_gram(X, order, starts, mu, c, y, with_ones, H, r):
+    """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
+    with ``a_i = [x_i - mu_t, (1)]``, exactly symmetric, like
+    :func:`mtlreg._kernels.task_gram_dense` (which it calls where tasks are many and
+    small: :func:`loop_over_tasks`). A float32 ``X`` is read a task at a time in
+    float64."""
+    n_tasks, k = H.shape[0], H.shape[1]
+    if not loop_over_tasks(len(order), n_tasks, k):
+        _kernels.task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r, np.empty(k),
+                                 np.empty((k, k)))
+        return
+    d = X.shape[1]
+    contiguous = bool(np.all(order == np.arange(len(order))))  # rows sorted by task
+    for t in range(n_tasks):
+        lo, hi = starts[t], starts[t + 1]
+        rows = slice(lo, hi) if contiguous else order[lo:hi]
+        A = np.asarray(X[rows], dtype=np.float64) - mu[t]
+        ct = c[rows]
+        Ac = A * ct[:, None]
+        G = A.T @ Ac
+        H[t, :d, :d] = G
+        H[t, :d, :d] += G.T
+        H[t, :d, :d] *= 0.5
+        cy = ct * y[rows]
+        r[t, :d] = A.T @ cy
+        if with_ones:
+            H[t, :d, d] = H[t, d, :d] = Ac.sum(axis=0)
+            H[t, d, d] = ct.sum()
+            r[t, d] = cy.sum()
+
+
+def predict_rows(X, codes, coef, intercept):
+    """``z_i = x_i . coef[codes[i]] + intercept[codes[i]]`` for a dense ``X``, by chunks
+    of rows (a gathered coefficient block of ``PREDICT_CHUNK`` rows at a time)."""
+    n = X.shape[0]
+    out = np.empty(n)
+    for lo in range(0, n, PREDICT_CHUNK):
+        hi = min(lo + PREDICT_CHUNK, n)
+        cds = codes[lo:hi]
+        out[lo:hi] = np.einsum("ij,ij->i", np.asarray(X[lo:hi], dtype=np.float64),
+                               coef[cds])
+        out[lo:hi] += intercept[cds]
+    return out

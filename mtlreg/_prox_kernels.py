@@ -37,7 +37,7 @@ from numba import njit
 # (a vector over tasks). The matrix kernels below loop over rows; the block
 # coordinate descent solver calls the row functions directly.
 # --------------------------------------------------------------------------- #
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def l21_row_prox(z, threshold, positive, out):
     """out = prox of ``threshold * ||.||_2`` (+ indicator of >= 0) at z."""
     norm2 = 0.0
@@ -53,7 +53,7 @@ def l21_row_prox(z, threshold, positive, out):
         out[t] *= scale
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def l21_row_dist(w, g, alpha, positive):
     """dist(-g, alpha * d||w||_2 (+ normal cone of w >= 0))."""
     norm2 = 0.0
@@ -77,7 +77,7 @@ def l21_row_dist(w, g, alpha, positive):
     return max(0.0, np.sqrt(g2) - alpha)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def l1_row_prox(z, threshold, positive, out):
     for t in range(z.shape[0]):
         v = z[t]
@@ -89,7 +89,7 @@ def l1_row_prox(z, threshold, positive, out):
             out[t] = 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def l1_row_dist(w, g, alpha, positive):
     worst = 0.0
     for t in range(w.shape[0]):
@@ -105,7 +105,7 @@ def l1_row_dist(w, g, alpha, positive):
     return worst
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def sparse_group_row_dist(w, g, alpha_l1, alpha_l21, positive):
     """dist(-g, d(alpha_l1 ||.||_1 + alpha_l21 ||.||_2)(w) (+ normal cone of w >= 0))."""
     norm2 = 0.0
@@ -136,7 +136,7 @@ def sparse_group_row_dist(w, g, alpha_l1, alpha_l21, positive):
     return max(0.0, np.sqrt(st2) - alpha_l21)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def _simplex_threshold(u, n, radius):
     """``tau`` with ``sum_{i < n} max(u_i - tau, 0) = radius`` (``radius > 0``; the first
     ``n`` entries of ``u``: no slice, whose layout would compile a second version), by
@@ -162,7 +162,7 @@ def _simplex_threshold(u, n, radius):
         tau = max(tau, (total - radius) / count)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def project_l1_ball(v, radius):
     """Euclidean projection of the vector v onto {u : ||u||_1 <= radius}."""
     a = np.abs(v)
@@ -178,7 +178,7 @@ def project_l1_ball(v, radius):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def project_simplex(v, radius=1.0):
     """Euclidean projection onto {theta >= 0, sum theta = radius}."""
     n = v.shape[0]
@@ -189,7 +189,7 @@ def project_simplex(v, radius=1.0):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def linf_row_prox(z, threshold, positive, out):
     """prox of ``threshold * ||.||_inf``: z - proj_{l1 ball(threshold)}(z) (Moreau);
     loops only, ``out`` holds ``|z|`` while the ball's threshold is found."""
@@ -210,61 +210,48 @@ def linf_row_prox(z, threshold, positive, out):
         out[t] = v - (m if v >= 0.0 else -m)
 
 
-@njit(cache=True)
-def l1inf_row_dist(w, g, alpha, positive):
-    """dist(-g, alpha * d||w||_inf (+ normal cone of w >= 0)).
+@njit(cache=True, inline="always", error_model="numpy")
+def l1inf_row_dist(w, g, alpha, positive, b):
+    """dist(-g, alpha * d||w||_inf (+ normal cone of w >= 0)); ``b (len(w),)``: scratch.
 
-    At ``w = 0`` the subdifferential is the l1 ball of radius ``alpha``: the distance is
-    ``||a - proj(a)||_2 = ||min(|a|, theta)||_2`` (``a = -g``; ``theta`` the ball's
-    threshold). Written out here, not as a helper kernel: each kernel is a
-    compilation of its own (0.2-0.3 s of CPU on the first fit after installing)."""
+    With ``a = -g``: at ``w = 0`` the subdifferential is the l1 ball of radius
+    ``alpha``, and the distance is ``||a - proj(a)||_2 = ||min(|a|, theta)||_2`` when
+    ``a`` lies outside it (``theta`` the ball's threshold: that of the simplex of
+    radius ``alpha`` for ``|a|``). Elsewhere it is ``alpha * sign(w_t) * theta_t`` on
+    the active set ``{|w_t| = max|w|}`` with ``theta`` in the unit simplex, 0 off it:
+    the distance adds ``a_t^2`` off the set and ``min(b_t, tau)^2`` on it, with
+    ``b_t = sign(w_t) a_t`` and ``tau`` the threshold of the simplex of radius
+    ``alpha``. Both cases project the points gathered in ``b`` on a simplex: one
+    threshold computation, in one compiled function."""
     n = w.shape[0]
     wmax = 0.0
     for t in range(n):
         wmax = max(wmax, abs(w[t]))
-    a = np.empty(n)  # the target point -g
-    b = np.empty(n)
-    for t in range(n):
-        a[t] = -g[t]
-    if wmax == 0.0:  # ||a - proj_{l1 ball(alpha)}(a)||_2, with b = |a|
-        total = 0.0
-        sq = 0.0
-        for t in range(n):
-            if positive:
-                a[t] = max(a[t], 0.0)  # the cone absorbs the negative part
-            b[t] = abs(a[t])
-            total += b[t]
-            sq += a[t] * a[t]
-        if total <= alpha:
-            return 0.0
-        if alpha <= 0.0:
-            return np.sqrt(sq)
-        theta = _simplex_threshold(b, n, alpha)
-        sq = 0.0
-        for t in range(n):
-            m = min(b[t], theta)  # |a_t - sign(a_t) max(|a_t| - theta, 0)|
-            sq += m * m
-        return np.sqrt(sq)
-    # off the active set the subgradient is 0 (or the cone where w = 0, positive)
     dist2 = 0.0
-    n_active = np.int64(0)  # not the literal 0: that compiled _simplex_threshold twice
+    m = 0  # the points gathered in b[:m]
+    total = 0.0
     for t in range(n):
-        if abs(w[t]) >= wmax * (1.0 - 1e-12):
-            b[n_active] = a[t] * (1.0 if w[t] > 0 else -1.0)
-            n_active += 1
+        a = -g[t]
+        if positive and w[t] == 0.0 and a < 0.0:
+            a = 0.0  # the normal cone of {w >= 0} absorbs the negative part
+        if wmax == 0.0:
+            b[m] = abs(a)
+        elif abs(w[t]) >= wmax * (1.0 - 1e-12):
+            b[m] = a if w[t] > 0 else -a
         else:
-            v = a[t]
-            if positive and w[t] == 0.0 and v < 0.0:
-                v = 0.0
-            dist2 += v * v
-    # on the active set: alpha * sign(w_t) * theta_t with theta in the simplex
+            dist2 += a * a
+            continue
+        total += b[m]
+        m += 1
+    if wmax == 0.0 and total <= alpha:
+        return 0.0  # -g lies in the ball
     if alpha > 0.0:  # the scaled simplex directly: b / alpha overflows for tiny alpha
-        tau = _simplex_threshold(b, n_active, alpha)
-        for k in range(n_active):
+        tau = _simplex_threshold(b, m, alpha)
+        for k in range(m):
             diff = min(b[k], tau)  # b_k - max(b_k - tau, 0)
             dist2 += diff * diff
     else:  # the subdifferential of 0 * ||.||_inf is {0}
-        for k in range(n_active):
+        for k in range(m):
             dist2 += b[k] * b[k]
     return np.sqrt(dist2)
 
@@ -272,7 +259,7 @@ def l1inf_row_dist(w, g, alpha, positive):
 # --------------------------------------------------------------------------- #
 # Matrix versions on W of shape (n_rows, n_tasks), one row at a time
 # --------------------------------------------------------------------------- #
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def group_soft_threshold_rows(W, threshold, positive):
     """prox of ``threshold * sum_j ||W_j||_2`` (rows), optionally with W >= 0."""
     out = np.empty_like(W)
@@ -281,7 +268,7 @@ def group_soft_threshold_rows(W, threshold, positive):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def l21_subdiff_distance(W, G, alpha, positive):
     """max_j dist(-G_j, alpha * d||W_j||_2 (+ normal cone of W_j >= 0 if positive))."""
     worst = 0.0
@@ -290,7 +277,7 @@ def l21_subdiff_distance(W, G, alpha, positive):
     return worst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def soft_threshold(W, threshold, positive):
     out = np.empty_like(W)
     for j in range(W.shape[0]):
@@ -298,7 +285,7 @@ def soft_threshold(W, threshold, positive):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def linf_prox_rows(W, threshold, positive):
     """prox of ``threshold * sum_j ||W_j||_inf``: W_j - proj_{l1 ball(threshold)}(W_j)."""
     out = np.empty_like(W)
@@ -307,19 +294,20 @@ def linf_prox_rows(W, threshold, positive):
     return out
 
 
-@njit(cache=True)
-def l1inf_subdiff_distance(W, G, alpha, positive):
-    """max_j dist(-G_j, alpha * d||W_j||_inf (+ normal cone of W_j >= 0))."""
+@njit(cache=True, error_model="numpy")
+def l1inf_subdiff_distance(W, G, alpha, positive, b):
+    """max_j dist(-G_j, alpha * d||W_j||_inf (+ normal cone of W_j >= 0));
+    ``b (n_tasks,)``: scratch."""
     worst = 0.0
     for j in range(W.shape[0]):
-        worst = max(worst, l1inf_row_dist(W[j], G[j], alpha, positive))
+        worst = max(worst, l1inf_row_dist(W[j], G[j], alpha, positive, b))
     return worst
 
 
 # --------------------------------------------------------------------------- #
 # Task-graph penalties: proxes of rho/2 tr(W L W^T) + a sparse part, row by row
 # --------------------------------------------------------------------------- #
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def graph_l21_prox_rows(VQ, steps, lam, rho, l2, alpha):
     """Rows of ``argmin_u 1/2 ||u - v||^2 + s_j (rho/2 u^T L u + l2/2 ||u||^2 + alpha ||u||_2)``
     in the eigenbasis ``Q`` of the graph term ``L = Q diag(lam) Q^T`` (``VQ = V Q``),
@@ -373,7 +361,7 @@ def graph_l21_prox_rows(VQ, steps, lam, rho, l2, alpha):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def graph_l1_prox_rows(V, A, threshold, tol, max_sweeps):
     """Rows of ``argmin_u 1/2 u^T A u - v^T u + threshold ||u||_1`` (``A = I + s rho L``
     positive definite) by cyclic coordinate descent from the quadratic's minimiser,
@@ -433,7 +421,7 @@ def graph_l1_prox_rows(V, A, threshold, tol, max_sweeps):
 L21_KIND, L1_KIND, SGL_KIND, L1INF_KIND, MEAN_KIND, ZERO_KIND = 0, 1, 2, 3, 4, 5
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_prox(kind, z, step, a1, a2, positive, out):
     if kind == L21_KIND:
         l21_row_prox(z, step * a1, positive, out)
@@ -456,7 +444,7 @@ def _row_prox(kind, z, step, a1, a2, positive, out):
             out[t] = max(z[t], 0.0) if positive else z[t]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_dist(kind, w, g, a1, a2, positive):
     if kind == L21_KIND:
         return l21_row_dist(w, g, a1, positive)
@@ -465,7 +453,7 @@ def _row_dist(kind, w, g, a1, a2, positive):
     if kind == SGL_KIND:
         return sparse_group_row_dist(w, g, a1, a2, positive)
     if kind == L1INF_KIND:
-        return l1inf_row_dist(w, g, a1, positive)
+        return l1inf_row_dist(w, g, a1, positive, np.empty(w.shape[0]))
     worst = 0.0
     if kind == MEAN_KIND:
         mean = 0.0

@@ -8,7 +8,7 @@ from numba import njit
 from ._prox_kernels import l1_row_prox, l21_row_prox
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tv1d_prox(y, lam, out):
     """``argmin_x 1/2 ||x - y||^2 + lam sum_k |x_{k+1} - x_k|`` (1-D total variation /
     fused lasso signal approximator), by Condat's direct algorithm (IEEE SPL 2013):
@@ -86,7 +86,7 @@ def tv1d_prox(y, lam, out):
             umax = -lam
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fused_sparse_group_prox_rows(V, t_fused, t_l1, t_l21):
     """Prox of ``t_l1 ||w||_1 + t_fused sum_k |w_{k+1} - w_k| + t_l21 ||w||_2`` on every
     row: total-variation prox, then soft-thresholding, then block soft-thresholding
@@ -101,7 +101,7 @@ def fused_sparse_group_prox_rows(V, t_fused, t_l1, t_l21):
     return U
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fused_segments_distance2(v, zero, starts, beta, a1, mixed):
     """``sum_k ||prox_{sigma_C_k}(v_k)||^2`` over the segments ``k`` (rows
     ``starts[k]:starts[k + 1]`` of ``v``: runs of fused neighbours) of the fused

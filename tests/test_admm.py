@@ -26,7 +26,9 @@ from mtlreg._prox_kernels import l1_row_dist, l1inf_row_dist, l21_row_dist
 from mtlreg.solvers import _admm_kernels as K
 from mtlreg.solvers import _admm_rows as R
 
-SPLITS = {"l21": (K.dirty_l21_row, l21_row_dist), "l1inf": (K.dirty_l1inf_row, l1inf_row_dist)}
+SPLITS = {"l21": (K.dirty_l21_row, l21_row_dist),
+          "l1inf": (K.dirty_l1inf_row,
+                    lambda w, g, a, p: l1inf_row_dist(w, g, a, p, np.empty(len(w))))}
 
 
 def _split(block, v, rho, alpha, beta, *start):

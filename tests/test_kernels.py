@@ -225,6 +225,28 @@ def test_rowwise_matvec_and_rmatvec(seed):
     assert_allclose(gb, gb_ref, atol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_one_off_task_sums_and_predictions(seed, dtype, monkeypatch):
+    """The NumPy twins of the row kernels used once a fit (task means, predictions,
+    the final objective), on float64 and float32 designs and over several chunks."""
+    from mtlreg import _grouped
+
+    monkeypatch.setattr(_grouped, "PREDICT_CHUNK", 7)  # 25 rows: 4 chunks
+    monkeypatch.setattr(_grouped, "slice_length", lambda n, d: 6)  # float32: 5 slices
+    rng = _rng(seed)
+    n, d, T = 25, 6, 4
+    X = rng.standard_normal((n, d)).astype(dtype)
+    codes = rng.integers(0, T, n).astype(np.intp)
+    WT, offset, w = rng.standard_normal((T, d)), rng.standard_normal(T), rng.uniform(size=n)
+    X64 = X.astype(np.float64)
+    assert_allclose(_grouped.predict_rows(X, codes, WT, offset),
+                    np_rowwise_matvec(X64, codes, WT, offset), rtol=1e-13, atol=1e-13)
+    sums = _grouped.task_sums(X, codes, w, T)
+    assert sums.dtype == np.float64
+    assert_allclose(sums, np_rowwise_rmatvec(X64, codes, w, T)[0], rtol=1e-13, atol=1e-13)
+
+
 def test_rowwise_csr_empty_rows_and_task_without_rows():
     X = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
     Xs = sp.csr_matrix(X)
@@ -371,6 +393,55 @@ def test_linf_prox_rows(seed, positive):
                         np_linf_prox_rows(W, thr, positive), atol=1e-12)
 
 
+def sorted_l1inf_subdiff_distance(W, G, alpha, positive):
+    """The l1,inf measure by sorting (Duchi et al.'s simplex projection), vectorised
+    over the rows: exact, unlike the SLSQP reference (atol 1e-6)."""
+    A = -G
+    if positive:
+        A = np.where((W == 0.0) & (A < 0.0), 0.0, A)
+    absW = np.abs(W)
+    wmax = absW.max(axis=1)
+    zero = wmax == 0.0
+    active = (absW >= wmax[:, None] * (1.0 - 1e-12)) & ~zero[:, None]
+    off = ~active & ~zero[:, None]
+    dist2 = np.sum(np.where(off, A, 0.0) ** 2, axis=1)
+    B = np.where(active, A * np.sign(W), np.abs(A))
+    valid = active | (zero & (np.abs(A).sum(axis=1) > alpha))[:, None]
+    if alpha <= 0.0:
+        return np.sqrt(dist2 + np.sum(np.where(valid, B, 0.0) ** 2, axis=1)).max()
+    Bs = -np.sort(np.where(valid, -B, np.inf), axis=1)  # descending, masked last
+    mask = np.isfinite(Bs)
+    Bs[~mask] = 0.0
+    cs = np.cumsum(Bs, axis=1)
+    rho = np.count_nonzero(mask & (Bs * np.arange(1, B.shape[1] + 1) > cs - alpha), axis=1)
+    tau = np.where(rho > 0, (cs[np.arange(len(B)), np.maximum(rho, 1) - 1] - alpha)
+                   / np.maximum(rho, 1), 0.0)
+    return np.sqrt(dist2 + np.sum(np.where(mask, np.minimum(Bs, tau[:, None]), 0.0) ** 2,
+                                  axis=1)).max()
+
+
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_l1inf_subdiff_distance_matches_sorting(seed, positive):
+    """Exact agreement (1e-12) with the sort-based twin, on rows with ties at the max,
+    zero rows inside and outside the ball, and alpha = 0."""
+    rng = _rng(seed)
+    for _ in range(200):
+        d, T = rng.integers(1, 7), rng.integers(1, 9)
+        W = rng.standard_normal((d, T)) * (rng.uniform(size=(d, T)) < 0.6)
+        j = rng.integers(d)
+        if np.abs(W[j]).max() > 0:  # a tie at the row's max
+            W[j, rng.integers(T)] = np.abs(W[j]).max() * rng.choice([-1.0, 1.0])
+        W[rng.uniform(size=d) < 0.3] = 0.0
+        if positive:
+            W = np.abs(W)
+        G = rng.standard_normal((d, T)) * rng.choice([0.1, 1.0, 10.0])
+        alpha = float(rng.choice([0.0, 0.5, 1.0, 3.0]))
+        got = P.l1inf_subdiff_distance(W, G, alpha, positive, np.empty(T))
+        assert_allclose(got, sorted_l1inf_subdiff_distance(W, G, alpha, positive),
+                        rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("positive", [False, True])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_l1inf_subdiff_distance(seed, positive):
@@ -385,15 +456,16 @@ def test_l1inf_subdiff_distance(seed, positive):
         # one optimal row: -g in alpha d||.||_inf at W[4] (e_2 direction)
         G[4] = [0.0, -alpha, 0.0]
         for j in range(W.shape[0]):
-            got = P.l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive)
+            got = P.l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive,
+                                            np.empty(3))
             ref = np_l1inf_subdiff_distance(W[j:j + 1], G[j:j + 1], alpha, positive)
             assert_allclose(got, ref, atol=1e-6), (j, alpha)
-        assert_allclose(P.l1inf_subdiff_distance(W, G, alpha, positive),
+        assert_allclose(P.l1inf_subdiff_distance(W, G, alpha, positive, np.empty(3)),
                         np_l1inf_subdiff_distance(W, G, alpha, positive), atol=1e-6)
     # zero at the prox fixed point
     V = rng.standard_normal((5, 3))
     U = P.linf_prox_rows(V, 0.8, positive)
-    assert P.l1inf_subdiff_distance(U, U - V, 0.8, positive) <= 1e-10
+    assert P.l1inf_subdiff_distance(U, U - V, 0.8, positive, np.empty(3)) <= 1e-10
 
 
 def _rows(rng, positive):
@@ -426,5 +498,5 @@ def test_row_kernels(seed, positive):
             assert_allclose(P.sparse_group_row_dist(w, g, 0.3, alpha, positive),
                             np_sparse_group_subdiff_distance(W, G, 0.3, alpha, positive),
                             atol=1e-13)
-            assert_allclose(P.l1inf_row_dist(w, g, alpha, positive),
+            assert_allclose(P.l1inf_row_dist(w, g, alpha, positive, np.empty(len(w))),
                             np_l1inf_subdiff_distance(W, G, alpha, positive), atol=1e-6)

@@ -133,7 +133,8 @@ class L1Inf:
         return _prox_kernels.linf_prox_rows(_c(W), step * self.alpha, self.positive)
 
     def subdiff_distance(self, W, G):
-        return _prox_kernels.l1inf_subdiff_distance(_c(W), _c(G), self.alpha, self.positive)
+        return _prox_kernels.l1inf_subdiff_distance(_c(W), _c(G), self.alpha, self.positive,
+                                                     np.empty(W.shape[1]))
 
     def alpha_max(self, G0):
         G0 = np.minimum(G0, 0.0) if self.positive else G0

@@ -19,7 +19,7 @@ from numba import njit
 from .._kernels import copy_2d
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def shifted_inverse(Ht, shift, M):
     """``M[t] = (Ht[t] + diag(shift))^{-1}`` for symmetric positive definite systems:
     upper Cholesky factor ``R^T R``, then ``R^T Y = I`` and ``R M = Y``, all by row
@@ -85,7 +85,7 @@ def shifted_inverse(Ht, shift, M):
     return ok
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _solve_tasks(M, rt, Z, U, rho, W, x):
     """W_t = M_t (rt_t + rho * (Z_t - U_t)), with ``M_t = (H~_t + diag(rho))^{-1}``
     (``x (d,)``: scratch)."""
@@ -109,7 +109,7 @@ def batched_gradient(Ht, rt, Z, G):
     np.subtract(G, rt, out=G)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _dual_update(W, Z, Z_old, U, rho):
     primal = 0.0
     dual = 0.0
@@ -124,7 +124,7 @@ def _dual_update(W, Z, Z_old, U, rho):
     return np.sqrt(primal), np.sqrt(dual)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dirty_l21_row(v, rho, alpha, beta, b, s):
     """Split ``x = prox_{h/rho}(v)`` of ``h = inf_{b+s=x} alpha||b||_2 + beta||s||_1`` into
     its minimising ``(b, s)``.
@@ -184,7 +184,7 @@ def dirty_l21_row(v, rho, alpha, beta, b, s):
             s[i] = sg * (a - cut)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dirty_l1inf_row(v, rho, alpha, beta, b, s, theta0=0.0):
     """As :func:`dirty_l21_row` for ``alpha ||b||_inf``: with ``a = |v|`` and ``cap = beta/rho``,
     ``theta >= 0`` solves ``h(theta) = sum_i min(max(a_i - theta, 0), cap) = alpha / rho``
@@ -266,7 +266,7 @@ def admm_buffers(T, d, n_vecs):
     return np.empty((n_vecs, T)), np.empty((T, d)), np.empty(d)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, vecs, Z_old, x):
     T, d = rt.shape
     v, b, s = vecs[0], vecs[1], vecs[2]
@@ -286,7 +286,7 @@ def _admm_dirty_l21(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, vecs, Z_old
     return primal, dual
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_dirty_l1inf(M, rt, Z, U, W, rho, n_steps, alpha, beta, B, S, theta, vecs, Z_old,
                       x):
     T, d = rt.shape

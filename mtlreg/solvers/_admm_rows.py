@@ -1,4 +1,4 @@
-"""Compiled ADMM steps for row-separable penalties, one kernel per kind of row penalty.
+"""Compiled ADMM steps for row-separable penalties, a kernel per kind of row penalty.
 
 The iteration is that of :mod:`._admm_kernels` (squared loss in Gram form, arrays
 task-major: ``Z, U, W (T, d)``, ``M (T, d, d)`` the per-task inverses):
@@ -17,7 +17,9 @@ Why one kernel per kind: a kernel that dispatches on the kind at run time
 every kind -- about 2 s of CPU on the first fit after installing, of which a fit uses
 one. :func:`admm_rows_uniform` picks the kernel of the one kind when every row
 shares it (every row penalty of the package does), so that a fit compiles only the
-prox it uses. Same operations in the same order as :func:`admm_rows`: same iterates.
+prox it uses (the l1, l2,1 and sparse-group kinds share one kernel: their proxes are
+the two halves of the sparse group's). Same operations in the same order as
+:func:`admm_rows`: same iterates.
 (The loops over a row are written out in each kernel: a helper kernel per loop costs
 a compilation of its own, 0.1-0.2 s of CPU each.)
 """
@@ -47,7 +49,7 @@ def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
                        *admm_buffers(*rt.shape, 2))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, vecs, Z_old, x):
     T, d = rt.shape
     z, out = vecs[0], vecs[1]
@@ -68,9 +70,15 @@ def _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, vecs, 
     return primal, dual
 
 
-@njit(cache=True)
-def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
-    """:func:`admm_rows` for ``a1_j ||w||_2`` on every row (block soft-thresholding)."""
+@njit(cache=True, error_model="numpy")
+def _admm_l1_l21(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, vecs, Z_old, x):
+    """:func:`admm_rows` for ``a1_j ||w||_1 + a2_j ||w||_2`` on every row: the l2,1
+    (``a1 = 0``), the l1 (``a2 = 0``) and the sparse group lasso. Soft-thresholding
+    (skipped where ``a1_j = 0``), then block soft-thresholding of its output (exact for
+    this pair; the identity, bar the clipping at 0 with ``positive``, where
+    ``a2_j = 0``). One kernel for the three: a fit of each after the other compiles it
+    once (1-1.3 s of CPU on the first fit after installing), at the cost of the block
+    step's pass over the row for the l1."""
     T, d = rt.shape
     z, out = vecs[0], vecs[1]
     primal = dual = 0.0
@@ -83,60 +91,16 @@ def _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
             for t in range(T):
                 z[t] = (W[t, j] + U[t, j]) / shrink
             step /= shrink
-            l21_row_prox(z, step * a1[j], positive, out)
+            if a1[j] > 0.0:
+                l1_row_prox(z, step * a1[j], positive, z)
+            l21_row_prox(z, step * a2[j], positive, out)
             for t in range(T):
                 Z[t, j] = out[t]
         primal, dual = _dual_update(W, Z, Z_old, U, rho)
     return primal, dual
 
 
-@njit(cache=True)
-def _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
-    """:func:`admm_rows` for ``a1_j ||w||_1`` on every row (soft-thresholding)."""
-    T, d = rt.shape
-    z, out = vecs[0], vecs[1]
-    primal = dual = 0.0
-    for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W, x)
-        copy_2d(Z_old, Z)
-        for j in range(d):
-            step = 1.0 / rho[j]
-            shrink = 1.0 + step * l2
-            for t in range(T):
-                z[t] = (W[t, j] + U[t, j]) / shrink
-            step /= shrink
-            l1_row_prox(z, step * a1[j], positive, out)
-            for t in range(T):
-                Z[t, j] = out[t]
-        primal, dual = _dual_update(W, Z, Z_old, U, rho)
-    return primal, dual
-
-
-@njit(cache=True)
-def _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, vecs, Z_old, x):
-    """:func:`admm_rows` for ``a1_j ||w||_1 + a2_j ||w||_2``: soft-thresholding, then
-    block soft-thresholding of its output (exact for this pair, in place in ``out``)."""
-    T, d = rt.shape
-    z, out = vecs[0], vecs[1]
-    primal = dual = 0.0
-    for _ in range(n_steps):
-        _solve_tasks(M, rt, Z, U, rho, W, x)
-        copy_2d(Z_old, Z)
-        for j in range(d):
-            step = 1.0 / rho[j]
-            shrink = 1.0 + step * l2
-            for t in range(T):
-                z[t] = (W[t, j] + U[t, j]) / shrink
-            step /= shrink
-            l1_row_prox(z, step * a1[j], positive, out)
-            l21_row_prox(out, step * a2[j], positive, out)
-            for t in range(T):
-                Z[t, j] = out[t]
-        primal, dual = _dual_update(W, Z, Z_old, U, rho)
-    return primal, dual
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, vecs, Z_old, x):
     """:func:`admm_rows` for ``a1_j ||w||_inf`` (Moreau: ``z`` minus its projection on
     the l1 ball of radius ``step a1_j``)."""
@@ -165,7 +129,7 @@ def admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2):
                        *admm_buffers(*rt.shape, 2))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_fused(M, rt, Z, U, W, rho, n_steps, beta, a1, a21, l2, vecs, Z_old, x):
     """ADMM steps for the fused sparse group lasso (:class:`mtlreg.penalties.FusedSparseGroup`,
     ``a1 ||w||_1 + beta TV(w) + a21 ||w||_2`` on every row, tasks in chain order):
@@ -202,7 +166,7 @@ def admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2):
                            np.empty(d))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero, half,
                     rho2, Z_old, x):
     """The "parts" steps of :mod:`.admm` (``Z, U, W (T, 2d)``: ``[P, Q]`` task-major,
@@ -253,18 +217,16 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
 
 
 def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """:func:`admm_rows` through the kernel of the one kind every row shares (l2,1, l1,
-    sparse group, l1,inf), else -- mixed kinds, the mean regularisation, no penalty --
+    """:func:`admm_rows` through the kernel of the one kind every row shares (l2,1, l1
+    and sparse group: one kernel; l1,inf), else -- mixed kinds, the mean regularisation, no penalty --
     through :func:`admm_rows` itself. Same return value."""
     uniform = kind.shape[0] > 0 and bool(np.all(kind == kind[0]))
     k = int(kind[0]) if uniform else -1
     buffers = admm_buffers(*rt.shape, 2)
-    if k == L21_KIND:
-        return _admm_l21(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
-    if k == L1_KIND:
-        return _admm_l1(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
-    if k == SGL_KIND:
-        return _admm_sgl(M, rt, Z, U, W, rho, n_steps, a1, a2, l2, positive, *buffers)
+    if k in (L21_KIND, L1_KIND, SGL_KIND):
+        zero = np.zeros_like(a1)
+        l1, l21 = {L21_KIND: (zero, a1), L1_KIND: (a1, zero), SGL_KIND: (a1, a2)}[k]
+        return _admm_l1_l21(M, rt, Z, U, W, rho, n_steps, l1, l21, l2, positive, *buffers)
     if k == L1INF_KIND:
         return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, *buffers)

@@ -37,7 +37,7 @@ from numba import njit
 from ._admm_kernels import _solve_tasks
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _soft_step(W, U1, Z1, thr):
     """``Z1 = S_thr(W + U1)``, ``U1 += W - Z1``; returns ``(||W - Z1||^2, ||dZ1||^2)``."""
     T, d = W.shape

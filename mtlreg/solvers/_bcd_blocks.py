@@ -36,7 +36,7 @@ from .fista import SolverResult
 
 
 # --------------------------------------------------------------------------- kernels
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _group_solve(u, h, a, positive, out):
     """``argmin_w sum_t h_t/2 w_t^2 - u_t w_t + a ||w||_2`` (and ``w >= 0`` if positive).
 
@@ -97,7 +97,7 @@ def _group_solve(u, h, a, positive, out):
         out[t] = out[t] / (h[t] + s)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _exact_row(kd, v, g, d, a1, a2, l2, positive, u, h, new):
     """The exact minimiser of the row subproblem (see the module docstring)."""
     T = v.shape[0]
@@ -134,7 +134,7 @@ def _exact_row(kd, v, g, d, a1, a2, l2, positive, u, h, new):
         _new_row(kd, v, g, d, L, a1, a2, l2, positive, u, new)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gather_columns(X, codes, mu, c, feats, cols, D, start):
     """``cols[k, i] = X[i, feats[k]] - mu[t(i), feats[k]]`` and the curvatures
     ``D[k, t] = sum_{i in t} c_i cols[k, i]^2`` for ``k >= start``."""
@@ -158,7 +158,7 @@ def gather_columns(X, codes, mu, c, feats, cols, D, start):
             D[k, t] += c[i] * x * x
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def residual(cols, slot, V, codes, c, y, b, R):
     """``R_i = c_i (z_i - y_i)`` from scratch, ``z_i = b_t + sum_rho cols[slot[rho], i] V[rho, t]``
     over the nonzero rows (all of them have a slot)."""
@@ -182,7 +182,7 @@ def residual(cols, slot, V, codes, c, y, b, R):
         R[i] *= c[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _intercepts(R, codes, c, b, gb, cb):
     """Exact intercept update: ``b_t -= sum_{i in t} R_i / sum_{i in t} c_i``."""
     gb[:] = 0.0
@@ -197,14 +197,14 @@ def _intercepts(R, codes, c, b, gb, cb):
         R[i] += c[i] * gb[codes[i]]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_gradient(cols, k, codes, R, g):
     g[:] = 0.0
     for i in range(R.shape[0]):
         g[codes[i]] += cols[k, i] * R[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sweeps(cols, slot, D, codes, c, R, V, rows, b, kind, a1, a2, l2, positive,
            fit_intercept, n_epochs):
     """``n_epochs`` sweeps of exact block updates over ``rows`` (R, V, b updated in place)."""
@@ -232,7 +232,7 @@ def sweeps(cols, slot, D, codes, c, R, V, rows, b, kind, a1, a2, l2, positive,
             _intercepts(R, codes, c, b, new, cb)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def working_set_kkt(cols, slot, codes, R, V, rows, kind, a1, a2, l2, positive,
                     fit_intercept):
     """Optimality measure restricted to ``rows`` (and the intercepts)."""
@@ -253,7 +253,7 @@ def working_set_kkt(cols, slot, codes, R, V, rows, kind, a1, a2, l2, positive,
     return worst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def ws_objective(R, c, V, rows, kind, a1, a2, l2, positive):
     """Datafit value (from the weighted residual) plus the penalty of ``rows``
     (the other rows are zero); ``inf`` where ``positive`` is violated."""

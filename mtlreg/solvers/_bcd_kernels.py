@@ -22,7 +22,7 @@ from .._prox_kernels import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _new_row(kd, v, g, h, L, a1, a2, l2, positive, z, new):
     """The block update of one row ``v`` given its gradient ``g`` and the curvature of
     each task ``h`` (``L = max h``): exact per-task minimisation for penalties
@@ -50,7 +50,7 @@ def _new_row(kd, v, g, h, L, a1, a2, l2, positive, z, new):
         _row_prox(kd, z, step / shrink, a1, a2, positive, new)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def row_scores(V, G, feat, kind, a1, a2, l2, positive):
     """Optimality measure of every row (the working-set priority); G is per feature."""
     out = np.empty(V.shape[0])
@@ -62,7 +62,7 @@ def row_scores(V, G, feat, kind, a1, a2, l2, positive):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _exact_products(H, V, feat, b, fit_intercept, Q):
     """Q[t] = H_t [w_t; b_t] with w = sum of the rows of V per feature."""
     T, k, _ = H.shape
@@ -82,7 +82,7 @@ def _exact_products(H, V, feat, b, fit_intercept, Q):
             Q[t, i] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kkt(H, r, V, feat, b, fit_intercept, Q, kind, a1, a2, l2, positive):
     T, k, _ = H.shape
     d = k - fit_intercept
@@ -99,7 +99,7 @@ def _kkt(H, r, V, feat, b, fit_intercept, Q, kind, a1, a2, l2, positive):
     return worst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bcd_gram(H, r, V, feat, b, kind, a1, a2, l2, positive, fit_intercept, tol_abs,
              max_epochs, check_every):
     """Minimise sum_t (v_t^T H_t v_t / 2 - r_t^T v_t) + sum_rows penalty (V, b updated in place).
@@ -162,13 +162,13 @@ def bcd_gram(H, r, V, feat, b, kind, a1, a2, l2, positive, fit_intercept, tol_ab
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # vectorised sums; inf/nan kept
 
 
-@njit(fastmath=_FASTMATH, cache=True)
+@njit(fastmath=_FASTMATH, cache=True, error_model="numpy")
 def _centred_column(X, j, mj, xc):
     for i in range(xc.shape[0]):
         xc[i] = X[i, j] - mj
 
 
-@njit(fastmath=_FASTMATH, cache=True)
+@njit(fastmath=_FASTMATH, cache=True, error_model="numpy")
 def _dots(xc, RT, g):
     n = xc.shape[0]
     for t in range(RT.shape[0]):
@@ -178,7 +178,7 @@ def _dots(xc, RT, g):
         g[t] = acc
 
 
-@njit(fastmath=_FASTMATH, cache=True)
+@njit(fastmath=_FASTMATH, cache=True, error_model="numpy")
 def _axpys(xc, RT, CT, cvec, uniform, delta):
     n = xc.shape[0]
     for t in range(RT.shape[0]):
@@ -194,7 +194,7 @@ def _axpys(xc, RT, CT, cvec, uniform, delta):
                 RT[t, i] += CT[t, i] * xc[i] * dt
 
 
-@njit(fastmath=_FASTMATH, cache=True)
+@njit(fastmath=_FASTMATH, cache=True, error_model="numpy")
 def centred_sq_norms(X, mu):
     """``sum_i (x_ij - mu_j)^2`` for every column of ``X`` (read in memory order)."""
     n, d = X.shape
@@ -214,7 +214,7 @@ def centred_sq_norms(X, mu):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_value(kind, w, a1, a2, l2, positive):
     """Penalty of one row (``inf`` outside the positivity constraint)."""
     T = w.shape[0]
@@ -247,7 +247,7 @@ def _row_value(kind, w, a1, a2, l2, positive):
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _ws_objective(RT, CT, cvec, uniform, V, rows, kind, a1, a2, l2, positive):
     """Data term (from the weighted residual) + penalty of the rows in ``rows``."""
     T, n = RT.shape
@@ -269,7 +269,7 @@ def _ws_objective(RT, CT, cvec, uniform, V, rows, kind, a1, a2, l2, positive):
     return val
 
 
-@njit(fastmath=_FASTMATH, cache=True)
+@njit(fastmath=_FASTMATH, cache=True, error_model="numpy")
 def _axpys_dots(xc, xn, RT, CT, cvec, uniform, delta, gn):
     """``RT += (C *) xc delta^T`` fused with the next row's gradient ``gn = RT xn``
     (one pass over the residual instead of two)."""
@@ -294,7 +294,7 @@ def _axpys_dots(xc, xn, RT, CT, cvec, uniform, delta, gn):
         gn[t] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sweep_design(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind, a1, a2, l2,
                   positive, fit_intercept, xc, xn, g, gn, h, z, new, gl):
     """One sweep over ``rows``; returns the largest optimality violation of a row seen
@@ -352,7 +352,7 @@ def _sweep_design(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind, a1, a
     return worst
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _anderson_weights(U, reg):
     """``c = M^{-1} 1 / (1^T M^{-1} 1)`` with ``M = U U^T`` (Gaussian elimination with
     partial pivoting and a tiny ridge); ``ok`` is False when ``M`` is singular."""
@@ -400,7 +400,7 @@ def _anderson_weights(U, reg):
     return c / s, True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def bcd_design_ws(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind, a1, a2, l2,
                   positive, fit_intercept, max_sweeps, target, anderson):
     """Sweeps over the working set ``rows`` until the violation seen during a sweep is

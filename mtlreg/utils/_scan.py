@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def finite_column_max(X):
     """``(max_i |x_ij| per column, whether every entry is finite)``."""
     n, d = X.shape

@@ -274,6 +274,26 @@ def test_graph_l1_consensus_stops_on_the_exact_measure():
     assert est.stop_crit_ <= est.tol * np.abs(G0).max()
 
 
+@pytest.mark.parametrize("alpha, rho", [(0.01, 10.0), (0.001, 100.0)])
+def test_graph_l1_stalled_split_hands_over_to_fista(alpha, rho, capsys):
+    """School raw at tol 1e-6: the consensus split's spectral schedule settled on a
+    rho about 100 times too small and crawled (measure 3.4e-4 against 4.4e-5 after
+    3 000 iterations; (0.001, 100): no convergence in 5 000); once its exact measure
+    does not halve in ``HANDOVER_WINDOW`` iterations FISTA goes on from its point.
+    Converged, to the objective of FISTA run alone (an independent solver)."""
+    X, y = load_school(return_X_y=True)
+    kw = dict(graph="complete", rho=rho, alpha=alpha, task_column=0, tol=1e-6,
+              max_iter=5000)
+    est = _fit(mtlreg.GraphRegularizedRegressor(solver="admm", verbose=1, **kw), X, y)
+    assert "FISTA goes on" in capsys.readouterr().out
+    G0 = est._null_gradient(X, y, None)
+    assert est.stop_crit_ <= est.tol * np.abs(G0).max()
+    ref = _fit(mtlreg.GraphRegularizedRegressor(solver="fista", **dict(kw, tol=1e-9,
+                                                                       max_iter=50_000)),
+               X, y)
+    assert est.objective_ <= ref.objective_ * (1 + 1e-6)
+
+
 ROW_MODELS = {  # name -> (estimator, its ADMM mode, strengths from alpha_max)
     "fused": (lambda **kw: mtlreg.FusedGroupLassoRegressor(**kw), "fused",
               lambda a: dict(alpha=a / 10, beta=a / 20)),

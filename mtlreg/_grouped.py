@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _kernels
-from .utils._arrays import is_float32, slice_length
+from .utils._arrays import SLICE_BYTES, is_float32
 
 # Per-task Gram matrices: the compiled single-pass kernel does about 0.2 ns per
 # multiply-add; a Python loop of BLAS products about 0.05 ns plus 35-40 us a task
@@ -30,23 +30,25 @@ LOOP_MIN_TASK_WORK = 2.5e5
 PREDICT_CHUNK = 4096
 
 
-def task_sums(X, codes, weights, n_tasks):
+def task_sums(X, order, starts, weights):
     """``S[t] = sum_{i in t} weights_i x_i`` (dense ``X``), by a sparse indicator
-    product: one pass over ``X`` in compiled SciPy code. A float32 ``X``, or one
-    whose rows are strided (the features beside a task column), is read by row slices
-    (SciPy would convert or copy all of it)."""
-    def indicator(lo, hi):
-        return sp.csr_matrix((weights[lo:hi], (codes[lo:hi], np.arange(hi - lo))),
-                             shape=(n_tasks, hi - lo))
-
-    n = X.shape[0]
+    product (its rows are ``order[starts[t]:starts[t + 1]]``): one pass over ``X`` in
+    compiled SciPy code. A float32 ``X``, or one whose rows are strided (the features
+    beside a task column), is read by row slices of at most ``SLICE_BYTES`` in float64
+    (SciPy would convert or copy all of it at once)."""
+    n_tasks = len(starts) - 1
+    n, d = X.shape
+    indicator = sp.csr_matrix((weights[order], order, starts), shape=(n_tasks, n))
     if not is_float32(X) and (X.flags.c_contiguous or X.flags.f_contiguous):
-        return np.asarray(indicator(0, n) @ X, dtype=np.float64)
-    out = np.zeros((n_tasks, X.shape[1]))  # float64 row slices
-    step = slice_length(n, X.shape[1])
+        return np.asarray(indicator @ X, dtype=np.float64)
+    step = max(1, SLICE_BYTES // (8 * max(d, 1)))
+    if step >= n:
+        return indicator @ np.ascontiguousarray(X, dtype=np.float64)
+    out = np.zeros((n_tasks, d))
+    indicator = indicator.tocsc()  # column slices: the rows of X in each slice
     for lo in range(0, n, step):
         hi = min(lo + step, n)
-        out += indicator(lo, hi) @ X[lo:hi].astype(np.float64)
+        out += indicator[:, lo:hi] @ np.ascontiguousarray(X[lo:hi], dtype=np.float64)
     return out
 
 

@@ -263,7 +263,7 @@ class TaskBlocks(_CentredOperator):
                 _kernels.rowwise_rmatvec_csr(X.data, X.indices, X.indptr, codes, weights,
                                              sums, np.empty(n_tasks))
             else:
-                sums = _grouped.task_sums(X, codes, weights, n_tasks)
+                sums = _grouped.task_sums(X, self._order, self._starts, weights)
             mu = sums / n_t[:, None]
         else:
             mu = np.zeros((n_tasks, X.shape[1]))

@@ -225,24 +225,31 @@ def test_rowwise_matvec_and_rmatvec(seed):
     assert_allclose(gb, gb_ref, atol=1e-13)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("slices", [False, True])
+@pytest.mark.parametrize("form", ["C", "strided", "float32"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_one_off_task_sums_and_predictions(seed, dtype, monkeypatch):
-    """The NumPy twins of the row kernels used once a fit (task means, predictions,
-    the final objective), on float64 and float32 designs and over several chunks."""
+def test_one_off_task_sums_and_predictions(seed, form, slices, monkeypatch):
+    """The NumPy twins of the row kernels used once a fit (task means, the final
+    objective's predictions): C-ordered, row-strided (beside a task column) and
+    float32 designs, in one piece and by row slices / chunks."""
     from mtlreg import _grouped
 
-    monkeypatch.setattr(_grouped, "PREDICT_CHUNK", 7)  # 25 rows: 4 chunks
-    monkeypatch.setattr(_grouped, "slice_length", lambda n, d: 6)  # float32: 5 slices
     rng = _rng(seed)
     n, d, T = 25, 6, 4
-    X = rng.standard_normal((n, d)).astype(dtype)
+    if slices:
+        monkeypatch.setattr(_grouped, "PREDICT_CHUNK", 7)  # 25 rows: 4 chunks
+        monkeypatch.setattr(_grouped, "SLICE_BYTES", 8 * 6 * d)  # 6 rows: 5 slices
+    full = rng.standard_normal((n, d + 1))
+    X = {"C": np.ascontiguousarray(full[:, 1:]), "strided": full[:, 1:],
+         "float32": full[:, 1:].astype(np.float32)}[form]
     codes = rng.integers(0, T, n).astype(np.intp)
     WT, offset, w = rng.standard_normal((T, d)), rng.standard_normal(T), rng.uniform(size=n)
     X64 = X.astype(np.float64)
     assert_allclose(_grouped.predict_rows(X, codes, WT, offset),
                     np_rowwise_matvec(X64, codes, WT, offset), rtol=1e-13, atol=1e-13)
-    sums = _grouped.task_sums(X, codes, w, T)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(T + 1))
+    sums = _grouped.task_sums(X, order, starts, w)
     assert sums.dtype == np.float64
     assert_allclose(sums, np_rowwise_rmatvec(X64, codes, w, T)[0], rtol=1e-13, atol=1e-13)
 

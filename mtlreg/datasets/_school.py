@@ -41,7 +41,9 @@ def load_school(*, return_X_y=False, as_frame=False):
     with resources.files(__package__).joinpath("data/school.npz").open("rb") as f:
         raw = np.load(f, allow_pickle=False)
         X, y, task = raw["X"], raw["y"], raw["task"].astype(np.int64)
-    data = np.column_stack([task.astype(np.float64), X])
+    # row order (C), as the per-task estimators read it: the stored X is column-ordered,
+    # and a column-ordered data would cost every fit a copy of the features
+    data = np.ascontiguousarray(np.column_stack([task.astype(np.float64), X]))
     names = [TASK_COLUMN] + FEATURE_NAMES
     frame = None
     target = y

@@ -3,7 +3,10 @@
 Each case runs in three fresh Python processes that share one new, empty numba cache
 folder (``NUMBA_CACHE_DIR``): the first compiles (the first fit after installing),
 the second loads the compiled kernels from the cache (a new process, e.g. a joblib
-worker), and the third times warm fits (best of three after one fit). Wall time and
+worker), and the third times warm fits (best of three after one fit). With
+``--repeat N`` (default 3) all of it runs N times, each with its own empty cache, and
+the table gives the median with the range: the first fit's time varied by up to a
+second between single runs on the 2-core machine. Wall time and
 CPU time (user + system of the process) are reported apart: on a busy machine the
 wall time of compilation grows with the load, its CPU time much less. Then the demo
 (``mtlreg-demo``'s ``run``) once with an empty cache and once with the cache written.
@@ -76,6 +79,24 @@ def _run(code, args, src, cache):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median(results):
+    """Per key, the median over the runs, and ``key_range`` the (min, max)."""
+    results = list(results)
+    out = {}
+    for key in results[0]:
+        values = sorted(r[key] for r in results)
+        out[key] = values[len(values) // 2] if len(values) % 2 else 0.5 * (
+            values[len(values) // 2 - 1] + values[len(values) // 2])
+        out[key + "_range"] = (values[0], values[-1])
+    return out
+
+
+def _fmt(r, key, digits=2):
+    lo, hi = r[key + "_range"]
+    value = f"{r[key]:.{digits}f}"
+    return value if lo == hi else f"{value} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+
 def _commit(src):
     try:
         return subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
@@ -89,22 +110,28 @@ def main(argv=None):
     parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1]))
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--out", default=None, help="Markdown file to write")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case (median)")
     args = parser.parse_args(argv)
     src = str(Path(args.src).resolve())
     rows = []
     for name, kw in CASES:
-        with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
-            first = _run(CHILD, [name, json.dumps(kw), "first"], src, cache)
-            second = _run(CHILD, [name, json.dumps(kw), "first"], src, cache)
-            warm = _run(CHILD, [name, json.dumps(kw), "warm"], src, cache)
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
+                runs.append([_run(CHILD, [name, json.dumps(kw), mode], src, cache)
+                             for mode in ("first", "first", "warm")])
+        first, second, warm = (_median(r[k] for r in runs) for k in range(3))
         rows.append((name, kw, first, second, warm))
         print(f"{name:28s} first fit {first['wall']:6.2f} s (cpu {first['cpu']:6.2f}) | "
               f"new process {second['wall']:.3f} s (cpu {second['cpu']:.3f}) | "
               f"warm {warm['wall']:.3f} s | import {second['import_wall']:.2f} s", flush=True)
     demo = None
     if not args.no_demo:
-        with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
-            demo = (_run(DEMO, [], src, cache), _run(DEMO, [], src, cache))
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
+                runs.append((_run(DEMO, [], src, cache), _run(DEMO, [], src, cache)))
+        demo = (_median(r[0] for r in runs), _median(r[1] for r in runs))
         print(f"demo: first run {demo[0]['wall']:.1f} s (cpu {demo[0]['cpu']:.1f}), "
               f"cache written {demo[1]['wall']:.1f} s (cpu {demo[1]['cpu']:.1f})")
     load = os.getloadavg()
@@ -112,19 +139,22 @@ def main(argv=None):
              "", f"Command: `python benchmarks/bench_first_use.py --src {src}`; "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
              f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. "
-             "School, per-task layout, raw features.", "",
+             f"School, per-task layout, raw features. Median of {args.repeat} runs, each with "
+             "its own empty numba cache (range in parentheses).", "",
              "| estimator | first fit after install, wall (s) | its CPU (s) | first fit in a "
              "new process, cache written (s) | its CPU (s) | warm fit (s) | import mtlreg (s) "
              "| its CPU (s) |",
              "|---|---|---|---|---|---|---|---|"]
     for name, kw, first, second, warm in rows:
-        lines.append(f"| {name} {kw} | {first['wall']:.2f} | {first['cpu']:.2f} | "
-                     f"{second['wall']:.3f} | {second['cpu']:.3f} | {warm['wall']:.3f} | "
-                     f"{second['import_wall']:.2f} | {second['import_cpu']:.2f} |")
+        lines.append(f"| {name} {kw} | {_fmt(first, 'wall')} | {_fmt(first, 'cpu')} | "
+                     f"{_fmt(second, 'wall', 3)} | {_fmt(second, 'cpu', 3)} | "
+                     f"{_fmt(warm, 'wall', 3)} | {_fmt(second, 'import_wall')} | "
+                     f"{_fmt(second, 'import_cpu')} |")
     if demo:
-        lines += ["", f"Demo (`mtlreg.demo.run`, one split): empty cache {demo[0]['wall']:.1f} s "
-                  f"wall ({demo[0]['cpu']:.1f} s CPU); cache written {demo[1]['wall']:.1f} s "
-                  f"wall ({demo[1]['cpu']:.1f} s CPU)."]
+        lines += ["", f"Demo (`mtlreg.demo.run`, one split): empty cache "
+                  f"{_fmt(demo[0], 'wall', 1)} s wall ({_fmt(demo[0], 'cpu', 1)} s CPU); "
+                  f"cache written {_fmt(demo[1], 'wall', 1)} s wall "
+                  f"({_fmt(demo[1], 'cpu', 1)} s CPU)."]
     text = "\n".join(lines) + "\n"
     out = Path(args.out) if args.out else Path(__file__).parent / "results" / "first_use.md"
     out.write_text(text)

@@ -696,6 +696,27 @@ def test_task_column_first_or_last_features_are_a_view(position, dtype):
     np.testing.assert_allclose(est.predict(X), mid.predict(X_mid), rtol=1e-9, atol=1e-12)
 
 
+def test_kernels_compiled_for_one_layout_whatever_the_input_order():
+    """C- and F-ordered inputs, the task column first or in the middle: the features
+    reach the compiled row and Gram kernels as one array type (rows strided beside a
+    spare column, numba's 'A' layout), so the kernels are compiled once, not again
+    for C-contiguous copies (a *CV estimator on a ColumnTransformer's F-ordered output
+    compiled them twice: its folds are cut in C order)."""
+    from mtlreg import GroupLassoRegressor, _kernels
+
+    def x_layouts():
+        return {str(sig[0]) for k in (_kernels.task_gram_dense, _kernels.rowwise_matvec_dense)
+                for sig in k.signatures
+                if sig[0].ndim == 2 and str(sig[0].dtype) == "float64"}
+
+    before = x_layouts()  # other tests in this process may have compiled others
+    for position, order in [(0, "C"), (0, "F"), (2, "C"), (2, "F")]:
+        X, y = _per_task_array(position, order=order)
+        GroupLassoRegressor(alpha=0.05, task_column=position).fit(X, y).predict(X)
+    assert x_layouts() - before <= {"array(float64, 2d, A)"}
+    assert "array(float64, 2d, A)" in x_layouts()
+
+
 @pytest.mark.parametrize("order, position", [("F", 0), ("C", 2)])
 def test_task_column_features_copied_when_rows_not_contiguous(order, position):
     from sklearn.base import clone

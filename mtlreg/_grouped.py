@@ -6,9 +6,9 @@ and small. Products done once a fit (the task means, the final objective) are do
 here in NumPy / SciPy: 0.2-0.5 ms slower at School's size, and the first fit after
 installing does not compile the row kernels for them (0.2-0.4 s of CPU each;
 ``benchmarks/profile_compile.py``). Predictions stay compiled: cross-validation
-scores call them as often as it fits. The per-task Gram matrices take a
+scores call them as often as it fits. The per-task Gram matrices take the layouts'
 loop of BLAS products where the tasks are large enough for it to be the faster, the
-compiled kernel otherwise.
+compiled kernel otherwise (:func:`loop_over_tasks`).
 
 ``order`` and ``starts`` group the rows by task: task t's rows are
 ``order[starts[t]:starts[t + 1]]``.
@@ -20,9 +20,9 @@ import scipy.sparse as sp
 from . import _kernels
 from .utils._arrays import SLICE_BYTES, is_float32
 
-# Per-task Gram matrices: the compiled single-pass kernel does about 0.2 ns per
-# multiply-add; a Python loop of BLAS products about 0.05 ns plus 35-40 us a task
-# around them (School, 139 tasks x 110 rows x 29^2: kernel 2.6 ms, loop 6.0 ms). The
+# Per-task Gram matrices: the compiled single-pass kernel does about 0.2-0.3 ns per
+# multiply-add; the loop of BLAS products about 0.05 ns plus some 50 us a task around
+# them (School, 139 tasks x 110 rows x 29^2: kernel 3.8 ms, loop 7.9 ms, one run). The
 # loop is used where a task's Gram matrix costs at least this many multiply-adds,
 # where it is the faster (100 000 rows x 100 features in 200 tasks: 94 against 228 ms).
 LOOP_MIN_TASK_WORK = 2.5e5
@@ -53,40 +53,10 @@ def task_sums(X, order, starts, weights):
 
 
 def loop_over_tasks(n_rows, n_tasks, k):
-    """Whether a per-task Gram of ``k x k`` over ``n_rows`` rows is cheaper as a loop of
-    BLAS products than as the compiled single-pass kernel (see ``LOOP_MIN_TASK_WORK``)."""
+    """Whether the per-task Gram matrices (``k x k`` over ``n_rows`` rows in all) are
+    cheaper as a loop of BLAS products (the layouts' generic ``task_gram``) than by the
+    compiled single-pass :func:`mtlreg._kernels.task_gram_dense` (``LOOP_MIN_TASK_WORK``)."""
     return n_rows * k * k >= LOOP_MIN_TASK_WORK * n_tasks
-
-
-def task_gram(X, order, starts, mu, c, y, with_ones, H, r):
-    """Per-task ``H[t] = sum_{i in t} c_i a_i a_i^T`` and ``r[t] = sum_{i in t} c_i y_i a_i``
-    with ``a_i = [x_i - mu_t, (1)]``, exactly symmetric, like
-    :func:`mtlreg._kernels.task_gram_dense` (which it calls where tasks are many and
-    small: :func:`loop_over_tasks`). A float32 ``X`` is read a task at a time in
-    float64."""
-    n_tasks, k = H.shape[0], H.shape[1]
-    if not loop_over_tasks(len(order), n_tasks, k):
-        _kernels.task_gram_dense(X, order, starts, mu, c, y, with_ones, H, r, np.empty(k),
-                                 np.empty((k, k)))
-        return
-    d = X.shape[1]
-    contiguous = bool(np.all(order == np.arange(len(order))))  # rows sorted by task
-    for t in range(n_tasks):
-        lo, hi = starts[t], starts[t + 1]
-        rows = slice(lo, hi) if contiguous else order[lo:hi]
-        A = np.asarray(X[rows], dtype=np.float64) - mu[t]
-        ct = c[rows]
-        Ac = A * ct[:, None]
-        G = A.T @ Ac
-        H[t, :d, :d] = G
-        H[t, :d, :d] += G.T
-        H[t, :d, :d] *= 0.5
-        cy = ct * y[rows]
-        r[t, :d] = A.T @ cy
-        if with_ones:
-            H[t, :d, d] = H[t, d, :d] = Ac.sum(axis=0)
-            H[t, d, d] = ct.sum()
-            r[t, d] = cy.sum()
 
 
 def predict_rows(X, codes, coef, intercept):

@@ -308,28 +308,36 @@ class TaskBlocks(_CentredOperator):
             X_t = self.X[rows]
             yield (X_t.toarray() if sp.issparse(X_t) else X_t), w[rows]
 
+    def _gram_by_kernel(self):
+        """Whether the per-task Gram matrices are computed in one compiled pass
+        (:func:`mtlreg._kernels.task_gram_dense`: a dense ``X``, tasks many and small)
+        rather than by the base class's loop of BLAS products, one per task
+        (:func:`mtlreg._grouped.loop_over_tasks`)."""
+        k = self.n_features + int(self.fit_intercept)
+        return not sp.issparse(self.X) and not _grouped.loop_over_tasks(
+            len(self._order), self.n_tasks, k)
+
     def weighted_gram(self, w):
-        """As in the base class; on a dense ``X`` one compiled pass (a BLAS product per
-        task, :func:`mtlreg._kernels.task_gram_dense`)."""
-        if sp.issparse(self.X):
+        if not self._gram_by_kernel():
             return super().weighted_gram(w)
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
-        _grouped.task_gram(row_major(self.X), self._order, self._starts,
-                           np.ascontiguousarray(self.mu), _c64(w), np.zeros(len(w)),
-                           self.fit_intercept, H, np.empty((self.n_tasks, k)))
+        _kernels.task_gram_dense(row_major(self.X), self._order, self._starts,
+                                 np.ascontiguousarray(self.mu), _c64(w), np.zeros(len(w)),
+                                 self.fit_intercept, H, np.empty((self.n_tasks, k)),
+                                 np.empty(k), np.empty((k, k)))
         return H
 
     def task_gram(self):
-        if getattr(self, "_gram", None) is not None or sp.issparse(self.X):
+        if getattr(self, "_gram", None) is not None or not self._gram_by_kernel():
             return super().task_gram()
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
         r = np.empty((self.n_tasks, k))
         X = self.X if is_float32(self.X) else np.asarray(self.X, dtype=np.float64)
-        _grouped.task_gram(row_major(X), self._order, self._starts,
-                           np.ascontiguousarray(self.mu), self.c, self.y, self.fit_intercept,
-                           H, r)
+        _kernels.task_gram_dense(row_major(X), self._order, self._starts,
+                                 np.ascontiguousarray(self.mu), self.c, self.y,
+                                 self.fit_intercept, H, r, np.empty(k), np.empty((k, k)))
         self._gram = (H, r)
         return H, r
 

@@ -17,7 +17,6 @@ compiled kernel otherwise (:func:`loop_over_tasks`).
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
 from .utils._arrays import SLICE_BYTES, is_float32
 
 # Per-task Gram matrices: the compiled single-pass kernel does about 0.2-0.3 ns per

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from . import _grouped, _kernels
-from .utils._arrays import is_float32, matmul64, rmatmul64, row_major, slice_length
+from .utils._arrays import c64, is_float32, matmul64, rmatmul64, row_major, slice_length
 from .utils.validation import resolve_task_weights
 
 
@@ -277,7 +277,7 @@ class TaskBlocks(_CentredOperator):
         if not W.any():  # the null model (alpha_max, starting points): no pass over X
             return np.asarray(offset, dtype=np.float64)[self.codes]
         if once and not sp.issparse(self.X):
-            return _grouped.predict_rows(self.X, self.codes, _c64(W.T), _c64(offset))
+            return _grouped.predict_rows(self.X, self.codes, c64(W.T), c64(offset))
         return rowwise_predict(self.X, self.codes, W.T, offset)
 
     def _raw_rmatvec(self, r):
@@ -323,7 +323,7 @@ class TaskBlocks(_CentredOperator):
         k = self.n_features + int(self.fit_intercept)
         H = np.empty((self.n_tasks, k, k))
         _kernels.task_gram_dense(row_major(self.X), self._order, self._starts,
-                                 np.ascontiguousarray(self.mu), _c64(w), np.zeros(len(w)),
+                                 np.ascontiguousarray(self.mu), c64(w), np.zeros(len(w)),
                                  self.fit_intercept, H, np.empty((self.n_tasks, k)),
                                  np.empty(k), np.empty((k, k)))
         return H
@@ -381,7 +381,7 @@ def task_codes(tasks, task_ids, unseen="error", hint=""):
 
 def rowwise_predict(X, codes, coef, intercept):
     """``z_i = x_i . coef[codes[i]] + intercept[codes[i]]`` for dense or sparse ``X``."""
-    coef, intercept = _c64(coef), _c64(intercept)
+    coef, intercept = c64(coef), c64(intercept)
     out = np.empty(X.shape[0])
     if sp.issparse(X):
         X = sp.csr_matrix(X)
@@ -389,10 +389,6 @@ def rowwise_predict(X, codes, coef, intercept):
                                            intercept, out)
     return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
                                          out)
-
-
-def _c64(a):
-    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):

@@ -4,16 +4,13 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .. import _prox_kernels
+from ..utils._arrays import c64 as _c
 
 
 def _spec(n_rows, kind, a1, a2, positive, l2=0.0):
     """Row description for block coordinate descent (see ``mtlreg._prox_kernels``)."""
     return (np.full(n_rows, kind), np.full(n_rows, float(a1)), np.full(n_rows, float(a2)),
             l2, positive)
-
-
-def _c(W):
-    return np.ascontiguousarray(W, dtype=np.float64)
 
 
 # The l1 and sparse-group optimality measures in NumPy, vectorised over the rows: called

@@ -25,6 +25,12 @@ def slice_length(length, width):
     return max(1, min(SLICE_BYTES // (8 * max(width, 1)), -(-length // 8)))
 
 
+def c64(a):
+    """``a`` as a C-ordered float64 array (copied only where it is not one): what the
+    compiled kernels take for their small arguments (coefficients, weights)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
 def is_float32(X):
     """A dense float32 ``X`` (sparse inputs are converted to float64 up front)."""
     return isinstance(X, np.ndarray) and X.dtype == np.float32

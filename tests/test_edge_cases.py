@@ -321,3 +321,29 @@ def test_classifier_features_scaled_by_1e8_and_1e_minus_8(scale):
         est = GroupLassoClassifier(alpha=0.01 * scale, tol=1e-6).fit(data.X * scale, data.y)
     assert_allclose(est.coef_ * scale, ref.coef_, rtol=1e-3, atol=1e-4)
     assert_allclose(est.intercept_, ref.intercept_, rtol=1e-3, atol=1e-4)
+
+
+def test_non_finite_solution_is_an_error_and_loses_nothing(monkeypatch):
+    """The compiled kernels give inf / NaN on a division by zero (error_model="numpy")
+    instead of raising; a solver result that is not finite is refused with a clear
+    error, and a previous fit is kept as it was."""
+    from mtlreg.linear_model import _base
+    from mtlreg.solvers import select_solver
+
+    data = make_data("per_task", "squared", seed=8)
+    est = GroupLassoRegressor(task_column=0, alpha=0.1).fit(data.X, data.y)
+    coef = est.coef_.copy()
+
+    def poisoned(name, datafit, penalty):
+        solve = select_solver(name, datafit, penalty)
+
+        def run(*args, **kwargs):
+            result = solve(*args, **kwargs)
+            result.W[0, 0] = np.nan
+            return result
+        return run
+
+    monkeypatch.setattr(_base, "select_solver", poisoned)
+    with pytest.raises(FloatingPointError, match="non-finite coefficients"):
+        est.set_params(alpha=0.2).fit(data.X, data.y)
+    np.testing.assert_array_equal(est.coef_, coef)

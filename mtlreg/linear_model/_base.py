@@ -253,6 +253,15 @@ class MultiTaskLinearModel(BaseEstimator):
                 b0 = layout.centre_intercept(self._model_coef(W0), self.intercept_)
         result = self._solve(layout, datafit, penalty, W0, b0,
                              float(np.max(np.abs(G0), initial=0.0)))
+        if not (np.all(np.isfinite(result.W)) and np.all(np.isfinite(result.b))):
+            # the inputs are validated so that no sum overflows; the compiled kernels
+            # give inf / NaN on a division by zero (error_model="numpy") rather than
+            # raise: a last guard, so that no non-finite model is ever returned
+            raise FloatingPointError(
+                f"{type(self).__name__}: the solver returned non-finite coefficients "
+                "(NaN or inf): its iterates overflowed. Scale the features and the "
+                "target (e.g. StandardScaler), or increase alpha or l2_reg."
+            )
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "

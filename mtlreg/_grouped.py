@@ -27,6 +27,8 @@ from .utils._arrays import SLICE_BYTES, is_float32
 LOOP_MIN_TASK_WORK = 2.5e5
 # rows per chunk of the one-off predictions (a gathered coefficient block of this size)
 PREDICT_CHUNK = 4096
+# predictions on fewer rows than this are made here, not by the compiled row kernel
+PREDICT_KERNEL_MIN_ROWS = 256
 
 
 def task_sums(X, order, starts, weights):

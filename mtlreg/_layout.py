@@ -387,8 +387,12 @@ def rowwise_predict(X, codes, coef, intercept):
         X = sp.csr_matrix(X)
         return _kernels.rowwise_matvec_csr(X.data, X.indices, X.indptr, codes, coef,
                                            intercept, out)
-    return _kernels.rowwise_matvec_dense(row_major(np.asarray(X)), codes, coef, intercept,
-                                         out)
+    X = np.asarray(X)
+    if X.shape[0] < _grouped.PREDICT_KERNEL_MIN_ROWS:
+        # a few rows: NumPy, as fast here; and a single row is C-contiguous whatever its
+        # strides, so the kernel would be compiled once more for it (0.2-0.3 s of CPU)
+        return _grouped.predict_rows(X, codes, coef, intercept)
+    return _kernels.rowwise_matvec_dense(row_major(X), codes, coef, intercept, out)
 
 
 def _sq_spectral_norm(X, s, mu, with_ones):

@@ -701,7 +701,8 @@ def test_kernels_compiled_for_one_layout_whatever_the_input_order():
     reach the compiled row and Gram kernels as one array type (rows strided beside a
     spare column, numba's 'A' layout), so the kernels are compiled once, not again
     for C-contiguous copies (a *CV estimator on a ColumnTransformer's F-ordered output
-    compiled them twice: its folds are cut in C order)."""
+    compiled them twice: its folds are cut in C order). A prediction on one row, which
+    is C-contiguous whatever its strides, does not add a specialisation either."""
     from mtlreg import GroupLassoRegressor, _kernels
 
     def x_layouts():
@@ -712,7 +713,11 @@ def test_kernels_compiled_for_one_layout_whatever_the_input_order():
     before = x_layouts()  # other tests in this process may have compiled others
     for position, order in [(0, "C"), (0, "F"), (2, "C"), (2, "F")]:
         X, y = _per_task_array(position, order=order)
-        GroupLassoRegressor(alpha=0.05, task_column=position).fit(X, y).predict(X)
+        # 360 rows: the kernel predicts them; a single row (C-contiguous) NumPy does
+        X, y = np.asarray(np.tile(X, (3, 1)), order=order), np.tile(y, 3)
+        est = GroupLassoRegressor(alpha=0.05, task_column=position).fit(X, y)
+        pred = est.predict(X)
+        np.testing.assert_allclose(est.predict(X[:1]), pred[:1], rtol=1e-13)
     assert x_layouts() - before <= {"array(float64, 2d, A)"}
     assert "array(float64, 2d, A)" in x_layouts()
 

@@ -233,4 +233,3 @@ def _known_eigh(L):
         return None
     Q = np.cos(np.pi * np.outer(np.arange(T) + 0.5, np.arange(T)) / T)
     return np.maximum(lam, 0.0), Q / np.linalg.norm(Q, axis=0)
-

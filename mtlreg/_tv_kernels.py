@@ -20,7 +20,8 @@ def tv1d_prox(y, lam, out):
     if n == 0:
         return out
     if lam <= 0.0 or n == 1:
-        out[:] = y
+        for i in range(n):  # not ``out[:] = y``: numba compiled its shape-mismatch
+            out[i] = y[i]   # message for it, 3.3 s of CPU on the first fused fit
         return out
     k = k0 = kminus = kplus = 0
     vmin = y[0] - lam

@@ -33,6 +33,7 @@ from .._prox_kernels import (
     L1INF_KIND,
     L21_KIND,
     SGL_KIND,
+    ZERO_KIND,
     _row_prox,
     l1_row_prox,
     l21_row_prox,
@@ -217,16 +218,18 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
 
 
 def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """:func:`admm_rows` through the kernel of the one kind every row shares (l2,1, l1
-    and sparse group: one kernel; l1,inf), else -- mixed kinds, the mean regularisation, no penalty --
-    through :func:`admm_rows` itself. Same return value."""
-    uniform = kind.shape[0] > 0 and bool(np.all(kind == kind[0]))
-    k = int(kind[0]) if uniform else -1
+    """:func:`admm_rows` through a kernel that compiles only the proxes the rows use:
+    the l2,1, l1, sparse-group and unpenalised rows (``ZERO_KIND``: the identity, bar
+    the clipping with ``positive``) share :func:`_admm_l1_l21` (``a1 = a2 = 0`` for
+    the last); rows all l1,inf take :func:`_admm_linf`; others -- the mean
+    regularisation, mixtures with it or with l1,inf -- :func:`admm_rows` itself.
+    Same return value, same iterates."""
+    kinds = set(np.unique(kind).tolist())
     buffers = admm_buffers(*rt.shape, 2)
-    if k in (L21_KIND, L1_KIND, SGL_KIND):
-        zero = np.zeros_like(a1)
-        l1, l21 = {L21_KIND: (zero, a1), L1_KIND: (a1, zero), SGL_KIND: (a1, a2)}[k]
+    if kinds and kinds <= {L21_KIND, L1_KIND, SGL_KIND, ZERO_KIND}:
+        l1 = np.where((kind == L1_KIND) | (kind == SGL_KIND), a1, 0.0)
+        l21 = np.where(kind == L21_KIND, a1, np.where(kind == SGL_KIND, a2, 0.0))
         return _admm_l1_l21(M, rt, Z, U, W, rho, n_steps, l1, l21, l2, positive, *buffers)
-    if k == L1INF_KIND:
+    if kinds == {L1INF_KIND}:
         return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
     return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, *buffers)

@@ -7,6 +7,8 @@ the exact gradient at ``x``. The penalised model ``q(x') + P(x')`` is what the
 squared-loss solvers already minimise with every penalty, so the subproblem goes to
 one of them, warm-started at ``x``:
 
+* the direct solve (:mod:`.direct`) for a quadratic penalty (mean regularisation,
+  ridge): the subproblem is a linear system, solved exactly,
 * ADMM (exact per-task solves, hardly sensitive to feature scaling) where it applies,
 * else BCD where it applies (row-separable penalties),
 * else FISTA on the Gram-form model (cheap iterations, ``O(T k^2)``; the only choice
@@ -38,18 +40,21 @@ References: Lee, Sun & Saunders (2014), *Proximal Newton-type methods*; glmnet
 skglm's ``ProxNewton`` / ``GroupProxNewton``.
 """
 
+import functools
+
 import numpy as np
 
 from ..datafits import _GRAM_MAX_ENTRIES, _GRAM_MAX_K
 from ..utils._threads import single_threaded_blas
 from .admm import admm, supports_admm
 from .bcd import bcd, supports_bcd
+from .direct import direct, supports_direct
 from .fista import SolverResult, _split, fista, kkt_violation
 
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
 ROUNDING = 100 * np.finfo(float).eps  # relative rounding level of an intercept gradient
-INNER_MAX_ITER = {"admm": 5000, "bcd": 5000, "fista": 20000}
+INNER_MAX_ITER = {"direct": 5000, "admm": 5000, "bcd": 5000, "fista": 20000}
 
 
 def _base(datafit):
@@ -78,6 +83,8 @@ def prefers_newton(datafit, penalty):
 
 def inner_solver(model, penalty):
     """``(name, function)`` of the solver of the penalised quadratic model."""
+    if supports_direct(model, penalty):  # ADMM from there if rounding defeats it
+        return "direct", functools.partial(direct, fallback=admm)
     if _split(penalty)[0] is not None:
         return "fista", fista
     if supports_admm(model, penalty):

@@ -107,10 +107,12 @@ def test_shifted_inverse_matches_numpy():
     assert not K.shifted_inverse(H, np.zeros(6), M)
 
 
-@pytest.mark.parametrize("kind", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("kind", [0, 1, 2, 3, 4, 5, (0, 5, 1, 2), (3, 5, 3, 3), (4, 0, 4, 4)])
 @pytest.mark.parametrize("positive", [False, True])
 def test_admm_rows_of_one_kind_match_the_dispatching_kernel(kind, positive):
-    rng = np.random.default_rng(kind)
+    """Per kind, and rows of mixed kinds (l2,1 / unpenalised / l1 / sparse group share a
+    kernel; l1,inf or mean rows mixed with others go to the dispatching one)."""
+    rng = np.random.default_rng(sum(np.atleast_1d(kind)))
     T, d = 5, 4
     A = rng.standard_normal((T, 12, d)) * np.array([10.0, 1.0, 0.1, 3.0])
     H = np.ascontiguousarray(A.transpose(0, 2, 1) @ A)
@@ -118,7 +120,7 @@ def test_admm_rows_of_one_kind_match_the_dispatching_kernel(kind, positive):
     rho = np.array([50.0, 1.0, 0.02, 5.0])
     M = np.empty_like(H)
     assert K.shifted_inverse(H, rho, M)
-    spec = (np.full(d, kind), rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
+    spec = (np.broadcast_to(np.asarray(kind, dtype=np.int64), d).copy(), rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
     Z0, U0 = rng.standard_normal((T, d)), rng.standard_normal((T, d))
     runs = []
     for kernel in (R.admm_rows, R.admm_rows_uniform):

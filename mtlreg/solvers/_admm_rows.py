@@ -218,18 +218,33 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
 
 
 def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """:func:`admm_rows` through a kernel that compiles only the proxes the rows use:
-    the l2,1, l1, sparse-group and unpenalised rows (``ZERO_KIND``: the identity, bar
-    the clipping with ``positive``) share :func:`_admm_l1_l21` (``a1 = a2 = 0`` for
-    the last); rows all l1,inf take :func:`_admm_linf`; others -- the mean
-    regularisation, mixtures with it or with l1,inf -- :func:`admm_rows` itself.
-    Same return value, same iterates."""
+    """:func:`admm_rows` through the kernel :func:`rows_stepper` picks. Same return
+    value, same iterates."""
+    return rows_stepper(kind, a1, a2, l2, positive)(M, rt, Z, U, W, rho, n_steps)
+
+
+def rows_stepper(kind, a1, a2, l2, positive):
+    """``step(M, rt, Z, U, W, rho, n_steps)``: ADMM steps by a kernel that compiles only
+    the proxes the rows use. The l2,1, l1, sparse-group and unpenalised rows
+    (``ZERO_KIND``: the identity, bar the clipping with ``positive``) share
+    :func:`_admm_l1_l21` (``a1 = a2 = 0`` for the last); rows all l1,inf take
+    :func:`_admm_linf`; others -- the mean regularisation, mixtures with it or with
+    l1,inf -- :func:`_admm_mixed`, the kernel of :func:`admm_rows`. Chosen once per
+    solve, with the scratch arrays allocated on the first call."""
     kinds = set(np.unique(kind).tolist())
-    buffers = admm_buffers(*rt.shape, 2)
     if kinds and kinds <= {L21_KIND, L1_KIND, SGL_KIND, ZERO_KIND}:
         l1 = np.where((kind == L1_KIND) | (kind == SGL_KIND), a1, 0.0)
         l21 = np.where(kind == L21_KIND, a1, np.where(kind == SGL_KIND, a2, 0.0))
-        return _admm_l1_l21(M, rt, Z, U, W, rho, n_steps, l1, l21, l2, positive, *buffers)
-    if kinds == {L1INF_KIND}:
-        return _admm_linf(M, rt, Z, U, W, rho, n_steps, a1, l2, positive, *buffers)
-    return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive, *buffers)
+        kernel, args = _admm_l1_l21, (l1, l21, l2, positive)
+    elif kinds == {L1INF_KIND}:
+        kernel, args = _admm_linf, (a1, l2, positive)
+    else:
+        kernel, args = _admm_mixed, (kind, a1, a2, l2, positive)
+    buffers = []
+
+    def step(M, rt, Z, U, W, rho, n_steps):
+        if not buffers:
+            buffers.extend(admm_buffers(*rt.shape, 2))
+        return kernel(M, rt, Z, U, W, rho, n_steps, *args, *buffers)
+
+    return step

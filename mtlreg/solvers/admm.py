@@ -78,7 +78,7 @@ from ..penalties import (
 from ..penalties._composite import ColumnL21, WithRidge
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
-from ._admm_rows import admm_fused, admm_parts_l21, admm_rows_uniform
+from ._admm_rows import admm_fused, admm_parts_l21, rows_stepper
 from ._admm_schedule import Balancing, RhoSchedule, mean_curvature
 from .fista import fista, result_at
 
@@ -200,8 +200,9 @@ class _Steps:
             self.Z = np.ascontiguousarray(W0.T)
         if mode == "rows":
             kind, a1, a2, l2, positive = penalty.row_spec(d)
-            self.spec = (np.asarray(kind, dtype=np.int64), np.asarray(a1, dtype=np.float64),
-                         np.asarray(a2, dtype=np.float64), float(l2), bool(positive))
+            self.rows = rows_stepper(np.asarray(kind, dtype=np.int64),
+                                     np.asarray(a1, dtype=np.float64),
+                                     np.asarray(a2, dtype=np.float64), float(l2), bool(positive))
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha
@@ -237,7 +238,7 @@ class _Steps:
             return ST.admm_sparse_trace(M, rt, self.Z1, self.Z2, U[0], U[1], W, rho, n,
                                         self.a1, self.second)
         if self.mode == "rows":
-            return admm_rows_uniform(M, rt, Z, U, W, rho, n, *self.spec)
+            return self.rows(M, rt, Z, U, W, rho, n)
         if self.mode == "fused":
             return admm_fused(M, rt, Z, U, W, rho, n, *self.spec)
         if self.mode == "graph_rows":

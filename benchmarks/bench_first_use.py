@@ -13,6 +13,7 @@ wall time of compilation grows with the load, its CPU time much less. Then the d
 
     python benchmarks/bench_first_use.py                 # this checkout
     python benchmarks/bench_first_use.py --src OTHER     # another checkout (before/after)
+    python benchmarks/bench_first_use.py --all           # every public estimator
 """
 
 import argparse
@@ -97,6 +98,17 @@ def _fmt(r, key, digits=2):
     return value if lo == hi else f"{value} ({lo:.{digits}f}-{hi:.{digits}f})"
 
 
+def _other_estimators(src):
+    """Every public regressor and classifier of ``src`` (not the ``*CV`` ones) that
+    ``CASES`` leaves out, with its default parameters."""
+    code = ("import json, mtlreg; print(json.dumps([n for n in mtlreg.__all__ "
+            "if n.endswith(('Regressor', 'Classifier'))]))")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=src),
+                         capture_output=True, text=True, check=True)
+    done = {name for name, _ in CASES}
+    return [(name, {}) for name in sorted(json.loads(out.stdout)) if name not in done]
+
+
 def _commit(src):
     try:
         return subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
@@ -111,10 +123,12 @@ def main(argv=None):
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--out", default=None, help="Markdown file to write")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (median)")
+    parser.add_argument("--all", action="store_true",
+                        help="also every other public estimator (not *CV), at its defaults")
     args = parser.parse_args(argv)
     src = str(Path(args.src).resolve())
     rows = []
-    for name, kw in CASES:
+    for name, kw in CASES + (_other_estimators(src) if args.all else []):
         runs = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
@@ -150,6 +164,9 @@ def main(argv=None):
                      f"{_fmt(second, 'wall', 3)} | {_fmt(second, 'cpu', 3)} | "
                      f"{_fmt(warm, 'wall', 3)} | {_fmt(second, 'import_wall')} | "
                      f"{_fmt(second, 'import_cpu')} |")
+    over = [f"{name} {first['wall']:.2f} s" for name, _, first, _, _ in rows
+             if first["wall"] > 5.0]
+    lines += ["", "First fits over 5 s (median wall): " + (", ".join(over) or "none") + "."]
     if demo:
         lines += ["", f"Demo (`mtlreg.demo.run`, one split): empty cache "
                   f"{_fmt(demo[0], 'wall', 1)} s wall ({_fmt(demo[0], 'cpu', 1)} s CPU); "

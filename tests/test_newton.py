@@ -320,3 +320,38 @@ def test_iterations_of_the_fista_fallback_are_counted(monkeypatch):
     est = mtlreg.GroupLassoClassifier(solver="newton").fit(X, y)
     assert runs, "the fallback did not run: the test no longer covers it"
     assert est.n_iter_ > runs[0] > 0
+
+
+# ------------------------------------------- quadratic penalties: the direct solve
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("penalty_name", ["ridge", "mean"])
+def test_newton_steps_of_quadratic_penalties_are_solved_directly(fit_intercept, penalty_name):
+    """Mean regularisation or a ridge alone: each Newton subproblem is a linear system,
+    solved exactly by ``solvers.direct`` (its optimality measure then below any inner
+    tolerance); a task whose Hessian is singular (zero weight: no curvature) sends the
+    subproblem to ADMM instead of an error."""
+    from mtlreg.penalties import MeanRegularization, Zero, with_ridge
+    from mtlreg.solvers.direct import LinAlgError, direct
+    from mtlreg.solvers.newton import inner_solver
+
+    layout = list(_layouts(fit_intercept))[1]
+    datafit = Logistic(layout)
+    base = MeanRegularization(0.7) if penalty_name == "mean" else Zero()
+    penalty = with_ridge(base, 0.2)
+    W0, b0 = np.zeros((layout.n_features, layout.n_tasks)), np.zeros(layout.n_tasks)
+    model = datafit.quadratic_model(W0 + 0.1, b0)
+    name, solve = inner_solver(model, penalty)
+    assert name == "direct"
+    res = solve(model, penalty, W0, b0, fit_intercept=fit_intercept, tol=1e-12,
+                gradient_scale=1.0)
+    assert res.converged and res.n_iter == 1
+    assert inner_solver(model, with_ridge(Zero(positive=True), 0.2))[0] == "admm"
+    assert inner_solver(model, Zero())[0] != "direct"  # no ridge: not strictly convex
+
+    model.H[1] = 0.0  # a task with no curvature: singular (its intercept is free)
+    if fit_intercept:
+        with pytest.raises(LinAlgError):
+            direct(model, penalty, W0, b0, fit_intercept=True, tol=1e-8, gradient_scale=1.0)
+    res = solve(model, penalty, W0, b0, fit_intercept=fit_intercept, tol=1e-8,
+                gradient_scale=1.0)
+    assert res.n_iter >= 1 and np.all(np.isfinite(res.W))

@@ -150,7 +150,8 @@ def main(argv=None):
               f"cache written {demo[1]['wall']:.1f} s (cpu {demo[1]['cpu']:.1f})")
     load = os.getloadavg()
     lines = [f"# First use: compile, new-process and warm fit times (commit {_commit(src)})",
-             "", f"Command: `python benchmarks/bench_first_use.py --src {src}`; "
+             "", f"Command: `python benchmarks/bench_first_use.py "
+             f"{' '.join(argv if argv is not None else sys.argv[1:])}` (source: {src}); "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
              f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. "
              f"School, per-task layout, raw features. Median of {args.repeat} runs, each with "

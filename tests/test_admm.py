@@ -120,12 +120,13 @@ def test_admm_rows_of_one_kind_match_the_dispatching_kernel(kind, positive):
     rho = np.array([50.0, 1.0, 0.02, 5.0])
     M = np.empty_like(H)
     assert K.shifted_inverse(H, rho, M)
-    spec = (np.broadcast_to(np.asarray(kind, dtype=np.int64), d).copy(), rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
+    kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), d).copy()
+    spec = (kinds, rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
     Z0, U0 = rng.standard_normal((T, d)), rng.standard_normal((T, d))
     runs = []
-    for kernel in (R.admm_rows, R.admm_rows_uniform):
+    for kernel in (lambda *a: R.admm_rows(*a, *spec), R.rows_stepper(*spec)):
         Z, U, W = Z0.copy(), U0.copy(), np.empty((T, d))
-        res = kernel(M, rt, Z, U, W, rho, 7, *spec)
+        res = kernel(M, rt, Z, U, W, rho, 7)
         runs.append((Z, U, W, res))
     (Z1, U1, W1, r1), (Z2, U2, W2, r2) = runs
     np.testing.assert_array_equal(Z1, Z2)

@@ -73,14 +73,6 @@ _INDEPENDENT_DOC = r"""Independent per-task {what}: the no-sharing baseline.
 
 class IndependentRegressor(_IndependentMixin, DirectQuadraticSolveMixin, MultiTaskRegressorMixin,
                            MultiTaskLinearModel):
-    def _direct_strengths(self):
-        """Ridge per task (``penalty="l2"``, unconstrained): the direct solve with no
-        coupling, ``alpha + l2_reg`` on every task (no kernel to compile but the Gram
-        matrices and the per-task inverses)."""
-        if self.penalty == "l2" and not self.positive:
-            return 0.0, self.alpha + self.l2_reg
-        return None
-
     __doc__ = fill_doc(_INDEPENDENT_DOC.format(
         what="regression", loss=_SQUARED, extra="", alpha=1.0,
         solve=("\n\n    With ``solver=\"auto\"``, ridge (``penalty=\"l2\"``, not ``positive``) on "

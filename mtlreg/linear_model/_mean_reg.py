@@ -15,6 +15,7 @@ from ._base import (
 from ._docs import UNSEEN_TASKS_DOC, fill_doc
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers import result_at, solve_mean_regularized
+from ..solvers.direct import quadratic_strengths
 from ..solvers.direct import LinAlgError
 from ..utils.validation import Interval, StrOptions
 
@@ -78,8 +79,8 @@ class DirectQuadraticSolveMixin:
     """``solver="auto"`` on a squared loss with a quadratic penalty: the exact direct
     solve of :func:`mtlreg.solvers.solve_mean_regularized` (per-task Gram matrices,
     one ``d x d`` coupling system) when it applies (dense, moderate d, strictly
-    convex), else the iterative solver. ``_direct_strengths()`` gives the penalty's
-    ``(mean strength, ridge strength)``, or None where the direct solve does not apply.
+    convex), else the iterative solver. The penalty's ``(mean strength, ridge
+    strength)``: :func:`mtlreg.solvers.direct.quadratic_strengths`.
 
     The direct solution is verified by the optimality measure; if it misses ``tol``
     (ill-conditioning) the iterative solver polishes it.
@@ -88,11 +89,10 @@ class DirectQuadraticSolveMixin:
     _max_direct_features = 2000
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        strengths = self._direct_strengths()
+        strengths = quadratic_strengths(penalty)
         direct = (strengths is not None and self.solver == "auto"
                   and not sp.issparse(layout.X)
-                  and layout.n_features <= self._max_direct_features
-                  and sum(strengths) > 0)
+                  and layout.n_features <= self._max_direct_features)
         if direct:
             try:
                 W, b = solve_mean_regularized(layout, *strengths)
@@ -112,9 +112,6 @@ class DirectQuadraticSolveMixin:
 
 class MeanRegularizedRegressor(_MeanRegularizedMixin, DirectQuadraticSolveMixin,
                                MultiTaskRegressorMixin, MultiTaskLinearModel):
-    def _direct_strengths(self):
-        return self.alpha, self.l2_reg
-
     __doc__ = fill_doc(r"""Mean-regularised multi-task regression (soft parameter sharing).
 
     Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``, with

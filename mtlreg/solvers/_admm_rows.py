@@ -15,9 +15,9 @@ With the ridge, ``prox_{(p + l2/2 ||.||^2) / rho}(v) = prox_{p / (rho s)}(v / s)
 Why one kernel per kind: a kernel that dispatches on the kind at run time
 (:func:`admm_rows`, kept for penalties whose rows mix kinds) compiles the prox of
 every kind -- about 2 s of CPU on the first fit after installing, of which a fit uses
-one. :func:`admm_rows_uniform` picks the kernel of the one kind when every row
-shares it (every row penalty of the package does), so that a fit compiles only the
-prox it uses (the l1, l2,1 and sparse-group kinds share one kernel: their proxes are
+one. :func:`rows_stepper` picks the kernel of the kinds the rows have (every row
+penalty of the package has one kind), so that a fit compiles only the prox it uses
+(the l1, l2,1, sparse-group and unpenalised kinds share one kernel: their proxes are
 the two halves of the sparse group's). Same operations in the same order as
 :func:`admm_rows`: same iterates.
 (The loops over a row are written out in each kernel: a helper kernel per loop costs
@@ -215,12 +215,6 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
                 Z[t, j] *= scale
         primal, dual = _dual_update(W, Z, Z_old, U, rho2)  # rho2: rho for P and for Q
     return primal, dual
-
-
-def admm_rows_uniform(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
-    """:func:`admm_rows` through the kernel :func:`rows_stepper` picks. Same return
-    value, same iterates."""
-    return rows_stepper(kind, a1, a2, l2, positive)(M, rt, Z, U, W, rho, n_steps)
 
 
 def rows_stepper(kind, a1, a2, l2, positive):

@@ -60,9 +60,11 @@ def solve_mean_regularized(layout, alpha, l2_reg):
 
 
 def quadratic_strengths(penalty):
-    """``(alpha, l2_reg)`` of a penalty that is the mean-regularisation plus a ridge, or
-    a ridge alone (``alpha = 0``), and strictly convex in ``W`` (``alpha + l2_reg > 0``
-    with a ridge); None for any other penalty (a constraint, a non-smooth term)."""
+    """``(alpha, l2_reg)`` of a penalty that is the mean-regularisation (plus a ridge), or
+    a ridge alone (``alpha = 0``), with ``alpha + l2_reg > 0``; None for any other
+    penalty (a constraint, a non-smooth term). Whether the systems are then positive
+    definite depends on the data too (the mean regularisation alone leaves the mean
+    direction to it): :func:`solve_gram` says so by a ``LinAlgError``."""
     base, l2 = (penalty.penalty, penalty.l2_reg) if isinstance(penalty, WithRidge) else (
         penalty, 0.0)
     if isinstance(base, Zero) and not base.positive:
@@ -71,12 +73,13 @@ def quadratic_strengths(penalty):
         strengths = (base.alpha, l2)
     else:
         return None
-    return strengths if l2 > 0 else None
+    return strengths if sum(strengths) > 0 else None
 
 
 def supports_direct(datafit, penalty):
     """A quadratic datafit in Gram form (per-task ``H``, ``r``: the squared loss's, or the
-    quadratic model of the logistic loss) with a strictly convex quadratic penalty."""
+    quadratic model of the logistic loss) with a quadratic penalty
+    (:func:`quadratic_strengths`)."""
     return (getattr(datafit, "exact_quadratic", False) and hasattr(datafit, "H")
             and quadratic_strengths(penalty) is not None)
 

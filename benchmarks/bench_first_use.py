@@ -6,7 +6,9 @@ the second loads the compiled kernels from the cache (a new process, e.g. a jobl
 worker), and the third times warm fits (best of three after one fit). With
 ``--repeat N`` (default 3) all of it runs N times, each with its own empty cache, and
 the table gives the median with the range: the first fit's time varied by up to a
-second between single runs on the 2-core machine. Wall time and
+second between single runs on the 2-core machine, and the machine's speed by up to
+1.6x within an hour; the warm-fit process also times one fixed compilation (numba's
+cache off), the reference the first fits are divided by. Wall time and
 CPU time (user + system of the process) are reported apart: on a busy machine the
 wall time of compilation grows with the load, its CPU time much less. Then the demo
 (``mtlreg-demo``'s ``run``) once with an empty cache and once with the cache written.
@@ -48,7 +50,16 @@ for _ in range(3 if mode == "warm" else 1):
     est.fit(X, y)
     t = (time.perf_counter() - t0, cpu() - c0)
     best = t if best is None or t[0] < best[0] else best
-print(json.dumps(dict(import_wall=imp[0], import_cpu=imp[1], wall=best[0], cpu=best[1])))
+ref = 0.0
+if mode == "warm":  # the machine's speed now: one fixed compilation, cache off
+    from numba import njit
+    from mtlreg.solvers._admm_kernels import shifted_inverse
+    kernel = njit(fastmath=True, error_model="numpy")(shifted_inverse.py_func)
+    c0 = cpu()
+    kernel.compile("(float64[:, :, ::1], float64[::1], float64[:, :, ::1])")
+    ref = cpu() - c0
+print(json.dumps(dict(import_wall=imp[0], import_cpu=imp[1], wall=best[0], cpu=best[1],
+                      ref=ref)))
 """
 
 DEMO = r"""
@@ -125,10 +136,13 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (median)")
     parser.add_argument("--all", action="store_true",
                         help="also every other public estimator (not *CV), at its defaults")
+    parser.add_argument("--only", action="append", default=None, metavar="NAME",
+                        help="only this estimator (repeatable)")
     args = parser.parse_args(argv)
     src = str(Path(args.src).resolve())
     rows = []
-    for name, kw in CASES + (_other_estimators(src) if args.all else []):
+    cases = CASES + (_other_estimators(src) if args.all or args.only else [])
+    for name, kw in [c for c in cases if not args.only or c[0] in args.only]:
         runs = []
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="mtlreg-first-use-") as cache:
@@ -155,19 +169,27 @@ def main(argv=None):
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
              f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. "
              f"School, per-task layout, raw features. Median of {args.repeat} runs, each with "
-             "its own empty numba cache (range in parentheses).", "",
+             "its own empty numba cache (range in parentheses). The machine's speed "
+             "varied by up to 1.6x within an hour (the same first fit took 3.4 and 5.3 s): "
+             "the reference is one fixed compilation (`shifted_inverse`, numba's cache off, "
+             "measured in the warm-fit process), and the last column the first fit's CPU in "
+             "units of it, comparable between runs.", "",
              "| estimator | first fit after install, wall (s) | its CPU (s) | first fit in a "
              "new process, cache written (s) | its CPU (s) | warm fit (s) | import mtlreg (s) "
-             "| its CPU (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| its CPU (s) | reference compile, CPU (s) | first fit CPU / reference |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, kw, first, second, warm in rows:
         lines.append(f"| {name} {kw} | {_fmt(first, 'wall')} | {_fmt(first, 'cpu')} | "
                      f"{_fmt(second, 'wall', 3)} | {_fmt(second, 'cpu', 3)} | "
                      f"{_fmt(warm, 'wall', 3)} | {_fmt(second, 'import_wall')} | "
-                     f"{_fmt(second, 'import_cpu')} |")
+                     f"{_fmt(second, 'import_cpu')} | {_fmt(warm, 'ref')} | "
+                     f"{first['cpu'] / warm['ref']:.1f} |")
     over = [f"{name} {first['wall']:.2f} s" for name, _, first, _, _ in rows
              if first["wall"] > 5.0]
-    lines += ["", "First fits over 5 s (median wall): " + (", ".join(over) or "none") + "."]
+    refs = sorted(warm["ref"] for *_, warm in rows)
+    lines += ["", "First fits over 5 s (median wall): " + (", ".join(over) or "none") + ". "
+              f"Reference compile: median {refs[len(refs) // 2]:.2f} s over the cases "
+              f"({refs[0]:.2f}-{refs[-1]:.2f})."]
     if demo:
         lines += ["", f"Demo (`mtlreg.demo.run`, one split): empty cache "
                   f"{_fmt(demo[0], 'wall', 1)} s wall ({_fmt(demo[0], 'cpu', 1)} s CPU); "

@@ -5,7 +5,8 @@ At the iterate ``x = (W, b)`` the datafit gives its second-order model
 least-squares problem in Gram form, ``H_t = sum_i c_i p_i (1 - p_i) a_i a_i^T``, with
 the exact gradient at ``x``. The penalised model ``q(x') + P(x')`` is what the
 squared-loss solvers already minimise with every penalty, so the subproblem goes to
-one of them, warm-started at ``x``:
+one of them, warm-started at ``x`` (ADMM also at the scale of its penalty parameter
+where the previous step's solve ended):
 
 * the direct solve (:mod:`.direct`) for a quadratic penalty (mean regularisation,
   ridge): the subproblem is a linear system, solved exactly,
@@ -130,15 +131,18 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
     n_iter = 0
     inner_total = 0
     fallback = False
+    rho_scale = None
     while not converged and n_iter < max_iter:
         n_iter += 1
         model = datafit.quadratic_model(W, b)
         name, solve = inner_solver(model, penalty)
         rel = crit / scale
         inner_tol = max(min(0.1, np.sqrt(rel)) * rel, 0.2 * tol)
+        warm = {"rho_scale": rho_scale} if name == "admm" and rho_scale else {}
         with single_threaded_blas():  # many tiny products: threads only synchronise
             res = solve(model, penalty, W, b, fit_intercept=fit_intercept, tol=inner_tol,
-                        max_iter=INNER_MAX_ITER[name], gradient_scale=gradient_scale)
+                        max_iter=INNER_MAX_ITER[name], gradient_scale=gradient_scale, **warm)
+        rho_scale = getattr(res, "rho_scale", None)
         inner_total += res.n_iter
         dW = res.W - W
         db = (res.b - b) if fit_intercept else np.zeros_like(b)

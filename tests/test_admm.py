@@ -124,7 +124,7 @@ def test_admm_rows_of_one_kind_match_the_dispatching_kernel(kind, positive):
     spec = (kinds, rng.uniform(0.1, 3.0, d), rng.uniform(0.1, 3.0, d), 0.3, positive)
     Z0, U0 = rng.standard_normal((T, d)), rng.standard_normal((T, d))
     runs = []
-    for kernel in (lambda *a: R.admm_rows(*a, *spec), R.rows_stepper(*spec)):
+    for kernel in (lambda *a: R.admm_rows(*a, *spec), R.rows_stepper(*spec, (T, d))):
         Z, U, W = Z0.copy(), U0.copy(), np.empty((T, d))
         res = kernel(M, rt, Z, U, W, rho, 7)
         runs.append((Z, U, W, res))

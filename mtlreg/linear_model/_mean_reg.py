@@ -14,9 +14,7 @@ from ._base import (
 )
 from ._docs import UNSEEN_TASKS_DOC, fill_doc
 from ..penalties import MeanRegularization, with_ridge
-from ..solvers import result_at, solve_mean_regularized
-from ..solvers.direct import quadratic_strengths
-from ..solvers.direct import LinAlgError
+from ..solvers.direct import direct, quadratic_strengths
 from ..utils.validation import Interval, StrOptions
 
 
@@ -77,37 +75,31 @@ _SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n"
 
 class DirectQuadraticSolveMixin:
     """``solver="auto"`` on a squared loss with a quadratic penalty: the exact direct
-    solve of :func:`mtlreg.solvers.solve_mean_regularized` (per-task Gram matrices,
-    one ``d x d`` coupling system) when it applies (dense, moderate d, strictly
-    convex), else the iterative solver. The penalty's ``(mean strength, ridge
-    strength)``: :func:`mtlreg.solvers.direct.quadratic_strengths`.
+    solve of :func:`mtlreg.solvers.direct.direct` on the layout's per-task Gram
+    matrices (one ``d x d`` coupling system) when it applies (dense, moderate d, a
+    penalty of :func:`mtlreg.solvers.direct.quadratic_strengths`), else the iterative
+    solver.
 
     The direct solution is verified by the optimality measure; if it misses ``tol``
-    (ill-conditioning) the iterative solver polishes it.
+    (ill-conditioning) the iterative solver polishes it, and it starts from ``W0``
+    where a task system is singular.
     """
 
     _max_direct_features = 2000
 
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
-        strengths = quadratic_strengths(penalty)
-        direct = (strengths is not None and self.solver == "auto"
-                  and not sp.issparse(layout.X)
-                  and layout.n_features <= self._max_direct_features)
-        if direct:
-            try:
-                W, b = solve_mean_regularized(layout, *strengths)
-            except LinAlgError:
-                direct = False
-        if not direct:
+        if not (quadratic_strengths(penalty) is not None and self.solver == "auto"
+                and not sp.issparse(layout.X)
+                and layout.n_features <= self._max_direct_features):
             return super()._solve(layout, datafit, penalty, W0, b0, gradient_scale)
-        if not self.fit_intercept:
-            b = np.zeros(layout.n_tasks)
-        tol_abs = self.tol * max(gradient_scale, np.finfo(float).tiny)
-        result = result_at(datafit, penalty, W, b, n_iter=1, tol_abs=tol_abs,
-                           fit_intercept=self.fit_intercept)
-        if result.converged:
-            return result
-        return super()._solve(layout, datafit, penalty, W, b, gradient_scale)
+
+        def iterative(datafit, penalty, W, b, **_):
+            return super(DirectQuadraticSolveMixin, self)._solve(layout, datafit, penalty, W,
+                                                                 b, gradient_scale)
+
+        return direct(datafit, penalty, W0, b0, fit_intercept=self.fit_intercept,
+                      tol=self.tol, gradient_scale=gradient_scale, gram=layout.task_gram(),
+                      fallback=iterative)
 
 
 class MeanRegularizedRegressor(_MeanRegularizedMixin, DirectQuadraticSolveMixin,

@@ -217,14 +217,14 @@ def _admm_parts_l21(M, rt, Z, U, W, rho, n_steps, a_rows, a_cols, l2, A, s, zero
     return primal, dual
 
 
-def rows_stepper(kind, a1, a2, l2, positive):
+def rows_stepper(kind, a1, a2, l2, positive, shape):
     """``step(M, rt, Z, U, W, rho, n_steps)``: ADMM steps by a kernel that compiles only
     the proxes the rows use. The l2,1, l1, sparse-group and unpenalised rows
     (``ZERO_KIND``: the identity, bar the clipping with ``positive``) share
     :func:`_admm_l1_l21` (``a1 = a2 = 0`` for the last); rows all l1,inf take
     :func:`_admm_linf`; others -- the mean regularisation, mixtures with it or with
     l1,inf -- :func:`_admm_mixed`, the kernel of :func:`admm_rows`. Chosen once per
-    solve, with the scratch arrays allocated on the first call."""
+    solve, with its scratch arrays for iterates of ``shape`` (``(T, d)``)."""
     kinds = set(np.unique(kind).tolist())
     if kinds and kinds <= {L21_KIND, L1_KIND, SGL_KIND, ZERO_KIND}:
         l1 = np.where((kind == L1_KIND) | (kind == SGL_KIND), a1, 0.0)
@@ -234,11 +234,9 @@ def rows_stepper(kind, a1, a2, l2, positive):
         kernel, args = _admm_linf, (a1, l2, positive)
     else:
         kernel, args = _admm_mixed, (kind, a1, a2, l2, positive)
-    buffers = []
+    buffers = admm_buffers(*shape, 2)
 
     def step(M, rt, Z, U, W, rho, n_steps):
-        if not buffers:
-            buffers.extend(admm_buffers(*rt.shape, 2))
         return kernel(M, rt, Z, U, W, rho, n_steps, *args, *buffers)
 
     return step

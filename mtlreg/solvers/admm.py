@@ -202,7 +202,8 @@ class _Steps:
             kind, a1, a2, l2, positive = penalty.row_spec(d)
             self.rows = rows_stepper(np.asarray(kind, dtype=np.int64),
                                      np.asarray(a1, dtype=np.float64),
-                                     np.asarray(a2, dtype=np.float64), float(l2), bool(positive))
+                                     np.asarray(a2, dtype=np.float64), float(l2), bool(positive),
+                                     self.Z.shape)
         elif mode == "trace":
             base, self.l2 = _unwrap(penalty)
             self.alpha = base.alpha

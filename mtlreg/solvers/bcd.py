@@ -43,7 +43,7 @@ from ._bcd_kernels import (
     centred_sq_norms,
     row_scores,
 )
-from .fista import SolverResult, result_at
+from .fista import SolverResult, gradient_scale_at_zero, result_at
 
 
 def _base(datafit):
@@ -99,8 +99,7 @@ def bcd(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000
     spec = penalty.row_spec(V.shape[0])
     feat = np.arange(V.shape[0]) % d
     if gradient_scale is None:
-        Z0 = datafit.linear_predictor(np.zeros_like(V), b)
-        gradient_scale = float(np.max(np.abs(datafit.gradient(Z0)[0]), initial=0.0))
+        gradient_scale = gradient_scale_at_zero(datafit, V, b)
     tol_abs = tol * max(gradient_scale, np.finfo(float).tiny)
     kind, a1, a2, l2, positive = (np.asarray(spec[0], dtype=np.int64),
                                   np.asarray(spec[1], dtype=np.float64),

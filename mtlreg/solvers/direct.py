@@ -23,7 +23,7 @@ from numpy.linalg import LinAlgError
 
 from ..penalties import MeanRegularization, WithRidge, Zero
 from ._admm_kernels import shifted_inverse
-from .fista import result_at
+from .fista import gradient_scale_at_zero, result_at
 
 
 def solve_gram(H, r, n_features, alpha, l2_reg):
@@ -85,19 +85,20 @@ def supports_direct(datafit, penalty):
 
 
 def direct(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,
-           gradient_scale=None, fallback=None, **kwargs):
+           gradient_scale=None, fallback=None, gram=None, **kwargs):
     """Solver with the signature of :func:`.fista` for the problems of
     :func:`supports_direct`: the exact solve, checked by the optimality measure (not
     trusted). ``fallback`` (a solver, e.g. ADMM) takes over from the start point when
     a task system is singular, and from the direct solution when rounding leaves its
-    measure above ``tol`` (ill-conditioning)."""
-    if gradient_scale is None:  # as the other solvers: the gradient at zero
-        Z0 = datafit.linear_predictor(np.zeros_like(W0), b0)
-        gradient_scale = float(np.max(np.abs(datafit.gradient(Z0)[0]), initial=0.0))
+    measure above ``tol`` (ill-conditioning). ``gram``: the per-task ``(H, r)`` of the
+    quadratic data term when ``datafit`` is not in Gram form itself (the squared loss
+    on the design, ``layout.task_gram()``)."""
+    if gradient_scale is None:
+        gradient_scale = gradient_scale_at_zero(datafit, W0, b0)
     scale = max(gradient_scale, np.finfo(float).tiny)
+    H, r = (datafit.H, datafit.r) if gram is None else gram
     try:
-        W, b = solve_gram(datafit.H, datafit.r, datafit.layout.n_features,
-                          *quadratic_strengths(penalty))
+        W, b = solve_gram(H, r, datafit.layout.n_features, *quadratic_strengths(penalty))
     except LinAlgError:
         if fallback is None:
             raise

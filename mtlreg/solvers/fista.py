@@ -38,6 +38,13 @@ class SolverResult:
     history: list = field(default_factory=list)  # (iteration, objective, kkt)
 
 
+def gradient_scale_at_zero(datafit, W, b):
+    """The default ``scale`` of the stopping rule: the largest entry of the datafit's
+    ``W`` gradient at ``W = 0`` (with the intercepts ``b``)."""
+    Z0 = datafit.linear_predictor(np.zeros_like(W), b)
+    return float(np.max(np.abs(datafit.gradient(Z0)[0]), initial=0.0))
+
+
 def fista(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,
           gradient_scale=None, check_every=10, verbose=0):
     """Accelerated proximal gradient (Beck & Teboulle 2009) with restart.
@@ -74,8 +81,7 @@ def fista(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=10
     Z = datafit.linear_predictor(W, b)
 
     if gradient_scale is None:
-        Z0 = datafit.linear_predictor(np.zeros_like(W), b)
-        gradient_scale = float(np.max(np.abs(datafit.gradient(Z0)[0]), initial=0.0))
+        gradient_scale = gradient_scale_at_zero(datafit, W, b)
     tol_abs = tol * max(gradient_scale, np.finfo(float).tiny)
 
     # momentum point y = (Wy, by) and its prediction Zy

@@ -50,7 +50,7 @@ from ..utils._threads import single_threaded_blas
 from .admm import admm, supports_admm
 from .bcd import bcd, supports_bcd
 from .direct import direct, supports_direct
-from .fista import SolverResult, _split, fista, kkt_violation
+from .fista import SolverResult, _split, fista, gradient_scale_at_zero, kkt_violation
 
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
@@ -106,8 +106,7 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
     if not fit_intercept:
         b0 = b.copy()
     if gradient_scale is None:
-        Z0 = datafit.linear_predictor(np.zeros_like(W), b)
-        gradient_scale = float(np.max(np.abs(datafit.gradient(Z0)[0]), initial=0.0))
+        gradient_scale = gradient_scale_at_zero(datafit, W, b)
     scale = max(gradient_scale, np.finfo(float).tiny)
     tol_abs = tol * scale
     bound = getattr(datafit, "intercept_gradient_bound", lambda: np.inf)()

@@ -226,11 +226,12 @@ def test_rowwise_matvec_and_rmatvec(seed):
 
 
 @pytest.mark.parametrize("slices", [False, True])
-@pytest.mark.parametrize("form", ["C", "strided", "float32"])
+@pytest.mark.parametrize("form", ["C", "strided", "strided_last", "strided_wide", "float32"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_one_off_task_sums_and_predictions(seed, form, slices, monkeypatch):
     """The NumPy twins of the row kernels used once a fit (task means, the final
-    objective's predictions): C-ordered, row-strided (beside a task column) and
+    objective's predictions): C-ordered, row-strided (beside a task column, first or
+    last: read through the whole rows; inside a wider array: by row slices) and
     float32 designs, in one piece and by row slices / chunks."""
     from mtlreg import _grouped
 
@@ -239,9 +240,15 @@ def test_one_off_task_sums_and_predictions(seed, form, slices, monkeypatch):
     if slices:
         monkeypatch.setattr(_grouped, "PREDICT_CHUNK", 7)  # 25 rows: 4 chunks
         monkeypatch.setattr(_grouped, "SLICE_BYTES", 8 * 6 * d)  # 6 rows: 5 slices
-    full = rng.standard_normal((n, d + 1))
-    X = {"C": np.ascontiguousarray(full[:, 1:]), "strided": full[:, 1:],
-         "float32": full[:, 1:].astype(np.float32)}[form]
+    full = rng.standard_normal((n, d + 4))
+    full[:, 0] = full[:, d + 1] = np.nan  # columns beside the features never leak in
+    X = {"C": np.ascontiguousarray(full[:, 1:d + 1]),
+         "strided": np.ascontiguousarray(full[:, :d + 1])[:, 1:],
+         "strided_last": np.ascontiguousarray(full[:, 1:d + 2])[:, :-1],
+         "strided_wide": full[:, 1:d + 1],
+         "float32": full[:, 1:d + 1].astype(np.float32)}[form]
+    parent = _grouped.contiguous_parent(X)
+    assert (parent is not None) == (form in ("strided", "strided_last"))
     codes = rng.integers(0, T, n).astype(np.intp)
     WT, offset, w = rng.standard_normal((T, d)), rng.standard_normal(T), rng.uniform(size=n)
     X64 = X.astype(np.float64)

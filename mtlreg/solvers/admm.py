@@ -28,6 +28,13 @@ metric of ``rho``: about 1 100 against 66 with the intercept eliminated). That i
 problem, not the schedule: on the standardised group lasso no fixed ``rho`` (initial
 value times 0.1 ... 30) needs fewer than 790 iterations to ``tol=1e-8`` without
 intercept, against 100 with one.
+The iterates are extrapolated by safeguarded Anderson acceleration (:mod:`._anderson`,
+every ``check_every`` steps, its memory cleared at every change of ``rho``; not in
+the consensus split): on School it cut the iterations by 20-50 % in most modes
+(group lasso without intercept at ``tol=1e-8`` 190 -> 145, sparse group lasso
+415 -> 265, robust multi-task learning at the default 550 -> 275, MALSAR's dirty
+setting at ``tol=1e-6`` 2 375 -> 1 835), but not everywhere (the same dirty setting
+at the default tol: 200 -> 345).
 Each iteration solves every task exactly, so, unlike a gradient method with one
 global step, its speed hardly depends on how badly the features are scaled
 (School's raw features: standard deviations from 0.07 to 15).
@@ -79,6 +86,7 @@ from ..penalties._composite import ColumnL21, WithRidge
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
 from ._admm_rows import admm_fused, admm_parts_l21, rows_stepper
+from ._anderson import Anderson
 from ._admm_schedule import Balancing, RhoSchedule, mean_curvature
 from .fista import fista, result_at
 
@@ -367,6 +375,10 @@ HANDOVER_WINDOW = 200  # graph + l1: FISTA takes over if the measure did not hal
 # graph-regularised) took more (55 / 80 -> 55 / 95, 55 / 70 -> 70 / 85) and start
 # from their own rho.
 WARM_RHO_MODES = ("rows", "dirty", "trace", "fused")
+# Anderson acceleration of the iterates (:mod:`._anderson`) in the modes whose state is
+# (Z, U); not the consensus split (two copies of Z, a hand-over and a switch of mode)
+ANDERSON = True
+ANDERSON_MODES = ("rows", "dirty", "trace", "fused", "graph_rows", "parts", "python")
 
 
 def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1000,
@@ -457,8 +469,11 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     GW = np.empty((T, d))
     exact_seen = []  # graph + l1: (iteration, exact measure), for the hand-over to FISTA
     hand_over = False
+    accelerate = Anderson() if ANDERSON and mode in ANDERSON_MODES else None
     while not converged and n_iter < max_iter:
         n = min(check_every, max_iter - n_iter)
+        if accelerate is not None:
+            Z0, U0 = steps.Z.copy(), U.copy()
         primal, dual = steps.run(M, rt, U, W, rho, n)
         n_iter += n
         crit = kkt_bound()
@@ -506,11 +521,16 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
                 Zm, lam = steps.Z, rho * U
             factor = schedule.factor(n_iter, W, GW, Zm, lam)
         else:
-            continue
+            factor = 1.0
         if factor != 1.0:
             rho *= factor
             U /= factor  # the same dual rho U
             invert(shift * rho)
+            if accelerate is not None:
+                accelerate.reset_history()  # another map
+        elif accelerate is not None and n_iter < max_iter:
+            root = np.sqrt(rho)
+            accelerate.propose(Z0, U0, steps.Z, U, np.tile(root, U.shape[1] // len(root)))
     steps.refresh(W, U, rho)
     V = steps.variable()
     if elim is not None:
@@ -529,6 +549,9 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     res = result_at(datafit, penalty, V, b, n_iter=n_iter, tol_abs=tol_abs,
                     fit_intercept=fit_intercept)
     res.rho_scale = float(rho.mean())
+    if accelerate is not None and verbose:
+        print(f"[ADMM] Anderson: {accelerate.n_accepted} accepted, "
+              f"{accelerate.n_rejected} rejected")
     return res
 
 

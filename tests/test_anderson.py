@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from mtlreg.solvers._anderson import Anderson
+from mtlreg.utils._anderson import Anderson
 
 admm_module = importlib.import_module("mtlreg.solvers.admm")
 
@@ -25,30 +25,24 @@ def _affine_map(seed, n=40, radius=0.995):
     return A, c, fixed
 
 
-def _iterate(A, c, accelerate, n_blocks, shape):
-    half = shape[0] * shape[1]
-    Z, U = np.zeros(shape), np.zeros(shape)
-    weight = np.ones(shape[1])
-    for _ in range(n_blocks):
-        Z0, U0 = Z.copy(), U.copy()
-        x = A @ np.concatenate([Z.ravel(), U.ravel()]) + c
-        Z, U = x[:half].reshape(shape).copy(), x[half:].reshape(shape).copy()
-        if accelerate is not None:
-            accelerate.propose(Z0, U0, Z, U, weight)
-    return np.concatenate([Z.ravel(), U.ravel()])
+def _iterate(A, c, accelerate, n_steps):
+    x = np.zeros(len(c))
+    for _ in range(n_steps):
+        g = A @ x + c
+        x = g if accelerate is None else accelerate.next_point(x, g)
+    return A @ x + c
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_anderson_solves_a_slow_affine_iteration(seed):
     """On an affine map with a few slow modes (ADMM near its solution, once the
     support has settled) the accelerated iteration reaches the fixed point where the
-    plain one has barely moved: 200 blocks, relative error below 1e-5 against above
+    plain one has barely moved: 200 steps, relative error below 1e-5 against above
     1e-2."""
     A, c, fixed = _affine_map(seed)
-    shape = (8, 5)
-    plain = _iterate(A, c, None, 200, shape)
-    acc = Anderson()
-    fast = _iterate(A, c, acc, 200, shape)
+    plain = _iterate(A, c, None, 200)
+    acc = Anderson(5)
+    fast = _iterate(A, c, acc, 200)
     scale = np.linalg.norm(fixed)
     assert np.linalg.norm(plain - fixed) > 1e-2 * scale
     assert np.linalg.norm(fast - fixed) < 1e-5 * scale
@@ -56,54 +50,42 @@ def test_anderson_solves_a_slow_affine_iteration(seed):
 
 
 def test_anderson_rejects_an_extrapolation_that_does_not_lower_the_residual():
-    """If the block run from an extrapolation ends with a residual no smaller than the
-    last plain one, the state goes back to the plain iterate the extrapolation replaced
-    (exactly) and the memory is cleared."""
+    """If the residual found at an extrapolated point is no smaller than the last plain
+    one, the next point is the plain image the extrapolation replaced (exactly) and the
+    memory is cleared."""
     rng = np.random.default_rng(0)
-    shape = (4, 3)
-    w = np.ones(3)
-    acc = Anderson()
-    Z, U = rng.standard_normal(shape), rng.standard_normal(shape)
-    for k in range(2):  # two plain blocks: the second proposes an extrapolation
-        Z0, U0 = Z.copy(), U.copy()
-        Z, U = 0.5 * Z + 1.0, 0.5 * U
-        plain = (Z.copy(), U.copy())
-        acc.propose(Z0, U0, Z, U, w)
-    assert acc.fallback is not None  # an extrapolation is pending
-    assert not np.array_equal(Z, plain[0])
-    Z0, U0 = Z.copy(), U.copy()
-    Z, U = Z0 + 1e3, U0 - 1e3  # a block that goes far: a large residual
-    acc.propose(Z0, U0, Z, U, w)
-    assert_array_equal(Z, plain[0])
-    assert_array_equal(U, plain[1])
+    acc = Anderson(5)
+    x = rng.standard_normal(12)
+    for _ in range(2):  # two plain steps: the second proposes an extrapolation
+        g = 0.5 * x + 1.0
+        nxt = acc.next_point(x, g)
+        x = nxt
+    assert acc.fallback is not None and not np.array_equal(x, g)  # extrapolated
+    plain = g.copy()
+    back = acc.next_point(x, x + 1e3)  # far from x: a large residual
+    assert_array_equal(back, plain)
     assert acc.n_rejected == 1 and acc.count == 0 and acc.fallback is None
 
 
-def test_anderson_keeps_the_metric():
-    """The extrapolation is computed on ``sqrt(rho) Z`` and ``sqrt(rho) U`` and mapped
-    back: with a per-column weight it returns the same state as with the weight folded
-    into the map (the iteration is the same, only its coordinates change)."""
+def test_admm_extrapolates_in_the_metric_of_rho():
+    """ADMM's state is extrapolated in the coordinates ``sqrt(rho) Z``, ``sqrt(rho) U``
+    and mapped back: the same states as an unweighted accelerator on the map written
+    in those coordinates."""
     A, c, _ = _affine_map(3, n=12)
     shape = (4, 3)
-    weight = np.array([1.0, 10.0, 0.1])
-    D = np.tile(weight, 2 * shape[0])  # the weighted coordinates, flattened
+    rho = np.array([1.0, 100.0, 0.01])
+    D = np.tile(np.sqrt(rho), 2 * shape[0])  # the weighted coordinates, flattened
     half = shape[0] * shape[1]
-    a1, a2 = Anderson(), Anderson()
-    Z1 = U1 = Z2 = U2 = None
-    Z1, U1 = np.zeros(shape), np.zeros(shape)
-    Z2, U2 = np.zeros(shape), np.zeros(shape)
+    a1, a2 = Anderson(5), Anderson(5)
+    Z, U = np.zeros(shape), np.zeros(shape)
+    y = np.zeros(2 * half)
     for _ in range(12):
-        Z0, U0 = Z1.copy(), U1.copy()
-        x = A @ np.concatenate([Z1.ravel(), U1.ravel()]) + c
-        Z1, U1 = x[:half].reshape(shape).copy(), x[half:].reshape(shape).copy()
-        a1.propose(Z0, U0, Z1, U1, weight)
-        # the same map in the weighted coordinates, unweighted accelerator
-        Y0, V0 = Z2.copy(), U2.copy()
-        y = D * (A @ (np.concatenate([Z2.ravel(), U2.ravel()]) / D) + c)
-        Z2, U2 = y[:half].reshape(shape).copy(), y[half:].reshape(shape).copy()
-        a2.propose(Y0, V0, Z2, U2, np.ones(3))
-    assert_allclose(Z1 * weight, Z2, rtol=1e-9, atol=1e-12)
-    assert_allclose(U1 * weight, U2, rtol=1e-9, atol=1e-12)
+        Z0, U0 = Z.copy(), U.copy()
+        x = A @ np.concatenate([Z.ravel(), U.ravel()]) + c
+        Z, U = x[:half].reshape(shape).copy(), x[half:].reshape(shape).copy()
+        admm_module._extrapolate(a1, Z0, U0, Z, U, rho)
+        y = a2.next_point(y, D * (A @ (y / D) + c))  # the same map, weighted
+    assert_allclose(np.concatenate([Z.ravel(), U.ravel()]) * D, y, rtol=1e-9, atol=1e-12)
 
 
 def _school_fit(name, accelerate, monkeypatch, **params):

@@ -79,9 +79,8 @@ class Anderson:
         except np.linalg.LinAlgError:
             self.reset_history()
             return g
-        new = g + beta @ DG
-        if not np.all(np.isfinite(new)):
+        if not np.all(np.isfinite(beta)):  # (the points and images are finite)
             self.reset_history()
             return g
         self.fallback = g.copy()
-        return new
+        return g + beta @ DG

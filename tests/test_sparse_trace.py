@@ -256,6 +256,8 @@ def test_prox_stops_at_the_rounding_floor():
     assert not ok
     assert strict._last_inner_iter < 2000
     assert np.linalg.norm(U - reference) <= 1e-10 * np.linalg.norm(reference)
+    with pytest.warns(ConvergenceWarning, match="rounding"):  # the public prox says so
+        SparseTraceNorm(1.0, prox_tol=-1.0).prox(V, 1.0)
 
 
 def test_prox_is_sparse_and_low_rank_in_its_regime():

@@ -136,8 +136,10 @@ class SparseTraceNorm:
         U, ok = self._prox(V, step * a1, step * a_star, warm=True)
         if not ok:
             warnings.warn(
-                "The prox of the l1 + trace norm penalty did not reach its tolerance in "
-                f"{self.prox_max_iter} inner iterations.", ConvergenceWarning)
+                "The prox of the l1 + trace norm penalty did not reach its tolerance "
+                f"prox_tol={self.prox_tol:g} in {self._last_inner_iter} inner iterations "
+                f"(prox_max_iter={self.prox_max_iter}; it also stops earlier where rounding "
+                "keeps its duality gap just above the tolerance).", ConvergenceWarning)
         return U
 
     def consensus_split(self):

@@ -482,8 +482,8 @@ def admm(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=100
     accelerate = Anderson(ANDERSON_MEMORY) if ANDERSON and mode in ANDERSON_MODES else None
     while not converged and n_iter < max_iter:
         n = min(check_every, max_iter - n_iter)
-        if accelerate is not None:
-            Z0, U0 = steps.Z.copy(), U.copy()
+        if accelerate is not None and n_iter + n >= ANDERSON_START:
+            Z0, U0 = steps.Z.copy(), U.copy()  # the state this block starts from
         primal, dual = steps.run(M, rt, U, W, rho, n)
         n_iter += n
         crit = kkt_bound()

@@ -19,7 +19,7 @@ it to be the faster, the compiled kernel otherwise (:func:`loop_over_tasks`).
 import numpy as np
 import scipy.sparse as sp
 
-from .utils._arrays import SLICE_BYTES, is_float32
+from .utils._arrays import SLICE_BYTES, contiguous_parent, is_float32
 
 # Per-task Gram matrices: the compiled single-pass kernel does about 0.2-0.3 ns per
 # multiply-add; the loop of BLAS products about 0.05 ns plus some 50 us a task around
@@ -31,9 +31,6 @@ LOOP_MIN_TASK_WORK = 2.5e5
 PREDICT_CHUNK = 4096
 # predictions on fewer rows than this are made here, not by the compiled row kernel
 PREDICT_KERNEL_MIN_ROWS = 256
-# a strided X is read through its parent array when that has at most this many more
-# columns (see contiguous_parent)
-PARENT_SPARE_COLUMNS = 1
 
 
 def task_sums(X, order, starts, weights):
@@ -60,26 +57,6 @@ def task_sums(X, order, starts, weights):
         hi = min(lo + step, n)
         out += indicator[:, lo:hi] @ np.ascontiguousarray(X[lo:hi], dtype=np.float64)
     return out
-
-
-def contiguous_parent(X, spare=PARENT_SPARE_COLUMNS):
-    """``(P, j)`` when ``X`` is ``P[:, j:j + d]`` for a C-contiguous float64 array ``P``
-    with the same rows and at most ``spare`` more columns (the features of a user's
-    array beside its task column: :func:`mtlreg.utils.validation._feature_columns`),
-    else ``None``. A product by ``P`` reads the rows where they lie, where SciPy would
-    first copy the strided ``X`` (School, the task sums: 0.54 -> 0.20 ms). The other
-    columns of ``P`` go into columns of the product that are dropped; a non-finite
-    value there stays in its own column."""
-    P = X.base
-    if (not isinstance(P, np.ndarray) or P.dtype != np.float64 or X.dtype != np.float64
-            or P.ndim != 2 or not P.flags.c_contiguous or P.shape[0] != X.shape[0]
-            or X.strides != P.strides or P.shape[1] > X.shape[1] + spare):
-        return None
-    offset = X.__array_interface__["data"][0] - P.__array_interface__["data"][0]
-    first, rest = divmod(offset, P.itemsize)
-    if rest or not 0 <= first <= P.shape[1] - X.shape[1]:
-        return None
-    return P, first
 
 
 def loop_over_tasks(n_rows, n_tasks, k):

@@ -16,6 +16,11 @@ float64 input.
 import numpy as np
 
 SLICE_BYTES = 1 << 22
+# a strided X is read through its parent array when that has at most this many more
+# columns (see contiguous_parent)
+PARENT_SPARE_COLUMNS = 1
+# rows per block of column_magnitude's reductions
+MAGNITUDE_BLOCK = 16
 
 
 def slice_length(length, width):
@@ -68,3 +73,52 @@ def row_major(X):
     if X.ndim == 2 and X.strides[1] == X.itemsize and X.strides[0] >= X.shape[1] * X.itemsize:
         return X
     return np.ascontiguousarray(X)
+
+
+def contiguous_parent(X, spare=PARENT_SPARE_COLUMNS):
+    """``(P, j)`` when ``X`` is ``P[:, j:j + d]`` for a C-contiguous float64 array ``P``
+    with the same rows and at most ``spare`` more columns (the features of a user's
+    array beside its task column: :func:`mtlreg.utils.validation._feature_columns`),
+    else ``None``. A product by ``P`` reads the rows where they lie, where SciPy would
+    first copy the strided ``X`` (School, the task sums: 0.54 -> 0.20 ms). The other
+    columns of ``P`` go into columns of the product that are dropped; a non-finite
+    value there stays in its own column."""
+    P = X.base
+    if (not isinstance(P, np.ndarray) or P.dtype != np.float64 or X.dtype != np.float64
+            or P.ndim != 2 or not P.flags.c_contiguous or P.shape[0] != X.shape[0]
+            or X.strides != P.strides or P.shape[1] > X.shape[1] + spare):
+        return None
+    offset = X.__array_interface__["data"][0] - P.__array_interface__["data"][0]
+    first, rest = divmod(offset, P.itemsize)
+    if rest or not 0 <= first <= P.shape[1] - X.shape[1]:
+        return None
+    return P, first
+
+
+def column_magnitude(X):
+    """``(max_i |x_ij|`` per column of a dense ``X``, whether those are all finite``)``;
+    NaN and inf propagate to their column's entry.
+
+    NumPy reduces ``axis=0`` of a C-ordered ``(n, d)`` array one row at a time, an
+    inner loop of ``d`` entries (School's 28: 0.6 ms a pass). Here blocks of
+    ``MAGNITUDE_BLOCK`` rows are reduced as single rows of ``MAGNITUDE_BLOCK * d``
+    entries (vectorised), then folded: the same maxima, exactly (School: 1.2 -> 0.2 ms
+    for the max and the min). The features beside a task column are read through
+    their parent array (:func:`contiguous_parent`), its other column dropped after."""
+    parent = contiguous_parent(X)
+    P, first = parent if parent is not None else (X, 0)
+    n, k = P.shape
+    d = X.shape[1]
+    b = MAGNITUDE_BLOCK
+    m = (n // b) * b
+    if not P.flags.c_contiguous or m == 0:
+        hi = X.max(axis=0, initial=0.0)
+        lo = X.min(axis=0, initial=0.0)
+    else:
+        blocks = P[:m].reshape(n // b, b * k)
+        hi = np.maximum(blocks.max(axis=0).reshape(b, k).max(axis=0, initial=0.0),
+                        P[m:].max(axis=0, initial=0.0))[first:first + d]
+        lo = np.minimum(blocks.min(axis=0).reshape(b, k).min(axis=0, initial=0.0),
+                        P[m:].min(axis=0, initial=0.0))[first:first + d]
+    col_max = np.maximum(np.abs(hi), np.abs(lo)).astype(np.float64)
+    return col_max, bool(np.all(np.isfinite(col_max)))

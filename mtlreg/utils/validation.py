@@ -14,6 +14,8 @@ from sklearn.utils.validation import (  # noqa: F401
     validate_data,
 )
 
+from ._arrays import column_magnitude
+
 __all__ = [
     "Interval",
     "StrOptions",
@@ -148,9 +150,7 @@ def _scan(estimator, X):
     if sp.issparse(X):
         return None
     if X.size <= _SCAN_MIN_SIZE:  # small: two NumPy passes, nothing to compile
-        col_max = np.maximum(np.abs(X.max(axis=0, initial=0.0)),
-                             np.abs(X.min(axis=0, initial=0.0))).astype(np.float64)
-        finite = bool(np.all(np.isfinite(col_max)))  # NaN and inf propagate to the max
+        col_max, finite = column_magnitude(X)
     else:
         from ._scan import finite_column_max
 

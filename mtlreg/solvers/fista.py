@@ -36,6 +36,11 @@ class SolverResult:
     converged: bool
     objective: float
     history: list = field(default_factory=list)  # (iteration, objective, kkt)
+    # ADMM: the mean penalty parameter it ended at, where a solve of a nearby problem can
+    # start (proximal Newton's next subproblem); None for the other solvers
+    rho_scale: float | None = None
+    # proximal Newton: the inner solver's iterations over all its steps; None otherwise
+    inner_iterations: int | None = None
 
 
 def gradient_scale_at_zero(datafit, W, b):

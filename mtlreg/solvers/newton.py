@@ -141,7 +141,7 @@ def newton(datafit, penalty, W0, b0, *, fit_intercept=True, tol=1e-4, max_iter=1
         with single_threaded_blas():  # many tiny products: threads only synchronise
             res = solve(model, penalty, W, b, fit_intercept=fit_intercept, tol=inner_tol,
                         max_iter=INNER_MAX_ITER[name], gradient_scale=gradient_scale, **warm)
-        rho_scale = getattr(res, "rho_scale", None)
+        rho_scale = res.rho_scale
         inner_total += res.n_iter
         dW = res.W - W
         db = (res.b - b) if fit_intercept else np.zeros_like(b)

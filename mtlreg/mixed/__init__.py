@@ -1,0 +1,16 @@
+"""Linear mixed models (hierarchical, random-effects models) fitted by empirical Bayes.
+
+The criterion (:mod:`._criterion`: profiled ML / REML deviance and its gradient), the
+covariance parametrisations (:mod:`._covariance`), the per-task statistics
+(:mod:`._statistics`) and the optimiser (:mod:`._fit`); the estimator is
+:class:`mtlreg.linear_model.HierarchicalRegressor`. Everything works from per-task
+sufficient statistics, never from the rows.
+"""
+
+from ._covariance import make_structure
+from ._criterion import CollinearFeaturesError, Evaluation, evaluate
+from ._fit import MixedFit, fit_mixed
+from ._statistics import MixedStatistics, from_statistics
+
+__all__ = ["CollinearFeaturesError", "Evaluation", "MixedFit", "MixedStatistics", "evaluate",
+           "fit_mixed", "from_statistics", "make_structure"]

@@ -1,0 +1,167 @@
+"""The mtlreg side of ``bench_multilevel.py``: the models a user would try, in the
+``task_column`` layout (X = [group id, features]), tuned by their ``*CV`` twins on the same
+inner folds as the baselines; picked up automatically when the package grows them:
+
+- ``intercept_reg`` (shrunk intercepts): when the estimator has it, it is tuned too, through
+  the twin's own grid parameter ``intercept_regs`` if there is one, otherwise by one ``*CV``
+  search per value of :data:`INTERCEPT_REGS` (the best inner-CV loss over all wins);
+- ``mtlreg.HierarchicalRegressor`` / ``HierarchicalClassifier`` (empirical Bayes, nothing to
+  tune): scored by the same 5 inner folds (so that it can be picked) and refitted.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from _multilevel_methods import Outcome, test_score
+
+REGRESSORS = ["MeanRegularizedRegressorCV", "IndependentRegressorCV", "GroupLassoRegressorCV",
+              "TraceNormRegressorCV"]
+CLASSIFIERS = ["MeanRegularizedClassifierCV", "IndependentClassifierCV",
+               "GroupLassoClassifierCV", "TraceNormClassifierCV"]
+HIERARCHICAL = {"regression": "HierarchicalRegressor", "classification": "HierarchicalClassifier"}
+INTERCEPT_REGS = [0.0, 0.01, 0.1, 1.0, 10.0]
+
+
+def available(task):
+    """Names of the mtlreg models to run for this task, the new ones when they exist."""
+    import mtlreg
+
+    names = list(REGRESSORS if task == "regression" else CLASSIFIERS)
+    if hasattr(mtlreg, HIERARCHICAL[task]):
+        names.append(HIERARCHICAL[task])
+    return names
+
+
+def _design(sp, scaling, const):
+    Xtr, Xte = sp.features(scaling)
+    parts_tr, parts_te = [sp.gtr.astype(float), Xtr], [sp.gte.astype(float), Xte]
+    if const:  # a hand-made constant column, fit_intercept=False (see issue 25)
+        parts_tr.append(np.ones(len(Xtr)))
+        parts_te.append(np.ones(len(Xte)))
+    return np.column_stack(parts_tr), np.column_stack(parts_te)
+
+
+def _predict(sp, est, X):
+    if sp.task == "regression":
+        return est.predict(X)
+    return est.predict_proba(X)[:, 1]
+
+
+def _short(exc):
+    text = f"{type(exc).__name__}: {exc}".replace("\n", " ").replace("|", "/")
+    return text if len(text) < 220 else text[:217] + "..."
+
+
+def _errors_text(errors):
+    """``[(scaling, message)]`` -> one line, a message said once for all its scalings."""
+    by_message = {}
+    for scaling, message in errors:
+        by_message.setdefault(message, []).append(scaling)
+    return "; ".join(f"{'/'.join(sc)}: {msg}" for msg, sc in by_message.items())
+
+
+def _warning_note(caught):
+    from sklearn.exceptions import ConvergenceWarning
+
+    n = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return f", {n} ConvergenceWarning(s)" if n else ""
+
+
+def run_cv_model(sp, name, const=False):
+    """One ``*CV`` estimator: both scalings (x the intercept_reg grid); the lowest inner-CV
+    loss (the minimum over its path of the mean over folds) wins and is scored on test."""
+    import mtlreg
+
+    cls = getattr(mtlreg, name)
+    base_params = cls._estimator_class().get_params()
+    cv_params = cls().get_params()
+    grid = [None]
+    extra = {}
+    if "intercept_reg" in base_params:
+        if "intercept_regs" in cv_params:
+            extra["intercept_regs"] = INTERCEPT_REGS
+        else:
+            grid = INTERCEPT_REGS
+    if "unseen_tasks" in cv_params:
+        extra["unseen_tasks"] = "shared"  # never needed on these folds, harmless
+    if const:
+        extra["fit_intercept"] = False
+    t0 = time.perf_counter()
+    best, errors, notes = None, [], ""
+    for scaling in ("raw", "std"):
+        Xtr, Xte = _design(sp, scaling, const)
+        for ir in grid:
+            kw = dict(extra, task_column=0, cv=sp.folds, n_alphas=10 if sp.quick else 30)
+            if ir is not None:
+                kw["intercept_reg"] = ir
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    est = cls(**kw).fit(Xtr, sp.ytr)
+            except Exception as exc:  # noqa: BLE001 - recorded in the results
+                errors.append((scaling, _short(exc)))
+                continue
+            notes += _warning_note(caught)
+            loss = float(getattr(est, est._path_name).mean(axis=-1).min())
+            if best is None or loss < best[0]:
+                best = (loss, scaling, ir, est, Xte)
+    seconds = time.perf_counter() - t0
+    if best is None:
+        return Outcome(seconds=seconds, error=_errors_text(errors))
+    loss, scaling, ir, est, Xte = best
+    alphas = np.ravel(est.alphas_)
+    edge = " (grid edge)" if est.alpha_ in (alphas.min(), alphas.max()) else ""
+    choice = f"{scaling}, alpha={est.alpha_:.3g}{edge}"
+    second = est._second[0] + "_" if est._second else None
+    if second and hasattr(est, second):
+        choice += f", {est._second[0]}={getattr(est, second):.3g}"
+    if ir is not None:
+        choice += f", intercept_reg={ir:g}"
+    elif "intercept_regs" in extra and hasattr(est, "intercept_reg_"):
+        choice += f", intercept_reg={est.intercept_reg_:g}"
+    choice += notes
+    if errors:
+        choice += "; failed: " + _errors_text(errors)
+    return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds, choice)
+
+
+def run_plain_model(sp, name):
+    """An estimator with nothing to tune (the hierarchical one): inner-CV loss on the same
+    folds, both scalings, refit of the better one."""
+    from _multilevel_methods import _loss
+
+    import mtlreg
+
+    cls = getattr(mtlreg, name)
+    t0 = time.perf_counter()
+    best, errors, notes = None, [], ""
+    for scaling in ("raw", "std"):
+        Xtr, Xte = _design(sp, scaling, False)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                loss = np.mean([_loss(sp.task, sp.ytr[te], _predict(
+                    sp, cls(task_column=0).fit(Xtr[tr], sp.ytr[tr]), Xtr[te]))
+                    for tr, te in sp.folds])
+                est = cls(task_column=0).fit(Xtr, sp.ytr)
+        except Exception as exc:  # noqa: BLE001 - recorded in the results
+            errors.append((scaling, _short(exc)))
+            continue
+        notes += _warning_note(caught)
+        if best is None or loss < best[0]:
+            best = (float(loss), scaling, est, Xte)
+    seconds = time.perf_counter() - t0
+    if best is None:
+        return Outcome(seconds=seconds, error=_errors_text(errors))
+    loss, scaling, est, Xte = best
+    return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds,
+                   f"{scaling}, defaults{notes}")
+
+
+def run(sp, name, const=False):
+    if name.endswith("CV"):
+        return run_cv_model(sp, name, const)
+    return run_plain_model(sp, name)

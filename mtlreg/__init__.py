@@ -4,8 +4,8 @@ Importing :mod:`mtlreg` never imports torch; the torch bridge lives in ``mtlreg.
 """
 
 # before any kernel module is imported: numba's caches go to a per-user folder,
-# never into the installed package (see _numba_cache.py)
-from . import _numba_cache  # noqa: F401  isort: skip
+# never into the installed package (see _kernels/numba_cache.py)
+from ._kernels import numba_cache  # noqa: F401  isort: skip
 from .linear_model import (  # noqa: E402
     ClusteredClassifier,
     ClusteredClassifierCV,
@@ -27,6 +27,7 @@ from .linear_model import (  # noqa: E402
     GroupLassoClassifierCV,
     GroupLassoRegressor,
     GroupLassoRegressorCV,
+    HierarchicalRegressor,
     IndependentClassifier,
     IndependentClassifierCV,
     IndependentRegressor,
@@ -36,14 +37,14 @@ from .linear_model import (  # noqa: E402
     MeanRegularizedRegressor,
     MeanRegularizedRegressorCV,
     RegularizationPath,
-    RobustMultiTaskClassifier,
-    RobustMultiTaskClassifierCV,
-    RobustMultiTaskRegressor,
-    RobustMultiTaskRegressorCV,
     RobustFeatureLearningClassifier,
     RobustFeatureLearningClassifierCV,
     RobustFeatureLearningRegressor,
     RobustFeatureLearningRegressorCV,
+    RobustMultiTaskClassifier,
+    RobustMultiTaskClassifierCV,
+    RobustMultiTaskRegressor,
+    RobustMultiTaskRegressorCV,
     SparseGroupLassoClassifier,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressor,
@@ -52,14 +53,14 @@ from .linear_model import (  # noqa: E402
     SparseTraceNormClassifierCV,
     SparseTraceNormRegressor,
     SparseTraceNormRegressorCV,
-    TraceNormClassifier,
-    TraceNormClassifierCV,
-    TraceNormRegressor,
-    TraceNormRegressorCV,
     TemporalGroupLassoClassifier,
     TemporalGroupLassoClassifierCV,
     TemporalGroupLassoRegressor,
     TemporalGroupLassoRegressorCV,
+    TraceNormClassifier,
+    TraceNormClassifierCV,
+    TraceNormRegressor,
+    TraceNormRegressorCV,
     alpha_grid,
     regularization_path,
 )
@@ -115,6 +116,7 @@ __all__ = _CV + [
     "DirtyRegressor",
     "GroupLassoClassifier",
     "GroupLassoRegressor",
+    "HierarchicalRegressor",
     "IndependentClassifier",
     "IndependentRegressor",
     "MeanRegularizedClassifier",

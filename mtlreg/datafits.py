@@ -1,6 +1,6 @@
 """Datafits: the smooth part of the objective.
 
-A datafit sees one task layout (:mod:`mtlreg._layout`), i.e. a linear operator
+A datafit sees one task layout (:mod:`mtlreg._tasks.layout`), i.e. a linear operator
 ``A : (W, b) -> Z`` and observation weights ``c``, and implements
 
     F(W, b) = sum_{observations o} c_o * loss(y_o, z_o),       Z = A(W, b)

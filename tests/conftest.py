@@ -1,8 +1,7 @@
 """Shared fixtures: small, fast multi-task problems in both layouts."""
 
-from dataclasses import dataclass
-
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pytest

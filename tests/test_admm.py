@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from mtlreg import DirtyRegressor, GroupLassoRegressor, TraceNormRegressor
-from mtlreg._prox_kernels import l1_row_dist, l1inf_row_dist, l21_row_dist
+from mtlreg._kernels.prox import l1_row_dist, l1inf_row_dist, l21_row_dist
 from mtlreg.solvers import _admm_kernels as K
 from mtlreg.solvers import _admm_rows as R
 

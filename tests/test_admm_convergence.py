@@ -24,12 +24,12 @@ import warnings
 
 import numpy as np
 import pytest
+from _cvx_family import _solve, cp, cvx_data_term, data_term, make_blocks
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import mtlreg
-from _cvx_family import _solve, cp, cvx_data_term, data_term, make_blocks
 from mtlreg.datasets import load_school
 from mtlreg.solvers import _admm_schedule
 

@@ -10,13 +10,13 @@ and without intercept, sample and task weights, ``positive`` and a ridge term.
 
 import warnings
 
+import _cvx_family
 import numpy as np
 import pytest
+from _cvx_family import Spec, cvx_solve, make_blocks, objective
 from sklearn.exceptions import ConvergenceWarning
 
-import _cvx_family
 import mtlreg
-from _cvx_family import Spec, cvx_solve, make_blocks, objective
 from mtlreg.datafits import Quadratic
 from mtlreg.solvers import bcd, fista, select_solver
 from mtlreg.solvers._bcd_blocks import _group_solve

@@ -6,13 +6,13 @@ missing labels and sample weights: the general weighted residual), and the Ander
 extrapolation must never increase the objective.
 """
 
+import importlib
 import warnings
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-import importlib
 from mtlreg import (
     DirtyRegressor,
     GroupLassoRegressor,
@@ -20,7 +20,7 @@ from mtlreg import (
     MeanRegularizedRegressor,
     SparseGroupLassoRegressor,
 )
-from mtlreg._layout import SharedDesign
+from mtlreg._tasks.layout import SharedDesign
 from mtlreg.datafits import Quadratic
 from mtlreg.datasets import make_multitask_regression
 from mtlreg.penalties import L21

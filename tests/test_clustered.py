@@ -10,15 +10,15 @@
 
 import numpy as np
 import pytest
+from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term
+from conftest import assert_three_point
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_family import config_data, fit_tight, null_gradient_scale
 
 import mtlreg
-from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term
 from mtlreg.datasets import make_multitask_regression
 from mtlreg.penalties import ClusteredMTL
-from conftest import assert_three_point
-from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
 

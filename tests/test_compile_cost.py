@@ -64,7 +64,7 @@ def test_no_kernel_assigns_an_array_to_a_slice():
         hits = _slice_assignments_of_arrays(ast.parse(path.read_text()))
         if hits:
             found[str(path.relative_to(PACKAGE))] = hits
-    assert not found, f"copy by a loop instead (mtlreg._kernels.copy_1d): {found}"
+    assert not found, f"copy by a loop instead (mtlreg._kernels.dense.copy_1d): {found}"
 
 
 CHILD = r"""
@@ -114,3 +114,60 @@ def test_first_fits_compile_only_what_they_use(tmp_path):
     unwanted = ("shape_context", "unicode", "str", "repr", "format")
     assert not [f for f in compiled["FusedGroupLassoRegressor"]
                 if any(u in f for u in unwanted)], compiled["FusedGroupLassoRegressor"]
+
+
+CACHE_CHILD = r"""
+import json
+import numpy as np
+from numba.core import event
+
+compiled = []
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+import mtlreg
+
+event.register("numba:compile", Listener())
+rng = np.random.default_rng(0)
+X = np.column_stack([rng.integers(0, 4, 80), rng.standard_normal((80, 3))])
+y = X[:, 1:] @ rng.standard_normal(3) + 0.1 * rng.standard_normal(80)
+mtlreg.GroupLassoRegressor(task_column=0, alpha=0.01).fit(X, y).predict(X)
+print(json.dumps({"file": mtlreg.__file__, "compiled": compiled}))
+"""
+
+
+def _copy_package(dest):
+    import shutil
+
+    shutil.copytree(PACKAGE, dest / "mtlreg", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _fit_in_copy(root, cache, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(MTLREG_CACHE_DIR=str(cache), PYTHONPATH=str(root))
+    res = subprocess.run([sys.executable, "-c", CACHE_CHILD], env=env, cwd=cwd,
+                         capture_output=True, text=True, check=True)
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["file"].startswith(str(root)), out["file"]  # the copy, not the checkout
+    return out["compiled"]
+
+
+def test_the_cache_is_keyed_by_source_not_path(tmp_path):
+    """The same source in two places (``pip install .`` then the editable install, two
+    virtual environments) compiles once: a fit from the second copy compiles nothing.
+    A copy whose kernels differ (one byte in a kernel module) shares no entry."""
+    cache = tmp_path / "cache"
+    first = _copy_package(tmp_path / "a")
+    second = _copy_package(tmp_path / "b")
+    assert _fit_in_copy(first, cache, tmp_path)  # an empty cache: it compiles
+    assert _fit_in_copy(second, cache, tmp_path) == []
+    changed = _copy_package(tmp_path / "c")
+    dense = changed / "mtlreg" / "_kernels" / "dense.py"
+    dense.write_text(dense.read_text() + "\n# another release\n")
+    assert _fit_in_copy(changed, cache, tmp_path)  # compiled anew, not served stale code

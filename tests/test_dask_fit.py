@@ -1,7 +1,7 @@
 """Fits from Dask arrays and DataFrames equal the in-memory fits.
 
 The squared-loss estimators fit from per-task sufficient statistics computed
-partition by partition (:mod:`mtlreg._dask`); the solvers then see the same Gram
+partition by partition (:mod:`mtlreg._dask.fit`); the solvers then see the same Gram
 form as in memory, so the coefficients must agree to 1e-8 (both solved to
 ``tol=1e-10``). Most tests run Dask's synchronous scheduler; one runs on a
 ``distributed.LocalCluster``.
@@ -30,7 +30,7 @@ from mtlreg import (  # noqa: E402
     TraceNormRegressor,
     regularization_path,
 )
-from mtlreg._statistics import merge_statistics, per_task_block_statistics  # noqa: E402
+from mtlreg._tasks.statistics import merge_statistics, per_task_block_statistics  # noqa: E402
 from mtlreg.datasets import (  # noqa: E402
     make_multitask_classification,
     make_multitask_regression,

@@ -5,9 +5,9 @@ of the shared layout with stacked per-task copies."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from _cvx_family import data_gradient, data_term, make_blocks
-from mtlreg._layout import SharedDesign, TaskBlocks
+
+from mtlreg._tasks.layout import SharedDesign, TaskBlocks
 from mtlreg.datafits import GramQuadratic, Logistic, Quadratic, SumOfParts
 
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}

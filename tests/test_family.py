@@ -14,11 +14,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso, Ridge
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
-import mtlreg
 from _cvx_family import (
     Spec,
     cvx_solve,
@@ -29,6 +24,11 @@ from _cvx_family import (
     objective,
     trace_violation,
 )
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import Lasso, Ridge
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import mtlreg
 from mtlreg.datasets import make_multitask_regression
 from mtlreg.penalties import (
     L1,

@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from mtlreg import DirtyRegressor, GroupLassoClassifier, GroupLassoRegressor, \
-    MeanRegularizedRegressor, SparseGroupLassoRegressor, TraceNormRegressor
+from mtlreg import (
+    DirtyRegressor,
+    GroupLassoClassifier,
+    GroupLassoRegressor,
+    MeanRegularizedRegressor,
+    SparseGroupLassoRegressor,
+    TraceNormRegressor,
+)
 from mtlreg.datasets import make_multitask_regression
 
 TIGHT = dict(tol=1e-10, max_iter=100_000)

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from _cvx_reference import build_problem, cvx_solve, l21_kkt_violations, numpy_gradient
-from _cvx_reference import numpy_objective
+from _cvx_reference import build_problem, cvx_solve, l21_kkt_violations, numpy_gradient, numpy_objective
 from conftest import make_data
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit

@@ -1,4 +1,4 @@
-"""Each compiled kernel of mtlreg._kernels and mtlreg._prox_kernels against a plain NumPy twin
+"""Each compiled kernel of mtlreg._kernels.dense and mtlreg._kernels.prox against a plain NumPy twin
 written here."""
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-from mtlreg import _kernels as K
-from mtlreg import _prox_kernels as P
+from mtlreg._kernels import dense as K
+from mtlreg._kernels import prox as P
 from mtlreg.penalties import _row as R
 from mtlreg.utils._arrays import contiguous_parent
 
@@ -234,7 +234,7 @@ def test_one_off_task_sums_and_predictions(seed, form, slices, monkeypatch):
     objective's predictions): C-ordered, row-strided (beside a task column, first or
     last: read through the whole rows; inside a wider array: by row slices) and
     float32 designs, in one piece and by row slices / chunks."""
-    from mtlreg import _grouped
+    from mtlreg._tasks import grouped as _grouped
 
     rng = _rng(seed)
     n, d, T = 25, 6, 4

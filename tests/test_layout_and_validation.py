@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from mtlreg import GroupLassoClassifier, GroupLassoRegressor
-from mtlreg._layout import SharedDesign, TaskBlocks, rowwise_predict, task_sample_counts
+from mtlreg._tasks.layout import SharedDesign, TaskBlocks, rowwise_predict, task_sample_counts
 from mtlreg.datafits import Logistic, Quadratic
 from mtlreg.utils.validation import resolve_task_weights
 
@@ -101,7 +101,7 @@ def test_task_gram_matches_its_definition(case, fit_intercept, sparse, monkeypat
     without task weights), its per-task fallback (NaN labels), the per-task compiled
     kernel (many small tasks) and its loop of BLAS products (rows in any order, or
     sorted by task: slices of X)."""
-    from mtlreg import _grouped
+    from mtlreg._tasks import grouped as _grouped
 
     if case.startswith("blocks"):
         monkeypatch.setattr(_grouped, "LOOP_MIN_TASK_WORK",
@@ -703,7 +703,8 @@ def test_kernels_compiled_for_one_layout_whatever_the_input_order():
     for C-contiguous copies (a *CV estimator on a ColumnTransformer's F-ordered output
     compiled them twice: its folds are cut in C order). A prediction on one row, which
     is C-contiguous whatever its strides, does not add a specialisation either."""
-    from mtlreg import GroupLassoRegressor, _kernels
+    from mtlreg import GroupLassoRegressor
+    from mtlreg._kernels import dense as _kernels
 
     def x_layouts():
         return {str(sig[0]) for k in (_kernels.task_gram_dense, _kernels.rowwise_matvec_dense)

@@ -19,21 +19,21 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
-from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning
-
-import mtlreg
-import mtlreg.solvers as solvers
 import test_clustered
 import test_family
 import test_relations
 from conftest import make_data
-from mtlreg._layout import SharedDesign, TaskBlocks
+from numpy.testing import assert_allclose
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from test_family import fit_tight
+
+import mtlreg
+import mtlreg.solvers as solvers
+from mtlreg._tasks.layout import SharedDesign, TaskBlocks
 from mtlreg.datafits import Logistic, Quadratic, SumOfParts
 from mtlreg.solvers.fista import fista as fista_solver
 from mtlreg.solvers.newton import prefers_newton
-from test_family import fit_tight
 
 NEW_CONFIG = ("per_task_noint_tw", ("per_task", False, False, True, [1.0, 2.0, 0.5]))
 

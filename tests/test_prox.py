@@ -14,11 +14,11 @@ and the prox is compared with cvxpy on a few fixed cases.
 
 import numpy as np
 import pytest
+from _cvx_family import cvx_prox
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from _cvx_family import cvx_prox
 from mtlreg.penalties import (
     L1,
     L21,

@@ -13,11 +13,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import lsq_linear
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
-
-import mtlreg
 from _cvx_family import (
     _solve,
     cp,
@@ -28,11 +23,16 @@ from _cvx_family import (
     nuclear,
     trace_violation,
 )
-from mtlreg.datasets import make_multitask_regression
-from mtlreg import _prox_kernels, _tv_kernels
-from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
 from conftest import assert_prox_properties, assert_three_point
+from scipy.optimize import lsq_linear
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from test_family import config_data, fit_tight, null_gradient_scale
+
+import mtlreg
+from mtlreg._kernels import tv as _tv_kernels
+from mtlreg.datasets import make_multitask_regression
+from mtlreg.penalties import FusedSparseGroup, GraphSmoothness, task_graph_matrix
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
 

@@ -13,14 +13,14 @@ import warnings
 
 import numpy as np
 import pytest
+from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term, nuclear
+from conftest import assert_prox_properties
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from test_family import config_data, fit_tight, null_gradient_scale
 
 import mtlreg
-from _cvx_family import _solve, cp, cvx_data_term, data_gradient, data_term, nuclear
 from mtlreg.penalties import SparseTraceNorm
-from conftest import assert_prox_properties
-from test_family import config_data, fit_tight, null_gradient_scale
 
 TIGHT = dict(tol=1e-10, max_iter=20000)
 

@@ -11,7 +11,6 @@ from mtlreg import GroupLassoRegressor
 from mtlreg.datasets import make_multitask_regression
 from mtlreg.utils._threads import single_threaded_blas
 
-
 _CONTROLLABLE = set()  # BLAS libraries whose pool the fixture could set to 3 threads
 
 

@@ -1,5 +1,6 @@
 """Linear multi-task models: one module per formulation, their paths and ``*CV`` twins."""
 
+from ._cluster import ClusteredClassifier, ClusteredRegressor
 from ._cv import (
     ClusteredClassifierCV,
     ClusteredRegressorCV,
@@ -15,10 +16,10 @@ from ._cv import (
     IndependentRegressorCV,
     MeanRegularizedClassifierCV,
     MeanRegularizedRegressorCV,
-    RobustMultiTaskClassifierCV,
-    RobustMultiTaskRegressorCV,
     RobustFeatureLearningClassifierCV,
     RobustFeatureLearningRegressorCV,
+    RobustMultiTaskClassifierCV,
+    RobustMultiTaskRegressorCV,
     SparseGroupLassoClassifierCV,
     SparseGroupLassoRegressorCV,
     SparseTraceNormClassifierCV,
@@ -28,14 +29,8 @@ from ._cv import (
     TraceNormClassifierCV,
     TraceNormRegressorCV,
 )
+from ._dirty import DirtyClassifier, DirtyRegressor
 from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor
-from ._cluster import ClusteredClassifier, ClusteredRegressor
-from ._robust import (
-    RobustMultiTaskClassifier,
-    RobustMultiTaskRegressor,
-    RobustFeatureLearningClassifier,
-    RobustFeatureLearningRegressor,
-)
 from ._graph import (
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,
@@ -43,11 +38,17 @@ from ._graph import (
     TemporalGroupLassoRegressor,
 )
 from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
-from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor
-from ._dirty import DirtyClassifier, DirtyRegressor
+from ._hierarchical import HierarchicalRegressor
 from ._independent import IndependentClassifier, IndependentRegressor
-from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor
+from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor
 from ._path import RegularizationPath, alpha_grid, regularization_path
+from ._robust import (
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+)
+from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor
 from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor
 from ._trace import TraceNormClassifier, TraceNormRegressor
 

@@ -10,15 +10,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._docs import ALL_SOLVERS, LOGISTIC_SOLVERS, fill_solver_doc
-from .._layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
+from .._tasks.layout import SharedDesign, TaskBlocks, rowwise_predict, task_codes
 from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
 from ..utils._arrays import matmul64
@@ -29,11 +25,14 @@ from ..utils.validation import (
     _check_sample_weight,
     _fit_context,
     check_magnitudes,
-    check_targets,
     check_X,
     fit_or_restore,
     is_dask_collection,
 )
+from ._docs import ALL_SOLVERS, fill_solver_doc
+
+# the regressor / classifier halves, re-exported here beside the base for the formulations
+from ._mixins import MultiTaskClassifierMixin, MultiTaskRegressorMixin
 
 
 def store_params(estimator, params):
@@ -105,21 +104,21 @@ class MultiTaskLinearModel(BaseEstimator):
 
         Dask input (any of ``X``, ``y``, ``sample_weight``) is recognised here, up front:
         its per-task sufficient statistics are computed on the workers and the layout
-        is built from them (:mod:`mtlreg._dask`, imported only then)."""
+        is built from them (:mod:`mtlreg._dask.fit`, imported only then)."""
         if getattr(X, "_mtlreg_prepared", False):  # statistics (*CV from Dask, _dask_cv)
-            from .._statistics import TaskStatistics
+            from .._tasks.statistics import TaskStatistics
 
             layout = TaskStatistics(X.stats, X.kind, self.task_weights, self.fit_intercept)
             self._y_ndim = X.y_ndim
             return layout, self._make_datafit(GramQuadratic(layout)), X.stats.labels
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
-            from .. import _dask
+            from .._dask import fit as _dask
 
             layout, tasks, self._y_ndim, blocks = _dask.fit_statistics(
                 self, X, y, sample_weight, reset=reset)
             if self._loss == "squared":
                 return layout, self._make_datafit(GramQuadratic(layout)), tasks
-            from .._dask_logistic import DistributedLogistic
+            from .._dask.logistic import DistributedLogistic
 
             self._check_task_classes(layout.target_means(), tasks)
             datafit = DistributedLogistic(layout, blocks, self.classes_[1])
@@ -163,14 +162,13 @@ class MultiTaskLinearModel(BaseEstimator):
         """The float32 policy: a dense float32 ``X`` is never copied to float64 as a
         whole. Here (squared loss, ``n_features + 1 <= 256``) its per-task statistics
         are accumulated in float64, slice by slice (as for a fit from Dask,
-        :mod:`mtlreg._statistics`), and the solvers run in float64 on the Gram form
+        :mod:`mtlreg._tasks.statistics`), and the solvers run in float64 on the Gram form
         they give. Memory: the float32 ``X`` plus ``T (d + 1)^2`` numbers. Otherwise
         (more features, the logistic loss) the layout keeps ``X`` in float32 and the
         design-based solvers (BCD on the design, FISTA) read it as it is, every
         product accumulated in float64 (:mod:`mtlreg.utils._arrays`): the float32
         numbers are the data, solved to the same ``tol`` as float64 input."""
-        from .._statistics import (TaskStatistics, per_task_block_statistics,
-                                   shared_block_statistics)
+        from .._tasks.statistics import TaskStatistics, per_task_block_statistics, shared_block_statistics
 
         if task_ids is None:
             self._y_ndim = y.ndim
@@ -324,7 +322,7 @@ class MultiTaskLinearModel(BaseEstimator):
     def _decision(self, X):
         check_is_fitted(self)
         if is_dask_collection(X):  # a lazy result, computed partition by partition
-            from .. import _dask
+            from .._dask import fit as _dask
 
             return _dask.decision(self, X)
         X, task_ids = check_X(self, X, reset=False, keep_float32=True)
@@ -362,187 +360,6 @@ class MultiTaskLinearModel(BaseEstimator):
         return tags
 
 
-class MultiTaskRegressorMixin(RegressorMixin):
-    """Squared loss, real targets."""
-
-    _loss = "squared"
-
-    def _check_y(self, y, n_samples, per_task):
-        return check_targets(y, n_samples, per_task=per_task, numeric=True)
-
-    def predict(self, X):
-        """Predict with the linear model of each row's task.
-
-        Returns ``(n_samples,)`` in the per-task layout (and for a 1-D fit ``y``),
-        ``(n_samples, n_tasks)`` in the shared layout.
-        """
-        return self._decision(X)
-
-    def score(self, X, y, sample_weight=None):
-        """R^2 of the prediction; in the shared layout, averaged over tasks using only
-        the labelled entries of each task (NaN = missing label).
-
-        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
-        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
-        NaN score, unless ``unseen_tasks="shared"``."""
-        y_pred = self.predict(X)
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
-            y = y[:, 0]
-        if not np.isnan(y).any():
-            return r2_score(y, y_pred, sample_weight=sample_weight)
-        Y, P = y.reshape(len(y), -1), y_pred.reshape(len(y), -1)
-        sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        scores = []
-        for t in range(Y.shape[1]):
-            seen = ~np.isnan(Y[:, t])
-            scores.append(r2_score(Y[seen, t], P[seen, t],
-                                   sample_weight=None if sw is None else sw[seen]))
-        return float(np.mean(scores))
-
-    def _test_loss(self, X, y, sample_weight=None):
-        """Mean squared error over the labelled entries (used by the ``*CV`` estimators)."""
-        y = self._check_y(y, len(y), per_task=self.task_column is not None)
-        y = y.reshape(len(y), -1)
-        pred = self._decision(X).reshape(len(y), -1)
-        return _weighted_mean((y - pred) ** 2, sample_weight)
-
-    def __sklearn_tags__(self):
-        return self._more_tags_common(super().__sklearn_tags__())
-
-
-class MultiTaskClassifierMixin(ClassifierMixin):
-    """Logistic loss, binary labels per task (two classes overall, ``classes_``)."""
-
-    _loss = "logistic"
-    _solvers = LOGISTIC_SOLVERS
-
-    def _check_y(self, y, n_samples, per_task):
-        y = check_targets(y, n_samples, per_task=per_task, numeric=False)
-        missing = _missing_mask(y)
-        observed = y[~missing]
-        check_classification_targets(observed)
-        classes = np.unique(observed)
-        if len(classes) > 2:
-            raise ValueError(
-                "Only binary classification is supported: "
-                f"{type(self).__name__} fits one binary problem per task, with two classes "
-                f"overall; y has {len(classes)} classes: {classes[:10].tolist()}."
-            )
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of two classes; only one class "
-                f"({classes.tolist()}) is present in y."
-            )
-        self.classes_ = classes
-        y01 = np.full(y.shape, np.nan)
-        y01[~missing] = observed == classes[1]
-        return y01
-
-    def _check_layout(self, layout, tasks):
-        self._check_task_classes(layout.task_means(layout.y), tasks,
-                                 layout._task_sums(layout.c))
-
-    def _check_task_classes(self, p, tasks, weighted=None):
-        """``p``: the weighted share of ``classes_[1]`` per task."""
-        weighted = np.ones_like(p) if weighted is None else weighted
-        one_class = np.flatnonzero((p <= 0) | (p >= 1) | (weighted <= 0))
-        if len(one_class) and self.fit_intercept:
-            raise ValueError(
-                f"Task(s) {np.asarray(tasks)[one_class][:20].tolist()} have samples of only "
-                "one class (after sample weighting): the intercept of such a task is "
-                "unbounded. Give every task both classes, or set fit_intercept=False."
-            )
-
-    def _check_solution(self, layout, W, b, tasks):
-        """Warn when a task's classes are perfectly separated by the solution and the
-        penalty leaves a direction free: the logistic loss then has no minimiser and
-        the solver stopped at ``tol`` with finite but arbitrary coefficients."""
-        if self._penalty_is_coercive():
-            return
-        margin = (2.0 * layout.y - 1.0) * layout.matvec(W, b)
-        wrong = layout._task_sums(((margin <= 0) & (layout.c > 0)).astype(float))
-        separated = np.flatnonzero(wrong == 0)
-        if separated.size:
-            warnings.warn(
-                f"The classes of task(s) {np.asarray(tasks)[separated][:20].tolist()} are "
-                "perfectly separated and the penalty does not bound the coefficients "
-                f"({self._free_direction()}): the logistic loss has no minimiser, so the "
-                "solver stopped at tol with finite coefficients whose size depends on tol "
-                "and max_iter. Set l2_reg > 0 (or a positive penalty strength).",
-                ConvergenceWarning,
-            )
-
-    def _free_direction(self):
-        return f"alpha={self.alpha}, l2_reg={self.l2_reg}"
-
-    def decision_function(self, X):
-        """Linear predictor ``x . w_t + b_t`` of the positive class ``classes_[1]``."""
-        return self._decision(X)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        ``(n_samples, 2)`` (columns in the order of ``classes_``) in the per-task
-        layout and for a 1-D fit ``y``; in the shared layout with a 2-D ``y``,
-        ``(n_samples, n_tasks)``: the probability of ``classes_[1]`` for each task
-        (the multilabel convention of :class:`~sklearn.neural_network.MLPClassifier`).
-        """
-        Z = self._decision(X)
-        if is_dask_collection(Z):
-            from .._dask import map_result
-
-            return map_result(Z, _proba, ndim_out=2)
-        return _proba(Z)
-
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed stably."""
-        z = self._decision(X)
-        log_p = -np.logaddexp(0.0, -z)
-        return np.column_stack([-np.logaddexp(0.0, z), log_p]) if z.ndim == 1 else log_p
-
-    def predict(self, X):
-        """Predicted class per row (and per task in the shared layout)."""
-        Z = self._decision(X)
-        if is_dask_collection(Z):
-            from .._dask import map_result
-
-            return map_result(Z, _classes_at, self.classes_, dtype=self.classes_.dtype)
-        return _classes_at(Z, self.classes_)
-
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy over the labelled entries (NaN = missing label).
-
-        A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
-        :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
-        NaN score, unless ``unseen_tasks="shared"``."""
-        y = np.asarray(y)
-        y_pred = self.predict(X)
-        if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
-            y = y[:, 0]
-        seen = ~_missing_mask(y)
-        correct = (y_pred == y) & seen
-        if sample_weight is None:
-            return float(correct.sum() / seen.sum())
-        sw = np.asarray(sample_weight, dtype=np.float64)
-        sw = sw[:, None] if y.ndim == 2 else sw
-        return float((correct * sw).sum() / (seen * sw).sum())
-
-    def _test_loss(self, X, y, sample_weight=None):
-        """Mean logistic loss over the labelled entries (used by the ``*CV`` estimators)."""
-        y = np.asarray(y)
-        missing = _missing_mask(y)
-        y01 = np.where(missing, np.nan, y == self.classes_[1]).astype(float)
-        y01 = y01.reshape(len(y), -1)
-        z = self._decision(X).reshape(len(y), -1)
-        return _weighted_mean(np.logaddexp(0.0, z) - y01 * z, sample_weight)
-
-    def __sklearn_tags__(self):
-        tags = self._more_tags_common(super().__sklearn_tags__())
-        tags.classifier_tags.multi_class = False
-        return tags
-
-
 def _rescaled_weights(sample_weight):
     """Sample weights divided by a power of two (exactly) when they are so large that
     their per-task sums could overflow: the loss only depends on ``s_i / n_t``."""
@@ -567,32 +384,6 @@ def _warn_single_sample_tasks(layout, tasks, fit_intercept):
             "model). Gather more samples, merge the task into another, or drop it.",
             UserWarning,
         )
-
-
-def _proba(z):
-    p = expit(z)
-    return np.column_stack([1 - p, p]) if p.ndim == 1 else p
-
-
-def _classes_at(z, classes):
-    return classes[(z > 0).astype(np.intp)]
-
-
-def _weighted_mean(values, sample_weight):
-    """Mean of ``values (n, T)`` over its non-NaN entries, rows weighted by ``sample_weight``."""
-    seen = ~np.isnan(values)
-    w = np.ones(len(values)) if sample_weight is None else np.asarray(sample_weight, float)
-    w = seen * w[:, None]
-    return float(np.sum(np.where(seen, values, 0.0) * w) / max(w.sum(), np.finfo(float).tiny))
-
-
-def _missing_mask(y):
-    if y.dtype.kind == "f":
-        return np.isnan(y)
-    if y.dtype.kind == "O":
-        return np.vectorize(lambda v: v is None or (isinstance(v, float) and np.isnan(v)),
-                            otypes=[bool])(y) if y.size else np.zeros(y.shape, bool)
-    return np.zeros(y.shape, dtype=bool)
 
 
 __all__ = ["MultiTaskLinearModel", "MultiTaskRegressorMixin", "MultiTaskClassifierMixin"]

@@ -5,17 +5,20 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.cluster import KMeans
 
+from ..penalties import ClusteredMTL, with_ridge
+from ..utils._threads import single_threaded_blas, single_threaded_openmp
+from ..utils.validation import Interval
 from ._base import (
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
-from ..penalties import ClusteredMTL, with_ridge
-from ..utils._threads import single_threaded_blas, single_threaded_openmp
-from ..utils.validation import Interval
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import fill_doc
 
 
 class _ClusteredMixin:

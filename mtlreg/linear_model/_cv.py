@@ -19,9 +19,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
-from ._path import _check_grid_args, _grid, regularization_path
 from ..model_selection import default_cv
 from ..utils.validation import Interval, _fit_context, fit_or_restore, is_dask_collection
+from ._path import _check_grid_args, _grid, regularization_path
 
 _CV_PARAMS = {
     "alphas": None,
@@ -80,7 +80,7 @@ class _MultiTaskCVBase(BaseEstimator):
         dask_input = any(is_dask_collection(a) for a in (X, y, sample_weight))
         if dask_input:
             self._check_dask_support(base)
-            from .. import _dask_cv
+            from .._dask import cv as _dask_cv
 
             # one pass: the statistics of every fold; all the data = their merge
             data, jobs = _dask_cv.prepare_folds(base, X, y, sample_weight,
@@ -105,8 +105,8 @@ class _MultiTaskCVBase(BaseEstimator):
             grids = _check_grid_args(self.alphas, self.n_alphas, self.eps, len(values))
         if dask_input:
             losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
-                delayed(_dask_cv.fold_losses)(base, train, test, grids, second,
-                                              self.verbose)
+                delayed(_statistics_fold_losses)(base, train, test, grids, second,
+                                                 self.verbose)
                 for train, test in jobs
             )
         else:
@@ -207,6 +207,16 @@ def _indexable(a):
     if sp.issparse(a):
         return sp.csr_matrix(a)
     return np.asarray(a)
+
+
+def _statistics_fold_losses(base, train, test, grids, second, verbose=0):
+    """Loss on a fold's test statistics of every solution of the path fitted on its
+    training statistics (Dask input: the folds are per-task sufficient statistics)."""
+    from .._dask.cv import test_losses
+
+    path = regularization_path(base, train, None, alphas=grids, second=second,
+                               verbose=verbose)
+    return test_losses(path, test, grids)
 
 
 def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=0):
@@ -318,27 +328,27 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
 
 
 # ------------------------------------------------------------------ the classes
-from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor  # noqa: E402
-from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor  # noqa: E402
-from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
-from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
-from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
-from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
-from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor  # noqa: E402
-from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
 from ._cluster import ClusteredClassifier, ClusteredRegressor  # noqa: E402
-from ._robust import (  # noqa: E402
-    RobustMultiTaskClassifier,
-    RobustMultiTaskRegressor,
-    RobustFeatureLearningClassifier,
-    RobustFeatureLearningRegressor,
-)
+from ._dirty import DirtyClassifier, DirtyRegressor  # noqa: E402
+from ._fused import FusedGroupLassoClassifier, FusedGroupLassoRegressor  # noqa: E402
 from ._graph import (  # noqa: E402
     GraphRegularizedClassifier,
     GraphRegularizedRegressor,
     TemporalGroupLassoClassifier,
     TemporalGroupLassoRegressor,
 )
+from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor  # noqa: E402
+from ._independent import IndependentClassifier, IndependentRegressor  # noqa: E402
+from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor  # noqa: E402
+from ._robust import (  # noqa: E402
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
+)
+from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor  # noqa: E402
+from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor  # noqa: E402
+from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 
 
 def _relative_betas(base, X, y, sample_weight):

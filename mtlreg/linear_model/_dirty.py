@@ -4,18 +4,22 @@ from numbers import Real
 
 import numpy as np
 
-from ._base import (
-    init_with_defaults,
-    MultiTaskClassifierMixin,
-    MultiTaskLinearModel,
-    MultiTaskRegressorMixin,
-    store_params,
-)
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, UNSEEN_TASKS_DOC, fill_doc
 from ..datafits import SumOfParts
 from ..penalties import L21, Dirty, L1Inf, with_ridge
 from ..utils.validation import Interval, StrOptions
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    init_with_defaults,
+    store_params,
+)
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import UNSEEN_TASKS_DOC, fill_doc
 
 
 # ----------------------------------------------------------------------- dirty model

@@ -4,16 +4,19 @@ from numbers import Real
 
 import numpy as np
 
+from ..penalties import FusedSparseGroup, with_ridge
+from ..utils.validation import Interval
 from ._base import (
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
-from ..penalties import FusedSparseGroup, with_ridge
-from ..utils.validation import Interval
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import fill_doc
 from ._order import TASK_ORDER_DOC, ColumnPermuted, task_positions
 
 

@@ -6,16 +6,19 @@ task vectors of neighbouring tasks together (:mod:`mtlreg.penalties._graph`).
 
 from numbers import Real
 
+from ..penalties import GraphSmoothness, task_graph_matrix
+from ..utils.validation import Interval, StrOptions
 from ._base import (
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
-from ..penalties import GraphSmoothness, task_graph_matrix
-from ..utils.validation import Interval, StrOptions
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import fill_doc
 from ._order import TASK_ORDER_DOC, chain_adjacency, task_positions
 
 
@@ -154,7 +157,8 @@ _TGL_DOC = r"""Temporal group lasso multi-task {what} (Zhou et al. 2011, MALSAR 
             + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{o(t+1)}} - w_{{o(t)}}||_2^2
             + (l2_reg / 2) ||W||_F^2
 
-    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
+    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's
+    ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``
     corresponds to ``l2_reg = 2 rho1``, ``rho = 2 rho2``, ``alpha = rho3`` (up to
     the scaling of the data term). This is :class:`~mtlreg.GraphRegularized{kind}` with
     ``graph="chain", sparsity="l21"``; the prox of the whole penalty is exact (an

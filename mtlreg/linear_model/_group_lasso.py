@@ -2,16 +2,17 @@
 
 from numbers import Real
 
+from ..penalties import L21, with_ridge
+from ..utils.validation import Interval
 from ._base import (
-    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
+    init_with_defaults,
     store_params,
 )
-from ..penalties import L21, with_ridge
 from ._docs import fill_doc
-from ..utils.validation import Interval
+
 
 class _GroupLassoMixin:
     _parameter_constraints = {

@@ -5,17 +5,17 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 
-from ._base import (
-    init_with_defaults,
-    MultiTaskClassifierMixin,
-    MultiTaskLinearModel,
-    MultiTaskRegressorMixin,
-    store_params,
-)
-from ._docs import UNSEEN_TASKS_DOC, fill_doc
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers.direct import direct, quadratic_strengths
 from ..utils.validation import Interval, StrOptions
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    init_with_defaults,
+    store_params,
+)
+from ._docs import UNSEEN_TASKS_DOC, fill_doc
 
 
 class _MeanRegularizedMixin:

@@ -2,7 +2,6 @@
 
 import warnings
 from dataclasses import dataclass, field
-
 from numbers import Integral, Real
 
 import numpy as np

@@ -13,17 +13,20 @@ from numbers import Real
 
 import numpy as np
 
+from ..datafits import SumOfParts
+from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
+from ..utils.validation import Interval
 from ._base import (
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import SQUARED_DOC as _SQUARED, fill_doc
-from ..datafits import SumOfParts
-from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
-from ..utils.validation import Interval
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import fill_doc
 
 
 class _OutlierTasksMixin:

@@ -2,17 +2,21 @@
 
 from numbers import Real
 
+from ..penalties import SparseGroupL1L21, with_ridge
+from ..utils.validation import Interval
 from ._base import (
-    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
+    init_with_defaults,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
-from ..penalties import SparseGroupL1L21, with_ridge
-from ..utils.validation import Interval
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
+from ._docs import SQUARED_DOC as _SQUARED
+from ._docs import fill_doc
 
 
 # ----------------------------------------------------------------- sparse group lasso

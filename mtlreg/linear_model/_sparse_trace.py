@@ -3,18 +3,22 @@ SparseTrace; Richard, Savalle & Vayatis 2012)."""
 
 from numbers import Real
 
+from ..penalties import SparseTraceNorm, with_ridge
+from ..utils.validation import Interval
 from ._base import (
-    init_with_defaults,
     MultiTaskClassifierMixin,
     MultiTaskLinearModel,
     MultiTaskRegressorMixin,
+    init_with_defaults,
     store_params,
 )
-from ._docs import CLASSES_DOC as _CLASSES, DATA_TERM as _DATA_TERM, LOGISTIC_DOC as _LOGISTIC
-from ._docs import LOGISTIC_SOLVERS, RIDGE_DOC as _RIDGE, SQUARED_DOC as _SQUARED, fill_doc
-from ..penalties import SparseTraceNorm, with_ridge
+from ._docs import CLASSES_DOC as _CLASSES
+from ._docs import DATA_TERM as _DATA_TERM
+from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import LOGISTIC_SOLVERS, fill_doc
+from ._docs import RIDGE_DOC as _RIDGE
+from ._docs import SQUARED_DOC as _SQUARED
 from ._trace import set_spectrum
-from ..utils.validation import Interval
 
 
 class _SparseTraceMixin:

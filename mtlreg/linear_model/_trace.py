@@ -4,17 +4,17 @@ from numbers import Real
 
 import numpy as np
 
-from ._base import (
-    init_with_defaults,
-    MultiTaskClassifierMixin,
-    MultiTaskLinearModel,
-    MultiTaskRegressorMixin,
-    store_params,
-)
-from ._docs import fill_doc
 from ..penalties import TraceNorm, with_ridge
 from ..penalties._spectral import numerical_rank
 from ..utils.validation import Interval
+from ._base import (
+    MultiTaskClassifierMixin,
+    MultiTaskLinearModel,
+    MultiTaskRegressorMixin,
+    init_with_defaults,
+    store_params,
+)
+from ._docs import fill_doc
 
 
 class _TraceNormMixin:

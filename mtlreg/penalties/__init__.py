@@ -24,12 +24,12 @@ and optionally
     (used where the prox of the sum has no closed form: task graph plus l1).
 """
 
-from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
 from ._cluster import ClusteredMTL
+from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
 from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
 from ._quadratic import MeanRegularization, Zero
-from ._row import L1, L1Inf, L21, SparseGroupL1L21
+from ._row import L1, L21, L1Inf, SparseGroupL1L21
 from ._sparse_trace import SparseTraceNorm
 from ._spectral import TraceNorm
 

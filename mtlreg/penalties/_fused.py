@@ -7,7 +7,7 @@ feature over time) gets ``a1 ||W_j||_1 + beta sum_t |W_{j,t+1} - W_{j,t}| + a21 
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from .. import _tv_kernels
+from .._kernels import tv as _tv_kernels
 from ._row import SparseGroupL1L21, _c
 
 
@@ -19,7 +19,7 @@ class FusedSparseGroup:
     Notes
     -----
     Prox, row by row: the 1-D total-variation prox (Condat's direct algorithm,
-    :func:`mtlreg._tv_kernels.tv1d_prox`) at ``step beta``, then soft-thresholding at
+    :func:`mtlreg._kernels.tv.tv1d_prox`) at ``step beta``, then soft-thresholding at
     ``step alpha l1_ratio``, then block soft-thresholding at
     ``step alpha (1 - l1_ratio)``. The composition is exact in this order: each
     later prox only scales or zeroes entries, keeping the signs of the entries and

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .. import _prox_kernels
+from .._kernels import prox as _prox_kernels
 from ._quadratic import Zero
 from ._row import L1, L21, _c
 
@@ -121,9 +121,9 @@ class GraphSmoothness:
       eigenbasis);
     * l2,1: ``u = 0`` if ``||v|| <= step alpha``, else ``u~_k = v~_k / (c_k + mu)`` with
       ``mu = step alpha / ||u||`` the root of a monotone scalar equation
-      (:func:`mtlreg._prox_kernels.graph_l21_prox_rows`);
+      (:func:`mtlreg._kernels.prox.graph_l21_prox_rows`);
     * l1: no closed form; coordinate descent on each row to a relative optimality
-      of ``1e-13`` (:func:`mtlreg._prox_kernels.graph_l1_prox_rows`). FISTA does not
+      of ``1e-13`` (:func:`mtlreg._kernels.prox.graph_l1_prox_rows`). FISTA does not
       need it: :meth:`forward_backward_split` gives it the graph term as a smooth
       part and soft-thresholding as the prox, as in MALSAR's SRMTL.
 

@@ -3,12 +3,12 @@
 import numpy as np
 from scipy.optimize import brentq
 
-from .. import _prox_kernels
+from .._kernels import prox as _prox_kernels
 from ..utils._arrays import c64 as _c
 
 
 def _spec(n_rows, kind, a1, a2, positive, l2=0.0):
-    """Row description for block coordinate descent (see ``mtlreg._prox_kernels``)."""
+    """Row description for block coordinate descent (see ``mtlreg._kernels.prox``)."""
     return (np.full(n_rows, kind), np.full(n_rows, float(a1)), np.full(n_rows, float(a2)),
             l2, positive)
 
@@ -17,10 +17,10 @@ def _spec(n_rows, kind, a1, a2, positive, l2=0.0):
 # a few times a fit (25-50 us a call at School's 28 rows of 139 tasks, against 5-10 us
 # compiled; the sparse-group fit calls it 4 times, the dirty fit the l1 one 7), they
 # save their kernels' compilation (0.3-0.55 s of CPU each) on the first fit after
-# installing. The l2,1 and l1,inf measures stay compiled (:mod:`mtlreg._prox_kernels`):
+# installing. The l2,1 and l1,inf measures stay compiled (:mod:`mtlreg._kernels.prox`):
 # the group lasso calls the l2,1 one 14-27 times a fit (in NumPy its warm fit took 4 %
 # longer), and the l1,inf one took 200-270 us a call in NumPy against 15-30 us. The
-# block coordinate descent kernels use the row versions of :mod:`mtlreg._prox_kernels`.
+# block coordinate descent kernels use the row versions of :mod:`mtlreg._kernels.prox`.
 def l1_subdiff_distance(W, G, alpha, positive):
     """max_{j,t} dist(-G_jt, alpha * d|W_jt| (+ normal cone of W >= 0))."""
     at_zero = np.maximum(-G if positive else np.abs(G), alpha) - alpha

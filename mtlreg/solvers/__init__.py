@@ -23,7 +23,8 @@ def select_solver(name, datafit, penalty):
     its per-task Hessians stay small (``newton.prefers_newton``: ``k = n_features + 1
     <= 256`` and ``n_tasks k^2 <= 4e6``; its subproblems go to ADMM, BCD or FISTA
     on the Gram-form quadratic model), else FISTA. For the squared loss ADMM where it
-    applies (Gram form; robust to badly scaled features), else block coordinate descent where it applies (the dirty model in Gram form,
+    applies (Gram form; robust to badly scaled features), else block coordinate
+    descent where it applies (the dirty model in Gram form,
     a dense shared design with a row-separable penalty, a dense per-task design with
     a sparsity-inducing row penalty), else FISTA (logistic loss, sparse designs,
     ridge-like penalties on per-task data with many features). The datafit's form

@@ -16,7 +16,7 @@ of row penalty: :mod:`._admm_rows`), returning the primal and dual residual norm
 import numpy as np
 from numba import njit
 
-from .._kernels import copy_2d
+from .._kernels.dense import copy_2d
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

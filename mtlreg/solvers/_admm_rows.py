@@ -10,7 +10,7 @@ task-major: ``Z, U, W (T, d)``, ``M (T, d, d)`` the per-task inverses):
 
 With the ridge, ``prox_{(p + l2/2 ||.||^2) / rho}(v) = prox_{p / (rho s)}(v / s)``,
 ``s = 1 + l2 / rho``. The row penalties ``p_j`` and their kinds are those of
-:mod:`mtlreg._prox_kernels` (``a1``, ``a2``: per-row strengths).
+:mod:`mtlreg._kernels.prox` (``a1``, ``a2``: per-row strengths).
 
 Why one kernel per kind: a kernel that dispatches on the kind at run time
 (:func:`admm_rows`, kept for penalties whose rows mix kinds) compiles the prox of
@@ -27,8 +27,8 @@ a compilation of its own, 0.1-0.2 s of CPU each.)
 import numpy as np
 from numba import njit
 
-from .._kernels import copy_2d
-from .._prox_kernels import (
+from .._kernels.dense import copy_2d
+from .._kernels.prox import (
     L1_KIND,
     L1INF_KIND,
     L21_KIND,
@@ -39,13 +39,13 @@ from .._prox_kernels import (
     l21_row_prox,
     linf_row_prox,
 )
-from .._tv_kernels import tv1d_prox
+from .._kernels.tv import tv1d_prox
 from ._admm_kernels import _dual_update, _solve_tasks, admm_buffers
 
 
 def admm_rows(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive):
     """ADMM steps for a row-separable penalty, any kind on any row (``kind (d,)``),
-    dispatched at run time by :func:`mtlreg._prox_kernels._row_prox`."""
+    dispatched at run time by :func:`mtlreg._kernels.prox._row_prox`."""
     return _admm_mixed(M, rt, Z, U, W, rho, n_steps, kind, a1, a2, l2, positive,
                        *admm_buffers(*rt.shape, 2))
 

@@ -1,6 +1,6 @@
 """Working-set block coordinate descent for the per-task layout on a dense ``X``.
 
-Each row of ``X`` belongs to one task (:class:`mtlreg._layout.TaskBlocks`), so the
+Each row of ``X`` belongs to one task (:class:`mtlreg._tasks.layout.TaskBlocks`), so the
 data term restricted to one row of ``W`` (a feature across tasks) is a separable
 quadratic: its Hessian is diagonal, ``D[j, t] = sum_{i in t} c_i (x_ij - mu_tj)^2``.
 A block update therefore minimises the row's subproblem *exactly*
@@ -28,9 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from .._kernels import rowwise_rmatvec_dense
+from .._kernels.dense import rowwise_rmatvec_dense
+from .._kernels.prox import L1_KIND, L1INF_KIND, L21_KIND, MEAN_KIND, SGL_KIND, ZERO_KIND, _row_dist
 from ..utils._arrays import row_major
-from .._prox_kernels import L1_KIND, L1INF_KIND, L21_KIND, MEAN_KIND, SGL_KIND, ZERO_KIND, _row_dist
 from ._bcd_kernels import _new_row, row_scores
 from .fista import SolverResult
 

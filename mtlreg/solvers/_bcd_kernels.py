@@ -3,14 +3,14 @@
 Rows of the solver variable ``V`` are blocks (one feature across all tasks, or
 one row of ``B`` / ``S`` for the dirty model: ``feat[rho]`` is the feature of
 row ``rho``). Row penalties are given by an integer kind and two strengths (see
-:mod:`mtlreg._prox_kernels`).
+:mod:`mtlreg._kernels.prox`).
 """
 
 import numpy as np
 from numba import njit
 
-from .._kernels import copy_2d
-from .._prox_kernels import (
+from .._kernels.dense import copy_2d
+from .._kernels.prox import (
     L1_KIND,
     L1INF_KIND,
     L21_KIND,

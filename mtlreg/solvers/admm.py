@@ -84,12 +84,12 @@ from ..penalties import (
     TwoParts,
 )
 from ..penalties._composite import ColumnL21, WithRidge
+from ..utils._anderson import Anderson
 from . import _admm_kernels as K
 from . import _admm_sparse_trace as ST
 from ._admm_rows import admm_fused, admm_parts_l21, rows_stepper
 from ._admm_schedule import Balancing, RhoSchedule, mean_curvature
 from .fista import fista, result_at
-from ..utils._anderson import Anderson
 
 
 def _unwrap(penalty):

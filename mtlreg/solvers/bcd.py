@@ -32,11 +32,11 @@ shared design, from a residual recomputed from scratch).
 import numpy as np
 import scipy.sparse as sp
 
+from .._kernels.prox import L1INF_KIND
 from ..datafits import Quadratic
 from ..utils._arrays import is_float32, matmul64, rmatmul64, slice_length
 from ..utils._threads import single_threaded_blas
 from ._bcd_blocks import bcd_blocks, supports_blocks
-from .._prox_kernels import L1INF_KIND
 from ._bcd_kernels import (
     bcd_design_ws,
     bcd_gram,

@@ -20,7 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._layout import task_codes, task_sample_counts
+from .._tasks.layout import task_codes, task_sample_counts
 from ..linear_model._base import MultiTaskClassifierMixin, MultiTaskRegressorMixin, store_params
 from ..utils.validation import (
     Interval,

@@ -1,6 +1,6 @@
 """The training loop: mini-batches, per-task losses, one update per batch, early stopping.
 
-The loss is the linear models' data term (see :mod:`mtlreg._layout`),
+The loss is the linear models' data term (see :mod:`mtlreg._tasks.layout`),
 
     sum_t L_t,    L_t = sum_{labelled (i, t)} c_it * loss(y_it, z_it),
     c_it = lambda_t * s_i / n_t,

@@ -13,7 +13,6 @@ compile time on the first fit after installing (School group lasso, first fit: 4
 4.22 s of CPU with all kernels switched; ``benchmarks/profile_compile.py``).
 """
 
-import numpy as np
 from numba import njit
 
 

@@ -15,18 +15,44 @@ the caches of mtlreg's own source files to a per-user directory:
 * ``<tempdir>/mtlreg-cache-<user>`` when the former cannot be written.
 
 A ``NUMBA_CACHE_DIR`` set by the user takes precedence (numba's own locator then
-applies). Each source folder gets its own subfolder (named by a hash of its
-absolute path), so two checkouts or two virtual environments never share entries.
-Functions of other packages are left to numba's default locators.
+applies). Functions of other packages are left to numba's default locators.
+
+Entries are keyed by the source, not by where it lies: a file's entries go to the
+subfolder ``<folder inside mtlreg>_<fingerprint>``, where the fingerprint hashes the
+contents of every mtlreg module that holds a kernel. The same release installed twice
+(``pip install .`` for the demo, then the editable install of the test command, or two
+virtual environments) compiles once; two versions whose kernels differ anywhere never
+share an entry (a kernel inlines the kernels of other files it calls, so one file's own
+hash would not do).
 """
 
+import functools
 import getpass
+import hashlib
 import os
 import tempfile
 
 from numba.core import caching, config
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# the package (mtlreg/), one level above this room
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@functools.lru_cache(maxsize=None)
+def source_fingerprint(package_dir=_PACKAGE_DIR):
+    """Hash of the contents (and package-relative paths) of every module of the package
+    that defines a numba kernel: equal for the same source wherever it is installed."""
+    digest = hashlib.sha1()
+    for root, dirs, files in os.walk(package_dir):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                text = f.read()
+            if b"njit" in text:
+                digest.update(os.path.relpath(path, package_dir).replace(os.sep, "/").encode())
+                digest.update(text)
+    return digest.hexdigest()[:20]
 
 
 def _user_cache_roots():
@@ -59,6 +85,13 @@ class MtlregCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLo
         self._py_file = py_file
         self._lineno = py_func.__code__.co_firstlineno
         self._cache_path = os.path.join(root, self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def get_suitable_cache_subpath(cls, py_file):
+        """``<folder inside mtlreg>_<source fingerprint>``: no absolute path in the key."""
+        folder = os.path.relpath(os.path.dirname(os.path.abspath(py_file)), _PACKAGE_DIR)
+        folder = "mtlreg" if folder == "." else "mtlreg_" + folder.replace(os.sep, "_")
+        return f"{folder}_{source_fingerprint()}"
 
     def get_cache_path(self):
         return self._cache_path

@@ -20,9 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from . import _kernels
-from ._dask import _FAN_IN, as_binary
-from ._layout import task_codes
+from .._kernels import dense as _kernels
+from .._tasks.layout import task_codes
+from .fit import _FAN_IN, as_binary
 
 
 class _Point:

@@ -30,9 +30,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-from . import _grouped, _kernels
-from .utils._arrays import c64, is_float32, matmul64, rmatmul64, row_major, slice_length
-from .utils.validation import resolve_task_weights
+from .._kernels import dense as _kernels
+from ..utils._arrays import c64, is_float32, matmul64, rmatmul64, row_major, slice_length
+from ..utils.validation import resolve_task_weights
+from . import grouped as _grouped
 
 
 def task_sample_counts(mask, sample_weight, codes, tasks):
@@ -310,9 +311,9 @@ class TaskBlocks(_CentredOperator):
 
     def _gram_by_kernel(self):
         """Whether the per-task Gram matrices are computed in one compiled pass
-        (:func:`mtlreg._kernels.task_gram_dense`: a dense ``X``, tasks many and small)
+        (:func:`mtlreg._kernels.dense.task_gram_dense`: a dense ``X``, tasks many and small)
         rather than by the base class's loop of BLAS products, one per task
-        (:func:`mtlreg._grouped.loop_over_tasks`)."""
+        (:func:`mtlreg._tasks.grouped.loop_over_tasks`)."""
         k = self.n_features + int(self.fit_intercept)
         return not sp.issparse(self.X) and not _grouped.loop_over_tasks(
             len(self._order), self.n_tasks, k)

@@ -15,9 +15,9 @@ cancellation-free pairwise update (Chan, Golub & LeVeque 1979):
 :func:`block_statistics` computes them on one block of rows (a partition),
 :func:`merge_statistics` combines any number of them (tasks matched by label), and
 :class:`TaskStatistics` turns the merged statistics into the per-task normal
-equations ``H_t, r_t`` of :meth:`mtlreg._layout._CentredOperator.task_gram`, with
+equations ``H_t, r_t`` of :meth:`mtlreg._tasks.layout._CentredOperator.task_gram`, with
 the same centring, so that the same solvers run on them. Pure NumPy (and the
-compiled kernels): the Dask plumbing lives in :mod:`mtlreg._dask`.
+compiled kernels): the Dask plumbing lives in :mod:`mtlreg._dask.fit`.
 """
 
 from dataclasses import dataclass
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
-from ._layout import task_sample_counts
-from .utils.validation import resolve_task_weights
+from .._kernels import dense as _kernels
+from ..utils.validation import resolve_task_weights
+from .layout import task_sample_counts
 
 # rows per slice when a block is processed (bounds the float64 copies of a partition)
 _SLICE_ROWS = 1 << 16
@@ -250,7 +250,7 @@ class TaskStatistics:
     """The task layout of a fit from sufficient statistics (no data): just what the
     Gram-form datafit and the solvers use -- ``task_gram``, the centring ``mu`` and
     the intercept conversions, the targets' weighted means -- computed exactly as
-    :class:`mtlreg._layout.SharedDesign` / :class:`~mtlreg._layout.TaskBlocks` do
+    :class:`mtlreg._tasks.layout.SharedDesign` / :class:`~mtlreg._tasks.layout.TaskBlocks` do
     from the rows (same ``c_it = lambda_t s_i / n_t``, same centring)."""
 
     X = None  # no data here: callers that look at the design see none

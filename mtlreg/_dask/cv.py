@@ -3,7 +3,7 @@
 One pass over the partitions computes, for every fold of the default splitter (the
 same folds as in memory: :class:`~mtlreg.model_selection.TaskStratifiedKFold` in the
 per-task layout, ``KFold`` on a shared design), the per-task sufficient statistics of
-its rows (:mod:`mtlreg._statistics`). In the per-task layout a first pass counts the
+its rows (:mod:`mtlreg._tasks.statistics`). In the per-task layout a first pass counts the
 rows of every task per partition, so that each partition knows where its rows fall
 in the folds (two passes in all: ``persist()`` the data first if it is read from
 storage); on a shared design the chunk sizes suffice. The model chosen is refitted
@@ -16,7 +16,7 @@ comes from the test fold's statistics:
     sum_{i in t} s_i (y_i - x_i w_t - b_t)^2
         = Cyy_t - 2 w_t . Cxy_t + w_t^T Cxx_t w_t + n_t (my_t - mx_t . w_t - b_t)^2.
 
-Imported only for Dask input (as :mod:`mtlreg._dask`).
+Imported only for Dask input (as :mod:`mtlreg._dask.fit`).
 """
 
 from dataclasses import dataclass
@@ -24,10 +24,8 @@ from dataclasses import dataclass
 import dask
 import numpy as np
 
-from ._dask import _check_columns, _check_size, _per_task_blocks, _shared_blocks, \
-    _task_position, _to_array, _tree_reduce
-from ._statistics import Statistics, merge_statistics, per_task_block_statistics, \
-    shared_block_statistics
+from .._tasks.statistics import Statistics, merge_statistics, per_task_block_statistics, shared_block_statistics
+from .fit import _check_columns, _check_size, _per_task_blocks, _shared_blocks, _task_position, _to_array, _tree_reduce
 
 
 @dataclass
@@ -142,12 +140,9 @@ def _fold_statistics(block, info, n_splits, kind):
     return tuple(out)
 
 
-def fold_losses(base, train, test, grids, second, verbose=0):
-    """Test loss of every solution of the path fitted on the ``train`` statistics."""
-    from .linear_model._path import regularization_path
-
-    path = regularization_path(base, train, None, alphas=grids, second=second,
-                               verbose=verbose)
+def test_losses(path, test, grids):
+    """Test loss of every solution of ``path`` (fitted on a fold's training statistics by
+    the caller, :mod:`mtlreg.linear_model._cv`) on the ``test`` statistics."""
     pos = np.searchsorted(path.tasks, test.labels)
     seen = test.n > 0
     if np.any(seen & ((pos >= len(path.tasks))

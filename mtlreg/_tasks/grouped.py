@@ -1,6 +1,6 @@
 """Per-task products of the per-task layout done once a fit, in NumPy / BLAS.
 
-The compiled kernels of :mod:`mtlreg._kernels` read ``X`` row by row, in one pass,
+The compiled kernels of :mod:`mtlreg._kernels.dense` read ``X`` row by row, in one pass,
 and win where a product is repeated (every FISTA iteration) or where tasks are many
 and small. Products done once a fit (the task means, the final objective) are done
 here in NumPy / SciPy: 0.2-0.5 ms slower at School's size, and the first fit after
@@ -19,7 +19,7 @@ it to be the faster, the compiled kernel otherwise (:func:`loop_over_tasks`).
 import numpy as np
 import scipy.sparse as sp
 
-from .utils._arrays import SLICE_BYTES, contiguous_parent, is_float32
+from ..utils._arrays import SLICE_BYTES, contiguous_parent, is_float32
 
 # Per-task Gram matrices: the compiled single-pass kernel does about 0.2-0.3 ns per
 # multiply-add; the loop of BLAS products about 0.05 ns plus some 50 us a task around
@@ -62,7 +62,7 @@ def task_sums(X, order, starts, weights):
 def loop_over_tasks(n_rows, n_tasks, k):
     """Whether the per-task Gram matrices (``k x k`` over ``n_rows`` rows in all) are
     cheaper as a loop of BLAS products (the layouts' generic ``task_gram``) than by the
-    compiled single-pass :func:`mtlreg._kernels.task_gram_dense` (``LOOP_MIN_TASK_WORK``)."""
+    compiled single-pass :func:`mtlreg._kernels.dense.task_gram_dense` (``LOOP_MIN_TASK_WORK``)."""
     return n_rows * k * k >= LOOP_MIN_TASK_WORK * n_tasks
 
 

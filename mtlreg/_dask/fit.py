@@ -3,7 +3,7 @@
 What is computed where:
 
 * on the workers, one task per partition: the per-task sufficient statistics of the
-  squared loss (:mod:`mtlreg._statistics`: weighted counts, means, centred
+  squared loss (:mod:`mtlreg._tasks.statistics`: weighted counts, means, centred
   ``X_t^T X_t``, ``X_t^T y_t``, ``y_t^T y_t``), then a tree reduction that merges
   them (exact pairwise update, fan-in ``_FAN_IN``). The rows never leave the worker
   that holds them; what travels is ``O(tasks in the partition x n_features^2)``.
@@ -12,7 +12,7 @@ What is computed where:
   solvers run on them (:class:`mtlreg.datafits.GramQuadratic`).
 
 For the logistic loss the statistics pass gives the weights, the centring and the
-step size; the solve then makes one pass per evaluation (:mod:`mtlreg._dask_logistic`).
+step size; the solve then makes one pass per evaluation (:mod:`mtlreg._dask.logistic`).
 ``predict`` maps the fitted coefficients over the partitions: a lazy result.
 """
 
@@ -20,14 +20,14 @@ import dask
 import numpy as np
 import scipy.sparse as sp
 
-from ._layout import rowwise_predict, task_codes
-from ._statistics import (
+from .._tasks.layout import rowwise_predict, task_codes
+from .._tasks.statistics import (
     TaskStatistics,
     merge_statistics,
     per_task_block_statistics,
     shared_block_statistics,
 )
-from .utils.validation import _check_feature_names, _check_task_ids
+from ..utils.validation import _check_feature_names, _check_task_ids
 
 _FAN_IN = 8
 # The statistics hold (d + 1)^2 numbers per task and the solvers factor (d+1) x (d+1)

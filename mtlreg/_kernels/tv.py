@@ -5,7 +5,7 @@ of its optimality measure (:class:`mtlreg.penalties.FusedSparseGroup`)."""
 import numpy as np
 from numba import njit
 
-from ._prox_kernels import l1_row_prox, l21_row_prox
+from .prox import l1_row_prox, l21_row_prox
 
 
 @njit(cache=True, error_model="numpy")

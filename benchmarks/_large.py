@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-
 from _common import Trace, run_ladder
 from _ours import Problem, per_task_problem, run_ours, solver_names, warm
 from _peers import block_diagonal, block_lipschitz_datafit, run_cvxpy
@@ -109,7 +108,7 @@ def large_problem(cfg, n0, d, T, peers):
             "not run at this size: celer_path's sparse group-lasso setup loops in Python over "
             f"the T^2 entries of every group's Gram matrix, d*T^2 = {d * T * T:.1e} steps "
             "(the T=50 problem runs it: d*T^2 = 7.5e5)")))
-    del Xbd
+    Xbd = None  # free the block-diagonal design before the next problem
     gc.collect()
     traces.append(Trace("cvxpy", "peer", note=(
         f"not run: {p.X.shape[0]} residuals, {d * T} variables, the canonicalised problem "
@@ -120,13 +119,14 @@ def large_problem(cfg, n0, d, T, peers):
 
 
 def family_logistic(cfg):
-    from mtlreg import GroupLassoClassifier
-    from mtlreg.datasets import make_multitask_classification
     from skglm import GeneralizedLinearEstimator
     from skglm.datafits import LogisticGroup
     from skglm.penalties import WeightedGroupL2
     from skglm.solvers import GroupProxNewton
     from skglm.utils.data import grp_converter
+
+    from mtlreg import GroupLassoClassifier
+    from mtlreg.datasets import make_multitask_classification
 
     n, d, T = (200, 50, 5) if cfg.quick else (500, 200, 10)
     X, Y = make_multitask_classification(n, d, T, n_informative=10, correlation=0.5,

@@ -22,7 +22,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from _common import Trace, objective, run_ladder
 
 

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-
 from _common import Trace, run_ladder
 from _ours import tiny_like, warm
 from _relation_penalties import RELATION_PENALTIES, TWO_PARTS, relation_cvx_penalty

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from _common import TABLE_HEADER, fmt_time, info_lines, markdown_rows, timed
 from _ours import COMPILE, warm
 

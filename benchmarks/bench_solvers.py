@@ -52,7 +52,6 @@ from _common import (  # noqa: E402
     summarise,
 )
 from _large import family_large, family_logistic  # noqa: E402
-from _relations import family_relations  # noqa: E402
 from _ours import (  # noqa: E402
     Problem,
     add_fresh_process_times,
@@ -65,11 +64,12 @@ from _peers import (  # noqa: E402
     run_celer_mtl,
     run_celer_path,
     run_cvxpy,
-    run_sklearn_mtl,
-    run_sklearn_path,
     run_skglm_mtl,
     run_skglm_path,
+    run_sklearn_mtl,
+    run_sklearn_path,
 )
+from _relations import family_relations  # noqa: E402
 from _report import family_scaling, plot_scaling, print_rows, write_markdown  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -175,8 +175,13 @@ def _school_problem(cfg, key, title, est, Xfull, y, penalty, pen, loss="squared"
 
 
 def family_school(cfg):
-    from mtlreg import (DirtyRegressor, GroupLassoRegressor, MeanRegularizedRegressor,
-                        SparseGroupLassoRegressor, TraceNormRegressor)
+    from mtlreg import (
+        DirtyRegressor,
+        GroupLassoRegressor,
+        MeanRegularizedRegressor,
+        SparseGroupLassoRegressor,
+        TraceNormRegressor,
+    )
 
     forms = [
         ("GroupLasso", GroupLassoRegressor, "l21", {}),
@@ -213,8 +218,7 @@ def family_school(cfg):
 def family_malsar(cfg):
     """School raw, MALSAR's Least_* objective: summed squared loss
     ``sum_t ||X_t w_t - y_t||^2`` (task_weights = 2 n_t), no intercept."""
-    from mtlreg import (DirtyRegressor, GroupLassoRegressor, IndependentRegressor,
-                        TraceNormRegressor)
+    from mtlreg import DirtyRegressor, GroupLassoRegressor, IndependentRegressor, TraceNormRegressor
 
     Xfull, y = _school()
     n_t = np.bincount(np.unique(Xfull[:, 0], return_inverse=True)[1]).astype(float)
@@ -247,9 +251,14 @@ def family_classifiers(cfg):
     """School raw, labels y > median(y), every classifier with its default parameters
     (GroupLassoClassifier's alpha=0.01 is MALSAR's Logistic_L21 setting): per task the
     mean logistic loss, unpenalised per-task intercepts."""
-    from mtlreg import (DirtyClassifier, GroupLassoClassifier, IndependentClassifier,
-                        MeanRegularizedClassifier, SparseGroupLassoClassifier,
-                        TraceNormClassifier)
+    from mtlreg import (
+        DirtyClassifier,
+        GroupLassoClassifier,
+        IndependentClassifier,
+        MeanRegularizedClassifier,
+        SparseGroupLassoClassifier,
+        TraceNormClassifier,
+    )
 
     Xfull, target = _school()
     y = (target > np.median(target)).astype(np.float64)

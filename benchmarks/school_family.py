@@ -19,6 +19,7 @@ git commit, the command, and wall and CPU time per model.
 """
 
 import argparse
+import os
 import platform
 import resource
 import shlex
@@ -178,7 +179,7 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    start, c0 = time.perf_counter(), _cpu()
+    start, c0, load0 = time.perf_counter(), _cpu(), os.getloadavg()
     rows = run(tuple(range(args.seeds)), args.models, args.quick, args.n_jobs)
     table = format_table(rows, args.seeds)
     elapsed, cpu = time.perf_counter() - start, _cpu() - c0
@@ -197,7 +198,9 @@ def main():
         "# School: the MTL family against independent baselines\n\n"
         f"Commit {commit}. Command: `python {shlex.join(sys.argv)}` "
         f"({platform.processor() or platform.machine()}; {elapsed:.0f} s wall, "
-        f"{cpu:.0f} s CPU in all).\n\n"
+        f"{cpu:.0f} s CPU in all; load average (1 / 5 / 15 min) at start "
+        f"{' / '.join(f'{x:.2f}' for x in load0)}, at end "
+        f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}: the machine is shared).\n\n"
         "Every model chooses raw or standardised features, with its parameters, by "
         "3-fold CV on the training part (column 'chosen'). Times are per split.\n\n"
         + table + "\n")

@@ -26,9 +26,9 @@ Compile time apart: ``--compile`` also runs, per classifier and solver, one fres
 process with an empty numba cache that fits twice (raw, alpha 0.01, tol 1e-6): compile
 = first fit - second fit.
 
-    python benchmarks/bench_newton.py              # full run, writes results/newton.md
-    python benchmarks/bench_newton.py --quick      # group lasso only, raw features
-    python benchmarks/bench_newton.py --features raw --alpha 0.01 --budget 20 \
+    python benchmarks/studies/bench_newton.py      # full run, writes results/newton.md
+    python benchmarks/studies/bench_newton.py --quick  # group lasso only, raw features
+    python benchmarks/studies/bench_newton.py --features raw --alpha 0.01 --budget 20 \
         --only GroupLasso ...                      # a subset
 """
 
@@ -43,9 +43,10 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # this folder
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # benchmarks/
 # this checkout's mtlreg, not another installed one
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 from _common import cpu_snapshot, info_lines, machine_info, other_cpu_share  # noqa: E402
 
 import mtlreg  # noqa: E402
@@ -237,7 +238,7 @@ def first_reaching(runs, f_star, target=TARGET):
 def compile_probe(name, solver):
     """In a fresh process with an empty numba cache: first fit - second fit."""
     code = (
-        "import time, numpy as np, sys; sys.path.insert(0, 'benchmarks');"
+        "import time, numpy as np, sys; sys.path.insert(0, 'benchmarks/studies');"
         "t=time.perf_counter(); import bench_newton as b; imp=time.perf_counter()-t;"
         "F, y, task = b.school(False); X = np.column_stack([task, F]);"
         f"e=b.make({name!r}, 0.01, {solver!r}, 1e-6);"
@@ -247,7 +248,7 @@ def compile_probe(name, solver):
         "print(imp, t1, t2)")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, MTLREG_CACHE_DIR=cache, PYTHONWARNINGS="ignore")
-        root = os.path.join(os.path.dirname(__file__), "..")
+        root = os.path.join(os.path.dirname(__file__), "..", "..")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              cwd=root, env=env, check=False)
     try:
@@ -276,7 +277,7 @@ def main():
     parser.add_argument("--alpha", type=float, action="append")
     parser.add_argument("--budget", type=float, default=BUDGET_S,
                         help="seconds per tol ladder (default 40)")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "results"))
     args = parser.parse_args()
     names = ["GroupLasso"] if args.quick else (args.only or NAMES)
     feats = [False] if args.quick else {"raw": [False], "std": [True],
@@ -284,7 +285,7 @@ def main():
     alphas = [0.01] if args.quick else (args.alpha or [0.01, 0.1])
     BUDGET_S = args.budget
     info = machine_info()
-    command = "python benchmarks/bench_newton.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/studies/bench_newton.py " + " ".join(sys.argv[1:])
     rows, raw = [], []
     start = cpu_snapshot()
     for name in names:

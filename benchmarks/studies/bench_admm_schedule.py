@@ -1,6 +1,6 @@
 """ADMM rho schedule (issue 15): the former schedule against the current one, side by side.
 
-    python benchmarks/bench_admm_schedule.py            # writes results/admm_schedule.md
+    python benchmarks/studies/bench_admm_schedule.py    # writes results/admm_schedule.md
 
 "before" is ``mtlreg/solvers/admm.py`` as of commit ``BEFORE`` (residual balancing at
 every check for the whole run), loaded from git into ``mtlreg.solvers._admm_before``
@@ -40,15 +40,16 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # benchmarks/
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from test_admm_convergence import _blocks, dual_bound  # noqa: E402
+
 import mtlreg  # noqa: E402
 from mtlreg import solvers  # noqa: E402
 from mtlreg.datasets import load_school  # noqa: E402
-from test_admm_convergence import _blocks, dual_bound  # noqa: E402
 
 BEFORE = "8ae3a86"
 AFTER_ADMM = solvers.SOLVERS["admm"]
@@ -207,7 +208,7 @@ def main():
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                            cwd=ROOT, capture_output=True, text=True).stdout.strip()
     out = ["# ADMM rho schedule: before and after", "",
-           f"Command: `python benchmarks/bench_admm_schedule.py`; commit {commit}"
+           f"Command: `python benchmarks/studies/bench_admm_schedule.py`; commit {commit}"
            f"{' (with uncommitted changes)' if dirty else ''}; before = {BEFORE}; "
            f"{platform.machine()} {os.cpu_count()} cores, Python "
            f"{platform.python_version()}, numpy {np.__version__}.", "",

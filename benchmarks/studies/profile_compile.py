@@ -7,8 +7,8 @@ exclusive time (the callees' own compilations subtracted), plus CPU time of the 
 Kernels compiled twice (two signatures: dtype, layout, contiguity, read-only) show up
 as two rows of one function.
 
-    python benchmarks/profile_compile.py                       # every case of bench_first_use
-    python benchmarks/profile_compile.py TraceNormRegressor    # one estimator
+    python benchmarks/studies/profile_compile.py               # every case of bench_first_use
+    python benchmarks/studies/profile_compile.py TraceNormRegressor  # one estimator
 
 Event times are CPU time (``time.process_time``) of the compiling thread; each case's
 table is also written to ``benchmarks/results/compile_profile.md`` (with the commit).
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 from bench_first_use import CASES, _commit  # noqa: E402
 
 CHILD = r"""
@@ -72,10 +72,16 @@ def profile(name, kw, src):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    src = str(Path(__file__).resolve().parents[1])
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return
+    unknown = sorted(set(argv) - {c[0] for c in CASES})
+    if unknown:  # never write an empty profile over the last one
+        raise SystemExit(f"unknown case(s) {unknown}; cases: {', '.join(c[0] for c in CASES)}")
+    src = str(Path(__file__).resolve().parents[2])
     cases = [c for c in CASES if not argv or c[0] in argv]
     lines = [f"# Compile profile of the first fit (commit {_commit(src)})", "",
-             f"Command: `python {' '.join(['benchmarks/profile_compile.py', *argv])}`; "
+             f"Command: `python {' '.join(['benchmarks/studies/profile_compile.py', *argv])}`; "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average "
              f"{os.getloadavg()[0]:.1f}. CPU seconds of each numba compilation (exclusive: "
              "its callees' own compilations subtracted; inclusive in brackets), the ones "
@@ -94,7 +100,7 @@ def main(argv=None):
             if r["excl"] >= 0.2:
                 lines.append(f"- {r['excl']:.2f} ({r['incl']:.2f}) `{r['name']}`")
         lines.append("")
-    out = Path(__file__).parent / "results" / "compile_profile.md"
+    out = Path(__file__).resolve().parents[1] / "results" / "compile_profile.md"
     out.write_text("\n".join(lines))
     print(f"written to {out}")
 

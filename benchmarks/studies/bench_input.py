@@ -12,7 +12,7 @@ column first, float64, 800 MB), ``GroupLassoRegressor(alpha=alpha_max/10)``; Sch
 (per-task, 139 tasks, d = 28) as shipped (its array is Fortran-ordered, so its
 features are copied either way) and as a C-ordered array.
 
-    python benchmarks/bench_input.py [--before 8ae3a86] [--after HEAD] [--repeat 3]
+    python benchmarks/studies/bench_input.py [--before 8ae3a86] [--after HEAD] [--repeat 3]
 
 Writes ``benchmarks/results/input.md``.
 """
@@ -27,7 +27,7 @@ import tempfile
 import time
 import tracemalloc
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # benchmarks/
 ROOT = os.path.dirname(HERE)
 
 
@@ -109,7 +109,7 @@ def main():
     load = os.getloadavg()
     mib = lambda b: f"{b / 2**20:,.0f}"  # noqa: E731
     lines = ["# Input handling: one pass over the input (issue 15 item 3)", "",
-             f"Script commit {head}; `python benchmarks/bench_input.py --before {args.before} "
+             f"Script commit {head}; `python benchmarks/studies/bench_input.py --before {args.before} "
              f"--after {args.after} --repeat {args.repeat}`; before = {sha_b}, after = "
              f"{sha_a}. {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} cores, load average at the end {load[0]:.1f} (the machine "

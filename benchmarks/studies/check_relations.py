@@ -7,8 +7,8 @@ benchmark's objective of that solution against a cvxpy solve at tight settings
 (Clarabel at 1e-11 where the problem has no PSD cone, else SCS at 1e-10 with a time
 limit), the cvxpy problem being the benchmark's own (``_peers.cvxpy_build``).
 
-    python benchmarks/check_relations.py               # regressors and classifiers
-    python benchmarks/check_relations.py --skip-slow   # without SparseTraceNorm
+    python benchmarks/studies/check_relations.py       # regressors and classifiers
+    python benchmarks/studies/check_relations.py --skip-slow  # without SparseTraceNorm
 
 Writes benchmarks/results/relations_check.md (command, commit, times).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 from _common import data_term, git_commit  # noqa: E402
 from _ours import per_task_problem  # noqa: E402
 from _peers import cvxpy_build  # noqa: E402
@@ -77,7 +77,7 @@ def check(name, cls, penalty, fixed, rule, Xfull, y, loss):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-slow", action="store_true")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "results"))
     args = parser.parse_args()
     start = time.perf_counter()
     commit = git_commit()  # at the start: what is measured, not what is edited meanwhile
@@ -92,7 +92,7 @@ def main():
                               "logistic" if classifier else "squared"))
     lines = [
         "# The relations family's objectives: benchmark against estimator and cvxpy", "",
-        (f"Command: `python benchmarks/check_relations.py{' --skip-slow' if args.skip_slow else ''}`"
+        (f"Command: `python benchmarks/studies/check_relations.py{' --skip-slow' if args.skip_slow else ''}`"
          f" ({time.perf_counter() - start:.0f} s); mtlreg commit: {commit}"), "",
         ("Our estimator at tol=1e-10 (max_iter 200 000; "
         f"{', '.join(SLOW)}: {SLOW_MAX_ITER}); 'penalty: bench vs estimator' = (benchmark's "

@@ -1,7 +1,7 @@
 """SparseTraceNorm{Regressor,Classifier} on School: CPU time and iterations.
 
-    python benchmarks/bench_sparse_trace.py                 # the default grid
-    python benchmarks/bench_sparse_trace.py --timeout 120   # each fit cut at 120 s wall
+    python benchmarks/studies/bench_sparse_trace.py         # the default grid
+    python benchmarks/studies/bench_sparse_trace.py --timeout 120   # each fit cut at 120 s wall
 
 Raw and standardised features (the task column left as is), intercept, alpha in
 ``--alphas`` with ``l1_ratio`` in ``--ratios``, ``tol`` 1e-4 and 1e-8; the classifier

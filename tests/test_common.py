@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mtlreg
-from mtlreg import GroupLassoClassifier, GroupLassoRegressor
+from mtlreg import GroupLassoClassifier, GroupLassoRegressor, HierarchicalRegressor
 from mtlreg.datasets import load_school
 
 # No check is expected to fail. Should one need to be listed, give the reason here:
@@ -22,7 +22,7 @@ EXPECTED_FAILED_CHECKS = {}
 
 
 @parametrize_with_checks(
-    [GroupLassoRegressor(), GroupLassoClassifier()],
+    [GroupLassoRegressor(), GroupLassoClassifier(), HierarchicalRegressor()],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -141,7 +141,8 @@ def test_grid_search_classifier_shared_layout():
 
 
 @pytest.mark.parametrize("Est", [getattr(mtlreg, name) for name in mtlreg.__all__
-                                 if name.endswith(("Regressor", "Classifier"))])
+                                 if name.endswith(("Regressor", "Classifier"))
+                                 and "solver" in getattr(mtlreg, name)().get_params()])
 def test_documented_solvers_are_the_accepted_ones(Est):
     """The docstring lists exactly the solvers the estimator accepts; the others are
     rejected up front with a message naming the ones to use."""

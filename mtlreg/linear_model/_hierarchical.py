@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .._tasks.layout import task_sample_counts
 from .._tasks.statistics import per_task_block_statistics, shared_block_statistics
-from ..mixed import CollinearFeaturesError, fit_mixed, from_statistics, make_structure
+from ..mixed import fit_mixed, from_statistics, independent_columns, make_structure
 from ..utils.validation import (
     Interval,
     StrOptions,
@@ -121,7 +121,7 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
     converged_ : bool
         Whether the projected gradient reached ``tol`` (else a ``ConvergenceWarning``).
     n_iter_ : int
-        EM steps plus L-BFGS-B iterations.
+        EM steps plus L-BFGS-B iterations (1 for a single task: one solve).
     tasks_ : ndarray of shape (n_tasks,)
         The task labels (``0 .. n_tasks - 1`` in the shared layout).
     n_tasks_ : int
@@ -222,55 +222,59 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
         stats = self._statistics(X, y, sample_weight)
         d = stats.mx.shape[1]
         random = self._random_columns(d)
-        mstats = from_statistics(stats, random)
-        N, p = float(np.sum(stats.n)), d + 1
-        if N <= p:
+        p = d + 1
+        fixed = independent_columns(from_statistics(stats, [0]).S.sum(axis=0)[:p, :p])
+        mstats = from_statistics(stats, random, fixed)
+        N = float(np.sum(stats.n))
+        if self.method == "reml" and N <= len(fixed):
             raise ValueError(
-                f"{type(self).__name__} needs more (weighted) labelled samples than "
-                f"fixed effects: got {N:g} sample(s) for {p} (the intercept and "
-                f"{d} feature(s)).")
+                f"{type(self).__name__} with method='reml' needs more (weighted) labelled "
+                f"samples than fixed effects: got {N:g} sample(s) for {len(fixed)} (the "
+                f"intercept and {len(fixed) - 1} independent feature(s)).")
+        if len(fixed) < p:
+            dropped = np.setdiff1d(np.arange(p), fixed) - 1
+            warnings.warn(
+                f"{type(self).__name__}: the intercept and the {d} feature(s) are linearly "
+                f"dependent over the labelled rows (rank {len(fixed)} < {p}): the "
+                f"population coefficients of feature(s) {dropped[:20].tolist()} (each a "
+                "combination of the features before it, or constant) are set to 0, as "
+                "lme4 does; their random slopes, if any, stay. Drop or combine collinear "
+                "or constant features.", UserWarning)
         structure = make_structure(self.covariance, len(random), self.rank)
         reml = self.method == "reml"
-        try:
-            if mstats.n_tasks == 1:
-                warnings.warn(
-                    f"{type(self).__name__}: a single task, so the covariance of the "
-                    "task effects cannot be estimated (they are confounded with the "
-                    "population model); it is set to 0 and the fit is least squares.",
-                    UserWarning)
-                result = _least_squares(mstats, structure, reml)
-            else:
-                result = fit_mixed(mstats, structure, reml=reml, tol=self.tol,
-                                   max_iter=self.max_iter)
-        except CollinearFeaturesError as exc:
-            raise ValueError(
-                f"{type(self).__name__}: {exc} (the intercept and the features are "
-                "linearly dependent over all the labelled rows): the population model "
-                "is not identified. Drop or combine collinear or constant features."
-            ) from None
+        if mstats.n_tasks == 1:
+            warnings.warn(
+                f"{type(self).__name__}: a single task, so the covariance of the task "
+                "effects cannot be estimated (they are confounded with the population "
+                "model); it is set to 0 and the fit is least squares.", UserWarning)
+            result = _least_squares(mstats, structure, reml)
+        else:
+            result = fit_mixed(mstats, structure, reml=reml, tol=self.tol,
+                               max_iter=self.max_iter)
         if not result.converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in max_iter={self.max_iter} "
                 f"iterations: projected gradient {result.projected_gradient:.3e} > "
                 f"tol={self.tol:g} ({result.message}). The log-likelihood may be "
                 "below its maximum; increase max_iter or tol.", ConvergenceWarning)
-        self._set_fitted(stats.labels, result, random)
+        self._set_fitted(stats.labels, result, random, fixed, p)
         return self
 
-    def _set_fitted(self, tasks, result, random):
+    def _set_fitted(self, tasks, result, random, fixed, p):
         ev = result.evaluation
-        d = len(ev.beta) - 1
+        beta = np.zeros(p)
+        beta[fixed] = ev.beta
         self.tasks_ = tasks
         self.n_tasks_ = len(tasks)
-        self.population_intercept_ = float(ev.beta[0])
-        self.population_coef_ = ev.beta[1:].copy()
+        self.population_intercept_ = float(beta[0])
+        self.population_coef_ = beta[1:]
         self.random_features_ = random[1:] - 1
         self.noise_variance_ = ev.sigma2
         self.covariance_ = ev.sigma2 * ev.Psi
         self.random_effects_ = ev.blup
-        full = np.zeros((len(tasks), d + 1))
+        full = np.zeros((len(tasks), p))
         full[:, random] = ev.blup
-        full += ev.beta
+        full += beta
         self.intercept_ = full[:, 0].copy()
         self.coef_ = np.ascontiguousarray(full[:, 1:])
         self.log_likelihood_ = ev.log_likelihood
@@ -284,7 +288,7 @@ def _least_squares(mstats, structure, reml):
 
     theta = np.zeros(structure.n_params)
     ev = evaluate(mstats, structure, theta, reml=reml, blup=True)
-    return MixedFit(theta, ev, 0, 0, True, 0.0, "single task")
+    return MixedFit(theta, ev, 1, 0, True, 0.0, "single task: one least-squares solve")
 
 
 __all__ = ["HierarchicalRegressor"]

@@ -8,9 +8,10 @@ sufficient statistics, never from the rows.
 """
 
 from ._covariance import make_structure
-from ._criterion import CollinearFeaturesError, Evaluation, evaluate
+from ._criterion import CollinearFeaturesError, Evaluation, evaluate, gls_inverse
 from ._fit import MixedFit, fit_mixed
-from ._statistics import MixedStatistics, from_statistics
+from ._statistics import MixedStatistics, from_statistics, independent_columns
 
 __all__ = ["CollinearFeaturesError", "Evaluation", "MixedFit", "MixedStatistics", "evaluate",
-           "fit_mixed", "from_statistics", "make_structure"]
+           "fit_mixed", "gls_inverse",
+           "independent_columns", "from_statistics", "make_structure"]

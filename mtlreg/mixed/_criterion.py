@@ -33,6 +33,8 @@ statistics ``[X_t, y_t]^T [X_t, y_t]`` alone. With ``beta`` and ``sigma^2`` prof
         + (N - p) \left(1 + \log \frac{2 \pi r^2}{N - p}\right),
     \qquad \hat\sigma^2 = r^2 / (N - p),
 
+(for REML, ``p`` is the rank of the fixed design and ``log|A|`` a log
+pseudo-determinant when the design is rank deficient: :func:`gls_inverse`),
 and the log-likelihood is ``-d / 2``: the maximised Gaussian log-likelihood, or the
 restricted one, with all its constants (statsmodels' ``MixedLM.llf`` and lme4's
 ``logLik`` have the same).
@@ -59,8 +61,12 @@ import numpy as np
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
+# relative threshold on the eigenvalues of the equilibrated GLS matrix (see gls_inverse)
+RANK_RTOL = 1e-11
+
+
 class CollinearFeaturesError(ValueError):
-    """The fixed-effects design ``[1, X]`` is rank deficient."""
+    """The fixed-effects design ``[1, X]`` has no non-zero column."""
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Evaluation:
     beta: np.ndarray  # (p,) GLS fixed effects
     sigma2: float
     Lam: np.ndarray  # (q, m)
+    rank: int  # of the fixed-effects design
     gradient: np.ndarray = None  # d deviance / d theta
     blup: np.ndarray = None  # (T, q) posterior means of b_t
     post_cov: np.ndarray = None  # (T, q, q) posterior covariances of b_t / sigma2
@@ -84,37 +91,40 @@ class Evaluation:
         return self.Lam @ self.Lam.T
 
 
-def _chol_logdet_solve(A):
-    """Cholesky of the equilibrated ``A``: ``(log|A|, A^{-1})``; raises
-    :class:`CollinearFeaturesError` when ``A`` is not numerically positive definite."""
-    scale = np.sqrt(np.diag(A))
-    if not np.all(scale > 0):
-        raise CollinearFeaturesError("a column of the fixed-effects design is zero")
+def gls_inverse(A):
+    """``(log pdet(A), pinv(A), rank)`` of the GLS normal matrix, through the
+    eigendecomposition of its equilibrated form (``D^{-1} A D^{-1}``, ``D`` the root of
+    its diagonal; the log pseudo-determinant includes ``2 log |D|``). Eigenvalues below
+    ``RANK_RTOL`` times the largest count as zero: a rank-deficient fixed design gets
+    the minimum-norm (in the equilibrated frame) GLS solution, and REML counts ``rank``
+    fixed effects (the deviance then differs from that of the design with the
+    redundant columns dropped, lme4's choice, by a constant in ``theta``)."""
+    p = A.shape[0]
+    scale = np.sqrt(np.clip(np.diag(A), 0.0, None))
+    live = scale > 0
+    scale = np.where(live, scale, 1.0)
     As = A / scale[:, None] / scale[None, :]
-    try:
-        L = np.linalg.cholesky(As)
-    except np.linalg.LinAlgError:
-        raise CollinearFeaturesError("the fixed-effects design is rank deficient") from None
-    diag = np.diag(L)
-    if diag.min() <= np.sqrt(np.finfo(float).eps) * diag.max():
-        raise CollinearFeaturesError("the fixed-effects design is rank deficient")
-    Linv = np.linalg.inv(L)
-    Ainv = (Linv.T @ Linv) / scale[:, None] / scale[None, :]
-    return 2.0 * float(np.sum(np.log(diag)) + np.sum(np.log(scale))), Ainv
+    As[~live, :] = As[:, ~live] = 0.0
+    vals, vecs = np.linalg.eigh(As)
+    top = float(np.max(vals, initial=0.0))
+    keep = vals > RANK_RTOL * top * max(p, 1)
+    if not np.any(keep):
+        raise CollinearFeaturesError("every column of the fixed-effects design is zero")
+    V = vecs[:, keep] / scale[:, None]
+    Ainv = (V / vals[keep]) @ V.T
+    logdet = float(np.sum(np.log(vals[keep])) + 2.0 * np.sum(np.log(scale[live])))
+    return logdet, Ainv, int(np.count_nonzero(keep))
 
 
 def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     """The deviance (ML or REML, see the module docstring) at ``theta``, with its
     gradient in ``theta`` and the BLUPs on request. Cost ``O(T (q m^2 + m^3 + q p))``,
     batched over tasks."""
-    S, R = stats.S, stats.random
     p = stats.n_fixed
     N = float(np.sum(stats.n))
-    dof = N - p if reml else N
     Lam = structure.lam(theta)  # (q, m)
     m = Lam.shape[1]
-    Zs = S[:, R, :]  # (T, q, p + 1): Z^T [X, y]
-    G = Zs[:, :, R]  # (T, q, q): Z^T Z
+    Zs, G = stats.Zs, stats.G  # (T, q, p + 1): Z^T [X, y]; (T, q, q): Z^T Z
     M = np.einsum("qa,tqr,rb->tab", Lam, G, Lam, optimize=True)
     M[:, np.arange(m), np.arange(m)] += 1.0
     Lc = np.linalg.cholesky(M)
@@ -122,10 +132,14 @@ def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     Minv = np.linalg.inv(M)
     W = np.einsum("qa,tab,rb->tqr", Lam, Minv, Lam, optimize=True)  # (T, q, q)
     WZs = W @ Zs
-    Q = S.sum(axis=0) - np.einsum("tqa,tqb->ab", Zs, WZs, optimize=True)
+    Q = stats.Sx.sum(axis=0) - np.einsum("tqa,tqb->ab", Zs, WZs, optimize=True)
     Q = 0.5 * (Q + Q.T)
     A, rhs, yy = Q[:p, :p], Q[:p, p], Q[p, p]
-    logdet_a, Ainv = _chol_logdet_solve(A)
+    logdet_a, Ainv, rank = gls_inverse(A)
+    dof = N - rank if reml else N
+    if dof <= 0:
+        raise ValueError(f"REML needs more labelled samples ({N:g}) than the rank of the "
+                         f"fixed-effects design ({rank})")
     beta = Ainv @ rhs
     r2 = yy - rhs @ beta
     # a perfect fit (r2 = 0 up to rounding): the floor keeps the log finite
@@ -134,14 +148,14 @@ def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     deviance = logdet_v + dof * (1.0 + LOG_2PI + np.log(sigma2))
     if reml:
         deviance += logdet_a
-    out = Evaluation(float(deviance), beta, float(sigma2), Lam)
+    out = Evaluation(float(deviance), beta, float(sigma2), Lam, rank)
     if not (gradient or blup):
         return out
     E = Zs - G @ WZs  # Z^T V^{-1} [X, y]
     xi = np.append(-beta, 1.0)
     u = E @ xi  # (T, q): Z^T V^{-1} r
     if gradient:
-        K = E[:, :, R]
+        K = G - G @ (W @ G)  # Z^T V^{-1} Z
         grad_psi = K.sum(axis=0) - (u.T @ u) / sigma2
         if reml:
             F = E[:, :, :p]
@@ -154,4 +168,4 @@ def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     return out
 
 
-__all__ = ["CollinearFeaturesError", "Evaluation", "evaluate"]
+__all__ = ["CollinearFeaturesError", "Evaluation", "evaluate", "gls_inverse"]

@@ -38,23 +38,21 @@ class MixedFit:
 def initial_psi(stats):
     """A scale-aware start: each random effect alone explains about half the noise
     variance on an average row (``Psi_jj = N / (2 sum_t (Z_t^T Z_t)_jj)``)."""
-    R = stats.random
-    diag = np.einsum("tqq->q", stats.S[:, R][:, :, R])
+    diag = np.einsum("tqq->q", stats.G)
     N = float(np.sum(stats.n))
     return np.diag(0.5 * N / np.where(diag > 0, diag, 1.0))
 
 
 def em_step(stats, structure, ev):
     """One EM update of ``theta`` from the evaluation ``ev`` (with BLUPs)."""
-    S, R = stats.S, stats.random
     T = stats.n_tasks
     N = float(np.sum(stats.n))
     b, W, s2 = ev.blup, ev.post_cov, ev.sigma2
     Sigma = (b.T @ b + s2 * W.sum(axis=0)) / T
     xi = np.append(-ev.beta, 1.0)
-    rr = np.einsum("a,tab,b->t", xi, S, xi)  # ||y_t - X_t beta||^2
-    Zr = S[:, R, :] @ xi  # Z_t^T (y_t - X_t beta)
-    G = S[:, R][:, :, R]
+    rr = np.einsum("a,tab,b->t", xi, stats.Sx, xi)  # ||y_t - X_t beta||^2
+    Zr = stats.Zs @ xi  # Z_t^T (y_t - X_t beta)
+    G = stats.G
     Gb = np.einsum("tqr,tr->tq", G, b)
     resid = rr - 2.0 * np.sum(b * Zr, axis=1) + np.sum(b * Gb, axis=1)
     trace = np.einsum("tqr,trq->", G, W)

@@ -17,19 +17,27 @@ either layout, or merged exactly from partitions): ``X^T W X = C_xx + n m m^T`` 
 Nothing here touches the rows again.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 
-@dataclass
 class MixedStatistics:
     """``S (T, p + 1, p + 1)``: ``[1, x, y]^T W [1, x, y]`` per task (see the module
     docstring); ``random (q,)``: the columns of ``[1, x]`` with a random effect (0 is
-    the intercept, ``j + 1`` feature ``j``), sorted, starting with 0."""
+    the intercept, ``j + 1`` feature ``j``); ``fixed``: the columns in the fixed design
+    (default all; :func:`independent_columns` drops redundant ones). The blocks the
+    criterion reads are cut once here: ``Sx`` (fixed columns and ``y``), ``Zs``
+    (``Z^T [X, y]``) and ``G`` (``Z^T Z``)."""
 
-    S: np.ndarray
-    random: np.ndarray
+    def __init__(self, S, random, fixed=None):
+        self.S = S
+        self.random = np.asarray(random, dtype=np.intp)
+        p_all = S.shape[1] - 1
+        self.fixed = (np.arange(p_all) if fixed is None
+                      else np.asarray(fixed, dtype=np.intp))
+        cols = np.append(self.fixed, p_all)
+        self.Sx = np.ascontiguousarray(S[:, cols][:, :, cols])
+        self.Zs = np.ascontiguousarray(S[:, self.random][:, :, cols])
+        self.G = np.ascontiguousarray(S[:, self.random][:, :, self.random])
 
     @property
     def n(self):
@@ -38,17 +46,39 @@ class MixedStatistics:
 
     @property
     def n_fixed(self):
-        """``p``: the fixed effects (intercept included)."""
-        return self.S.shape[1] - 1
+        """``p``: the columns of the fixed design (intercept included)."""
+        return len(self.fixed)
 
     @property
     def n_tasks(self):
         return self.S.shape[0]
 
 
-def from_statistics(stats, random):
+def independent_columns(A, rtol=1e-10):
+    """Indices of a maximal set of linearly independent columns of the Gram matrix ``A``
+    (``[1, X]^T W [1, X]`` summed over tasks), taken greedily in order (lme4 drops the
+    later of collinear columns alike): column ``j`` is kept when the part of it not
+    explained by the kept ones has more than ``rtol`` of its squared norm."""
+    keep = []
+    for j in range(A.shape[0]):
+        ajj = A[j, j]
+        if not ajj > 0:
+            continue
+        if keep:
+            K = A[np.ix_(keep, keep)]
+            v = A[keep, j]
+            resid = ajj - v @ np.linalg.solve(K, v)
+        else:
+            resid = ajj
+        if resid > rtol * ajj:
+            keep.append(j)
+    return np.array(keep, dtype=np.intp)
+
+
+def from_statistics(stats, random, fixed=None):
     """:class:`MixedStatistics` from the per-task centred co-moments ``stats`` (a
-    :class:`mtlreg._tasks.statistics.Statistics`) and the random columns ``random``."""
+    :class:`mtlreg._tasks.statistics.Statistics`), the random columns ``random`` and
+    the fixed columns ``fixed`` (default all)."""
     n, mx, my = stats.n, stats.mx, stats.my
     T, d = mx.shape
     p = d + 1
@@ -59,7 +89,7 @@ def from_statistics(stats, random):
     S[:, 1:p, 1:p] = stats.cxx + n[:, None, None] * mx[:, :, None] * mx[:, None, :]
     S[:, 1:p, p] = S[:, p, 1:p] = stats.cxy + (n * my)[:, None] * mx
     S[:, p, p] = stats.cyy + n * my**2
-    return MixedStatistics(S, np.asarray(random, dtype=np.intp))
+    return MixedStatistics(S, random, fixed)
 
 
-__all__ = ["MixedStatistics", "from_statistics"]
+__all__ = ["MixedStatistics", "from_statistics", "independent_columns"]

@@ -30,6 +30,7 @@ from ..utils.validation import (
     is_dask_collection,
 )
 from ._docs import ALL_SOLVERS, fill_solver_doc
+from ._intercept_reg import null_intercepts, shrunk_datafit, solve_shrunk, weighted_mean
 
 # the regressor / classifier halves, re-exported here beside the base for the formulations
 from ._mixins import MultiTaskClassifierMixin, MultiTaskRegressorMixin
@@ -84,6 +85,7 @@ class MultiTaskLinearModel(BaseEstimator):
 
     _parameter_constraints = {
         "fit_intercept": ["boolean"],
+        "intercept_reg": [Interval(Real, 0, None, closed="left")],
         "task_column": [None, Interval(Integral, None, None, closed="neither"), str],
         "task_weights": [None, StrOptions({"samples"}), "array-like", dict],
         "l2_reg": [Interval(Real, 0, None, closed="left")],
@@ -153,7 +155,7 @@ class MultiTaskLinearModel(BaseEstimator):
                 self.fit_intercept,
             )
         self._check_layout(layout, tasks)
-        _warn_single_sample_tasks(layout, tasks, self.fit_intercept)
+        _warn_single_sample_tasks(layout, tasks, self.fit_intercept and not self._shrinks())
         datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
             self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
         return layout, self._make_datafit(datafit), tasks
@@ -204,10 +206,20 @@ class MultiTaskLinearModel(BaseEstimator):
         self.coef_ = np.ascontiguousarray(self._model_coef(V).T)
         self.intercept_ = intercept
 
+    def _shrinks(self):
+        """Whether the intercepts are shrunk toward a shared one (``intercept_reg > 0``)."""
+        return self.fit_intercept and getattr(self, "intercept_reg", 0.0) > 0
+
     def _null_model(self, layout, datafit):
-        """Intercept and datafit gradient at ``W = 0`` (they define alpha_max and tol's scale)."""
+        """Intercept and datafit gradient at ``W = 0`` (they define alpha_max and tol's
+        scale); with ``intercept_reg > 0`` the shrunk intercepts and the gradient of the
+        data term plus the intercept term there (at the optimal shared intercept)."""
         W0 = np.zeros((self._n_variable_rows(layout.n_features), layout.n_tasks))
-        b0 = datafit.initial_intercept() if self.fit_intercept else np.zeros(layout.n_tasks)
+        if self._shrinks():
+            b0, m = null_intercepts(layout, self._loss, float(self.intercept_reg))
+            datafit = shrunk_datafit(datafit, float(self.intercept_reg), m)
+        else:
+            b0 = datafit.initial_intercept() if self.fit_intercept else np.zeros(layout.n_tasks)
         G0 = datafit.gradient(datafit.linear_predictor(W0, b0))[0]
         return W0, b0, G0
 
@@ -242,6 +254,7 @@ class MultiTaskLinearModel(BaseEstimator):
                    else "(BCD needs a row-separable penalty; Newton is for the "
                    "logistic loss)." if self.solver == "newton"
                    else "(BCD needs a row-separable penalty)."))
+        self._check_intercept_reg()
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         penalty = self._make_penalty()
         W0, b0, G0 = self._null_model(layout, datafit)
@@ -273,6 +286,8 @@ class MultiTaskLinearModel(BaseEstimator):
         W = self._model_coef(result.W)
         self._set_coef(result.W, layout.uncentre_intercept(W, result.b)
                        if self.fit_intercept else np.zeros(len(tasks)))
+        self.shared_intercept_ = (weighted_mean(layout, self.intercept_) if self.fit_intercept
+                                  else 0.0)
         self.n_iter_ = result.n_iter
         self.stop_crit_ = result.stop_crit
         self.objective_ = result.objective
@@ -287,7 +302,35 @@ class MultiTaskLinearModel(BaseEstimator):
         has a minimiser even when the loss alone has none, e.g. separable classes)."""
         return self.alpha > 0 or self.l2_reg > 0
 
+    def _check_intercept_reg(self):
+        s = getattr(self, "intercept_reg", 0.0)
+        if not np.isfinite(s):
+            raise ValueError(
+                f"The 'intercept_reg' parameter of {type(self).__name__} must be a finite "
+                f"float >= 0 (0: free intercepts); got {s!r}.")
+        if s > 0 and callable(self.solver) and self.fit_intercept:
+            raise ValueError(
+                f"intercept_reg > 0 needs one of the built-in solvers of "
+                f"{type(self).__name__} ({', '.join(repr(n) for n in self._solvers)}); "
+                f"a callable solver ({self.solver!r}) solves the data term without the "
+                "intercept term. Set intercept_reg=0 or a built-in solver.")
+
     def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
+        """Solve from ``(W0, b0)``; with ``intercept_reg > 0`` by the outer iteration on
+        the shared intercept around :meth:`_solve_fixed` (:mod:`._intercept_reg`)."""
+        if not self._shrinks():
+            return self._solve_fixed(layout, datafit, penalty, W0, b0, gradient_scale)
+        self._check_intercept_reg()
+
+        def solve_fixed(datafit_m, W, b):
+            return self._solve_fixed(layout, datafit_m, penalty, W, b, gradient_scale)
+
+        tol_abs = self.tol * max(gradient_scale, np.finfo(float).tiny)
+        return solve_shrunk(solve_fixed, datafit, layout, float(self.intercept_reg), W0, b0,
+                            self._model_coef, tol_abs,
+                            curvature=1.0 if self._loss == "squared" else 0.25)
+
+    def _solve_fixed(self, layout, datafit, penalty, W0, b0, gradient_scale):
         solve = select_solver(self.solver, datafit, penalty)
         # The Gram form does many tiny matrix products per iteration: BLAS threads
         # only add synchronisation there (measured: several times slower with 2).
@@ -335,6 +378,13 @@ class MultiTaskLinearModel(BaseEstimator):
             w, b = self._shared_model()
             coef, intercept = np.vstack([coef, w]), np.append(intercept, b)
         return rowwise_predict(X, codes, coef, intercept)
+
+    def _shared_intercept(self):
+        """The intercept for unseen tasks: ``shared_intercept_`` (``b_bar``) when the
+        intercepts are shrunk toward it, else the mean of the task intercepts."""
+        if self._shrinks():
+            return float(self.shared_intercept_)
+        return float(np.mean(self.intercept_))
 
     def _shared_model(self):
         """``(w, b)`` the model predicts unseen tasks with, for formulations that define

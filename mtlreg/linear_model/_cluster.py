@@ -29,7 +29,7 @@ class _ClusteredMixin:
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, alpha=1.0, eta=1.0, *, n_clusters=2, fit_intercept=True,
+    def __init__(self, alpha=1.0, eta=1.0, *, n_clusters=2, fit_intercept=True, intercept_reg=0.0,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())

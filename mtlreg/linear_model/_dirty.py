@@ -34,7 +34,7 @@ class _DirtyMixin:
     }
 
     def __init__(self, alpha=1.0, beta=0.5, *, block_norm="l1inf", positive=False,
-                 fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0,
+                 fit_intercept=True, intercept_reg=0.0, task_column=None, task_weights=None, l2_reg=0.0,
                  tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0, unseen_tasks="error"):
         store_params(self, locals())
@@ -48,7 +48,7 @@ class _DirtyMixin:
     def _shared_model(self):
         """The mean over tasks of the shared part ``B`` (the task-specific part ``S`` is
         left out) and the mean intercept."""
-        return self.coef_shared_.mean(axis=0), float(np.mean(self.intercept_))
+        return self.coef_shared_.mean(axis=0), self._shared_intercept()
 
     def _unseen_hint(self):
         return (" To predict new tasks with the shared part B (its mean over tasks), set "

@@ -30,7 +30,7 @@ class _FusedMixin:
     }
 
     def __init__(self, alpha=0.1, beta=0.1, *, l1_ratio=0.5, task_order=None,
-                 fit_intercept=True, task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4,
+                 fit_intercept=True, intercept_reg=0.0, task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4,
                  max_iter=1000, warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
 

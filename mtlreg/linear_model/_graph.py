@@ -63,7 +63,7 @@ class _GraphMixin(_TaskGraphMixin):
     }
 
     def __init__(self, alpha=0.0, rho=1.0, *, graph="complete", graph_format="adjacency",
-                 sparsity="l1", fit_intercept=True, task_column=None, task_weights=None,
+                 sparsity="l1", fit_intercept=True, intercept_reg=0.0, task_column=None, task_weights=None,
                  l2_reg=0.01, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
         store_params(self, locals())
@@ -72,7 +72,7 @@ class _GraphMixin(_TaskGraphMixin):
 class _TemporalMixin(_TaskGraphMixin):
     _parameter_constraints = {**_COMMON_CONSTRAINTS, "task_order": [None, "array-like"]}
 
-    def __init__(self, alpha=0.1, rho=1.0, *, task_order=None, fit_intercept=True,
+    def __init__(self, alpha=0.1, rho=1.0, *, task_order=None, fit_intercept=True, intercept_reg=0.0,
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())

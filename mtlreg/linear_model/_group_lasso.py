@@ -21,7 +21,7 @@ class _GroupLassoMixin:
         "positive": ["boolean"],
     }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None,
+    def __init__(self, alpha=1.0, *, fit_intercept=True, intercept_reg=0.0, task_column=None,
                  task_weights=None, l2_reg=0.0, positive=False, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())

@@ -25,7 +25,7 @@ class _MeanRegularizedMixin:
         "unseen_tasks": [StrOptions({"error", "shared"})],
     }
 
-    def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, task_column=None,
+    def __init__(self, alpha=1.0, *, l2_reg=0.01, fit_intercept=True, intercept_reg=0.0, task_column=None,
                  task_weights=None, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0, unseen_tasks="error"):
         store_params(self, locals())
@@ -33,7 +33,7 @@ class _MeanRegularizedMixin:
     def _shared_model(self):
         """``w_bar``, the mean of the task vectors (the centre of the penalty), and the
         mean intercept."""
-        return self.coef_.mean(axis=0), float(np.mean(self.intercept_))
+        return self.coef_.mean(axis=0), self._shared_intercept()
 
     def _unseen_hint(self):
         return (" To predict new tasks with the mean model w_bar (the mean of the task "
@@ -87,18 +87,20 @@ class DirectQuadraticSolveMixin:
 
     _max_direct_features = 2000
 
-    def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
+    def _solve_fixed(self, layout, datafit, penalty, W0, b0, gradient_scale):
         if not (quadratic_strengths(penalty) is not None and self.solver == "auto"
                 and not sp.issparse(layout.X)
                 and layout.n_features <= self._max_direct_features):
-            return super()._solve(layout, datafit, penalty, W0, b0, gradient_scale)
+            return super()._solve_fixed(layout, datafit, penalty, W0, b0, gradient_scale)
 
         def iterative(datafit, penalty, W, b, **_):
-            return super(DirectQuadraticSolveMixin, self)._solve(layout, datafit, penalty, W,
-                                                                 b, gradient_scale)
+            return super(DirectQuadraticSolveMixin, self)._solve_fixed(
+                layout, datafit, penalty, W, b, gradient_scale)
 
+        # with intercept_reg > 0 the datafit carries the Gram blocks of the intercept term
+        gram = datafit.gram() if hasattr(datafit, "gram") else layout.task_gram()
         return direct(datafit, penalty, W0, b0, fit_intercept=self.fit_intercept,
-                      tol=self.tol, gradient_scale=gradient_scale, gram=layout.task_gram(),
+                      tol=self.tol, gradient_scale=gradient_scale, gram=gram,
                       fallback=iterative)
 
 

@@ -101,11 +101,15 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         """``p``: the weighted share of ``classes_[1]`` per task."""
         weighted = np.ones_like(p) if weighted is None else weighted
         one_class = np.flatnonzero((p <= 0) | (p >= 1) | (weighted <= 0))
-        if len(one_class) and self.fit_intercept:
+        # with intercept_reg > 0 a one-class task's intercept is pulled toward the
+        # shared one, hence finite (the linear models; the networks have no such option)
+        if len(one_class) and self.fit_intercept and not getattr(self, "intercept_reg", 0) > 0:
+            hint = (", or set intercept_reg > 0 (the task's intercept is then pulled toward "
+                    "the shared intercept)" if hasattr(self, "intercept_reg") else "")
             raise ValueError(
                 f"Task(s) {np.asarray(tasks)[one_class][:20].tolist()} have samples of only "
                 "one class (after sample weighting): the intercept of such a task is "
-                "unbounded. Give every task both classes, or set fit_intercept=False."
+                f"unbounded. Give every task both classes, or set fit_intercept=False{hint}."
             )
 
     def _check_solution(self, layout, W, b, tasks):

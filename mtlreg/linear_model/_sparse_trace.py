@@ -29,7 +29,7 @@ class _SparseTraceMixin:
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, task_column=None,
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, intercept_reg=0.0, task_column=None,
                  task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False,
                  solver="auto", verbose=0):
         store_params(self, locals())

@@ -23,7 +23,7 @@ class _TraceNormMixin:
         "alpha": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, task_column=None, task_weights=None,
+    def __init__(self, alpha=1.0, *, fit_intercept=True, intercept_reg=0.0, task_column=None, task_weights=None,
                  l2_reg=0.0, tol=1e-4, max_iter=1000, warm_start=False, solver="auto",
                  verbose=0):
         store_params(self, locals())

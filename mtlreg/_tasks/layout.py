@@ -32,6 +32,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 
 from .._kernels import dense as _kernels
 from ..utils._arrays import c64, is_float32, matmul64, rmatmul64, row_major, slice_length
+from ..utils._messages import format_tasks
 from ..utils.validation import resolve_task_weights
 from . import grouped as _grouped
 
@@ -45,7 +46,7 @@ def task_sample_counts(mask, sample_weight, codes, tasks):
     empty = np.flatnonzero(n_t <= 0)
     if empty.size:
         raise ValueError(
-            f"Task(s) {np.asarray(tasks)[empty].tolist()[:20]} have no labelled sample "
+            f"Task(s) {format_tasks(np.asarray(tasks)[empty])} have no labelled sample "
             "with positive weight (all labels missing or all sample weights zero): every "
             "task needs at least one to be fitted."
         )
@@ -368,7 +369,7 @@ def task_codes(tasks, task_ids, unseen="error", hint=""):
             return np.where(known, pos, len(tasks)).astype(np.intp)
         unseen_labels = np.unique(np.asarray(task_ids)[~known].astype(str))
         raise ValueError(
-            f"Unknown task(s) {unseen_labels[:20].tolist()} in the task column: the model "
+            f"Unknown task(s) {format_tasks(unseen_labels)} in the task column: the model "
             f"was fitted on {len(tasks)} tasks ({tasks[:10].tolist()}"
             f"{' ...' if len(tasks) > 10 else ''}) and has no coefficients for others. "
             "In cross-validation (GridSearchCV, cross_val_score) this means a test "

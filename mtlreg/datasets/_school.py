@@ -48,8 +48,13 @@ def load_school(*, return_X_y=False, as_frame=False):
     frame = None
     target = y
     if as_frame:
-        import pandas as pd
-
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "load_school(as_frame=True) returns pandas objects, and pandas is not "
+                "installed: run `pip install pandas`, or call load_school() without "
+                "as_frame for NumPy arrays.") from exc
         data = pd.DataFrame(X, columns=FEATURE_NAMES)
         data.insert(0, TASK_COLUMN, task)
         target = pd.Series(y, name="score")

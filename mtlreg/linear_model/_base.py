@@ -18,6 +18,7 @@ from .._tasks.layout import SharedDesign, TaskBlocks, rowwise_predict, task_code
 from ..datafits import _GRAM_MAX_K, GramQuadratic, make_datafit
 from ..solvers import has_sparse_rows, select_solver
 from ..utils._arrays import matmul64
+from ..utils._messages import format_tasks, name_init_after
 from ..utils._threads import single_threaded_blas
 from ..utils.validation import (
     Interval,
@@ -80,6 +81,7 @@ class MultiTaskLinearModel(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        name_init_after(cls)
         if "__doc__" in cls.__dict__:
             cls.__doc__ = fill_solver_doc(cls.__doc__, cls._solvers)
 
@@ -427,7 +429,7 @@ def _warn_single_sample_tasks(layout, tasks, fit_intercept):
     single = np.flatnonzero(layout.labelled_counts() == 1)
     if single.size:
         warnings.warn(
-            f"Task(s) {np.asarray(tasks)[single][:20].tolist()} have a single labelled "
+            f"Task(s) {format_tasks(np.asarray(tasks)[single])} have a single labelled "
             "sample: with fit_intercept=True its intercept fits that sample exactly, and "
             "the coefficients of the task are set by the penalty alone (zero for the "
             "sparse penalties, the mean of the other tasks for the mean-regularized "

@@ -1,5 +1,6 @@
 """Clustered multi-task learning, convex relaxation (Zhou, Chen & Ye 2011; MALSAR CMTL)."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -33,6 +34,16 @@ class _ClusteredMixin:
                  task_column=None, task_weights=None, l2_reg=0.0, tol=1e-4, max_iter=1000,
                  warm_start=False, solver="auto", verbose=0):
         store_params(self, locals())
+
+    def _prepare(self, X, y, sample_weight, reset=True):
+        layout, datafit, tasks = super()._prepare(X, y, sample_weight, reset)
+        if reset and self.n_clusters > len(tasks):
+            warnings.warn(
+                f"n_clusters={self.n_clusters} is more than the {len(tasks)} tasks of the "
+                f"data: {type(self).__name__} fits with n_clusters={len(tasks)} (every task "
+                "its own cluster, so the clustering term reduces to a ridge penalty). Set "
+                "n_clusters below the number of tasks.", UserWarning)
+        return layout, datafit, tasks
 
     def _make_penalty(self):
         return with_ridge(ClusteredMTL(self.alpha, self.eta, self.n_clusters), self.l2_reg)

@@ -256,7 +256,9 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     def __init__(self, **kwargs):
         unknown = set(kwargs) - set(params)
         if unknown:
-            raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected keyword "
+                            f"argument(s) {sorted(unknown)}; its parameters are "
+                            f"{sorted(params)}.")
         for name, default in params.items():
             setattr(self, name, kwargs.get(name, default))
 
@@ -271,6 +273,7 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     if second is not None:
         constraints[second[1]] = ["array-like", None]
     name = estimator_class.__name__ + "CV"
+    __init__.__qualname__ = f"{name}.__init__"
     path_name = "log_loss_path_" if is_classifier else "mse_path_"
     tuned_doc = "``alpha``" + (f" and ``{second[0]}``" if second else "")
     second_attr = (f"\n    {second[0]}_ : float\n        The chosen ``{second[0]}``."

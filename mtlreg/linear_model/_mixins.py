@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..utils._messages import format_tasks
 from ..utils.validation import check_targets, is_dask_collection
 from ._docs import LOGISTIC_SOLVERS
 
@@ -107,7 +108,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
             hint = (", or set intercept_reg > 0 (the task's intercept is then pulled toward "
                     "the shared intercept)" if hasattr(self, "intercept_reg") else "")
             raise ValueError(
-                f"Task(s) {np.asarray(tasks)[one_class][:20].tolist()} have samples of only "
+                f"Task(s) {format_tasks(np.asarray(tasks)[one_class])} have samples of only "
                 "one class (after sample weighting): the intercept of such a task is "
                 f"unbounded. Give every task both classes, or set fit_intercept=False{hint}."
             )
@@ -123,7 +124,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         separated = np.flatnonzero(wrong == 0)
         if separated.size:
             warnings.warn(
-                f"The classes of task(s) {np.asarray(tasks)[separated][:20].tolist()} are "
+                f"The classes of task(s) {format_tasks(np.asarray(tasks)[separated])} are "
                 "perfectly separated and the penalty does not bound the coefficients "
                 f"({self._free_direction()}): the logistic loss has no minimiser, so the "
                 "solver stopped at tol with finite coefficients whose size depends on tol "

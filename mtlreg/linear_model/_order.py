@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from ..utils._messages import format_tasks
+
 TASK_ORDER_DOC = """task_order : array-like of task labels, default=None
         The time order of the tasks (each label of ``tasks_`` once). ``None``: the
         order of ``tasks_``, the sorted labels -- numbers sort numerically, strings
@@ -51,7 +53,7 @@ def task_positions(tasks, task_order, owner):
         label = label.item() if hasattr(label, "item") else label
         if label not in lookup:
             raise ValueError(f"task_order names {label!r}, which is not a task of the data "
-                             f"({list(tasks[:10])}...).")
+                             f"({format_tasks(tasks)}).")
         positions.append(lookup[label])
     if len(set(positions)) != T:
         raise ValueError("task_order must list each task once; it has repeated tasks.")

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._kernels import prox as _prox_kernels
+from ..utils._messages import format_tasks
 from ._quadratic import Zero
 from ._row import L1, L21, _c
 
@@ -51,11 +52,17 @@ def task_graph_matrix(graph, tasks, graph_format="adjacency"):
             raise ValueError(f"An incidence matrix R needs shape (n_tasks={T}, n_edges); "
                              f"got {G.shape}.")
         return G @ G.T
+    hint = ""
+    if G.ndim == 2 and G.shape[1] in (2, 3):
+        hint = (f" An array of shape {G.shape} reads as an edge list (task, task[, weight]) "
+                "per row: pass graph_format='edges' for that.")
     if G.shape != (T, T):
-        raise ValueError(f"An adjacency matrix needs shape (n_tasks, n_tasks) = ({T}, {T}); "
-                         f"got {G.shape}.")
+        raise ValueError(f"graph is read as an adjacency matrix (graph_format='adjacency'), "
+                         f"which needs shape (n_tasks, n_tasks) = ({T}, {T}); got {G.shape}."
+                         + hint)
     if not np.allclose(G, G.T, rtol=1e-12, atol=0.0) or np.any(G < 0):
-        raise ValueError("The adjacency matrix must be symmetric with non-negative weights.")
+        raise ValueError("The adjacency matrix (graph with graph_format='adjacency') must be "
+                         "symmetric with non-negative weights." + hint)
     return _laplacian(0.5 * (G + G.T))
 
 
@@ -77,7 +84,7 @@ def _adjacency_from_edges(edges, tasks):
             label = label.item() if hasattr(label, "item") else label
             if label not in labels:
                 raise ValueError(f"Edge end {label!r} is not a task of the data "
-                                 f"({list(tasks)[:10]}...).")
+                                 f"({format_tasks(tasks)}).")
             ends.append(labels[label])
         weight = float(edge[2]) if len(edge) == 3 else 1.0
         if not (np.isfinite(weight) and weight >= 0):

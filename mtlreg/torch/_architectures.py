@@ -13,6 +13,7 @@ one ``einsum`` per layer) rather than held in ``T`` separate modules, so a
 forward pass costs a handful of kernel launches whatever the number of tasks.
 """
 
+import inspect
 import math
 
 import torch
@@ -240,6 +241,21 @@ ARCHITECTURES = {
     "mmoe": MMoE,
     "attention": TaskAttention,
 }
+
+
+_COMMON = ("n_features", "n_tasks", "hidden_layer_sizes", "activation", "dropout")
+
+
+def option_names(name):
+    """The ``architecture_options`` keys that ``architecture=name`` accepts."""
+    return [p for p in inspect.signature(ARCHITECTURES[name]).parameters if p not in _COMMON]
+
+
+def shares_parameters(name):
+    """Whether ``architecture=name`` has parameters shared between tasks (those that
+    GradNorm and the gradient aggregators act on): ``"independent"`` and ``"soft"``
+    have none (the soft towers are only pulled together by a penalty)."""
+    return ARCHITECTURES[name].shared_parameters is not MultiTaskModule.shared_parameters
 
 
 def build_architecture(name, n_features, n_tasks, hidden_layer_sizes, activation, dropout,

@@ -9,6 +9,7 @@ of ``X W + b``.
 """
 
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -32,19 +33,47 @@ from ..utils.validation import (
     resolve_task_weights,
 )
 from ._aggregation import AGGREGATORS, make_aggregator
-from ._architectures import ACTIVATIONS, ARCHITECTURES, build_architecture
+from ._architectures import ACTIVATIONS, ARCHITECTURES, build_architecture, option_names, shares_parameters
 from ._training import TaskData, forward_all, train
 from ._weighting import WEIGHTINGS
 
 
 def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without a GPU raises."""
+    """``"auto"`` -> CUDA when available, else CPU; a string that is not a torch
+    device, or a device this machine lacks (``"cuda"`` without a GPU), raises a
+    ``ValueError`` naming ``device``."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or "
+            "'cuda:N' (or another device type of your torch build, e.g. 'mps').") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} but no CUDA device is available; use "
                          "device='cpu' or 'auto'.")
-    return torch.device(device)
+    try:
+        torch.empty(1, device=parsed)
+    except (RuntimeError, AssertionError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise ValueError(f"device={device!r} is not usable on this machine ({reason}); "
+                         "use device='cpu' or 'auto'.") from None
+    return parsed
+
+
+# weightings that act on the parameters the tasks share (GradNorm measures the task
+# gradients there, the aggregators replace the gradient there)
+NEEDS_SHARED = (*(name for name, cls in WEIGHTINGS.items() if cls.needs_gradients), *AGGREGATORS)
+
+
+def _check_options(param, options, allowed, owner):
+    """Every key of the dict ``options`` (parameter ``param``) is in ``allowed``."""
+    unknown = sorted(set(options or {}) - set(allowed), key=str)
+    if unknown:
+        raise ValueError(
+            f"{param} has unknown key(s) {unknown} for {owner}; valid keys: "
+            f"{sorted(allowed) if allowed else 'none (leave it None)'}.")
 
 
 class _MultiTaskMLP(BaseEstimator):
@@ -102,20 +131,59 @@ class _MultiTaskMLP(BaseEstimator):
         """
         return fit_or_restore(self, self._fit, X, y, sample_weight)
 
+    def _check_params(self):
+        """What the constraints cannot say: layer widths, the device, option keys, and
+        weightings that need shared parameters. Returns the torch device."""
+        sizes = self.hidden_layer_sizes
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            sizes = None
+        if not sizes or not all(isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+                                for h in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive ints (the "
+                f"width of each hidden layer, e.g. (64,)); got {self.hidden_layer_sizes!r}.")
+        _check_options("architecture_options", self.architecture_options,
+                       option_names(self.architecture), f"architecture={self.architecture!r}")
+        if self.weighting in AGGREGATORS:
+            from torchjd import aggregation
+
+            cls = {"pcgrad": aggregation.PCGrad, "mgda": aggregation.MGDA,
+                   "upgrad": aggregation.UPGrad}[self.weighting]
+            allowed = list(inspect.signature(cls).parameters)
+        else:
+            allowed = list(inspect.signature(WEIGHTINGS[self.weighting]).parameters)[1:]
+        _check_options("weighting_options", self.weighting_options, allowed,
+                       f"weighting={self.weighting!r}")
+        if self.weighting in NEEDS_SHARED and not shares_parameters(self.architecture):
+            others = sorted((set(WEIGHTINGS) | set(AGGREGATORS)) - set(NEEDS_SHARED))
+            sharing = [name for name in ARCHITECTURES if shares_parameters(name)]
+            raise ValueError(
+                f"weighting={self.weighting!r} acts on the parameters the tasks share, and "
+                f"architecture={self.architecture!r} shares none: it would train exactly as "
+                f"weighting='fixed'. With this architecture use weighting in {others}; with "
+                f"this weighting use architecture in {sharing}.")
+        return resolve_device(self.device)
+
     def _fit(self, X, y, sample_weight):
+        device = self._check_params()
         X, task_ids = check_X(self, X, reset=True)
         X = X.toarray() if sp.issparse(X) else X
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        # a label counts where it is known and has a positive weight: a zero-weight
+        # row is left out of everything (loss, target scaling, validation split), like
+        # a missing label
         if task_ids is None:
             self._y_ndim = y.ndim
             Y = y.reshape(X.shape[0], -1)
             tasks, codes = np.arange(Y.shape[1]), None
-            mask = ~np.isnan(Y)
+            mask = ~np.isnan(Y) & (sw > 0)[:, None]
         else:
             tasks, codes = np.unique(task_ids, return_inverse=True)
             codes = codes.astype(np.intp)
-            Y, mask = y, ~np.isnan(y)
+            Y, mask = y, ~np.isnan(y) & (sw > 0)
         n_t = task_sample_counts(mask if codes is None else None,
                                  np.where(mask, sw, 0.0) if codes is not None else sw,
                                  codes, tasks)
@@ -124,12 +192,17 @@ class _MultiTaskMLP(BaseEstimator):
                 and np.array_equal(self.tasks_, tasks)
                 and self.module_n_features_ == X.shape[1])
         if not warm:
-            self._set_target_scaling(Y, mask, codes, len(tasks))
+            self._set_target_scaling(Y, mask, codes, len(tasks), sw)
+        else:
+            # training changes the network in place: work on copies, so that a fit
+            # that fails (a diverging loss) leaves the previous one as it was
+            self.module_ = copy.deepcopy(self.module_)
+            self.weighting_ = copy.deepcopy(self.weighting_)
+            self._history = copy.deepcopy(getattr(self, "_history", None))
         Yt = self._transform_targets(Y, codes)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train_rows, valid_rows = self._split(len(X), codes, mask, rng)
-        device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
@@ -211,7 +284,7 @@ class _MultiTaskMLP(BaseEstimator):
         return TaskData(X[rows], y, c, task_codes, len(lambdas), device)
 
     # hooks of the regressor (target standardisation); identity for the classifier
-    def _set_target_scaling(self, Y, mask, codes, n_tasks):
+    def _set_target_scaling(self, Y, mask, codes, n_tasks, sample_weight):
         pass
 
     def _transform_targets(self, Y, codes):
@@ -289,7 +362,9 @@ _DOC = r"""{title}
         only; ``"uncertainty"``, Kendall et al. 2018; ``"dwa"``, Liu et al. 2019;
         ``"gradnorm"``, Chen et al. 2018), or gradient aggregators on the shared
         parameters (``"pcgrad"``, Yu et al. 2020; ``"mgda"``, Sener & Koltun 2018;
-        ``"upgrad"``, Quinton & Rey 2024; TorchJD's implementations).
+        ``"upgrad"``, Quinton & Rey 2024; TorchJD's implementations). GradNorm and the
+        aggregators act on the shared parameters: with ``"independent"`` and ``"soft"``,
+        which share none, they are refused (they would train as ``"fixed"``).
     weighting_options : dict, default=None
         Extra parameters of the weighting (``temperature`` for DWA, ``alpha`` and
         ``lr`` for GradNorm) or of the aggregator (``epsilon``, ``max_iters`` for
@@ -349,21 +424,29 @@ class MultiTaskMLPRegressor(MultiTaskRegressorMixin, _MultiTaskMLP):
         title="Multi-task neural network regressor (squared loss).",
         loss="squared error",
         extra="\n\n    Targets are standardised per task for training (predictions are in the "
-              "original\n    units), so every task's loss starts on the same scale.",
+              "original\n    units), so every task's loss starts on the same scale; the mean "
+              "and\n    standard deviation are weighted by ``sample_weight`` (a row of "
+              "weight 0\n    counts nowhere, like a missing label).",
         outputs=", in standardised units", classes="")
 
     _loss = "squared"
 
-    def _set_target_scaling(self, Y, mask, codes, n_tasks):
+    def _set_target_scaling(self, Y, mask, codes, n_tasks, sample_weight):
+        """Per-task mean and standard deviation of the labelled targets, weighted by
+        ``sample_weight`` (``mask`` already leaves out zero-weight rows)."""
+        Y = np.where(mask, Y, 0.0)
         if codes is None:
-            Yn = np.where(mask, Y, np.nan)
-            mean, std = np.nanmean(Yn, axis=0), np.nanstd(Yn, axis=0)
+            w = np.where(mask, sample_weight[:, None], 0.0)
+            total = w.sum(axis=0)
+            mean = (w * Y).sum(axis=0) / total
+            var = (w * (Y - mean) ** 2).sum(axis=0) / total
         else:
-            k = np.bincount(codes[mask], minlength=n_tasks)
-            mean = np.bincount(codes[mask], weights=Y[mask], minlength=n_tasks) / k
-            sq = np.bincount(codes[mask], weights=(Y[mask] - mean[codes[mask]]) ** 2,
-                             minlength=n_tasks) / k
-            std = np.sqrt(sq)
+            w = np.where(mask, sample_weight, 0.0)
+            total = np.bincount(codes, weights=w, minlength=n_tasks)
+            mean = np.bincount(codes, weights=w * Y, minlength=n_tasks) / total
+            var = np.bincount(codes, weights=w * (Y - mean[codes]) ** 2,
+                              minlength=n_tasks) / total
+        std = np.sqrt(var)
         self._y_mean = mean
         self._y_scale = np.where(std > 0, std, 1.0)
 

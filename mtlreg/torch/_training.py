@@ -61,6 +61,15 @@ def logistic_loss(z, y):
 
 LOSSES = {"squared": squared_loss, "logistic": logistic_loss}
 
+# An epoch's training loss above DIVERGENCE_FACTOR times the loss of the network at
+# the start of training (floored at DIVERGENCE_FLOOR times the sum of the observation
+# weights, the loss scale of standardised targets or balanced labels) means the
+# optimiser is diverging: Adam's steps are about learning_rate in every parameter
+# whatever the gradient, so a too large learning rate blows the loss up by orders of
+# magnitude without ever making it inf.
+DIVERGENCE_FACTOR = 1e4
+DIVERGENCE_FLOOR = 1e-3
+
 
 def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, alpha, n_epochs,
           batch_size, tol, n_iter_no_change, generator, verbose=0, name="", state=None):
@@ -70,8 +79,12 @@ def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, al
     best parameters restored at the end), or ``None`` (stop when the training
     loss has not improved by ``tol`` for ``n_iter_no_change`` epochs).
     ``state``: the history of a previous call (``warm_start``), continued.
+    A training loss that is not finite, or that grows above ``DIVERGENCE_FACTOR``
+    times its value at the start, raises ``FloatingPointError``.
     """
     loss_fn = LOSSES[loss]
+    start_loss = evaluate(module, data, loss_fn)
+    limit = DIVERGENCE_FACTOR * max(start_loss, DIVERGENCE_FLOOR * float(data.c.sum()))
     shared = [p for p in module.shared_parameters() if p.requires_grad]
     optimizer = torch.optim.Adam([
         {"params": list(module.parameters()), "weight_decay": alpha},
@@ -102,10 +115,11 @@ def train(module, weighting, aggregator, data, valid, *, loss, learning_rate, al
         epoch_losses /= n_batches
         weighting.end_epoch(epoch_losses)
         train_loss = float(epoch_losses.sum())
-        if not np.isfinite(train_loss):
+        if not np.isfinite(train_loss) or train_loss > limit:
             raise FloatingPointError(
-                f"The training loss diverged (epoch {epoch + 1}): lower learning_rate_init, "
-                "or scale the features.")
+                f"{name}: the training loss diverged: {train_loss:.3g} at epoch {epoch + 1} "
+                f"against {start_loss:.3g} at the start (learning_rate_init={learning_rate:g}). "
+                "Lower learning_rate_init, or scale the features.")
         history["loss_curve"].append(train_loss)
         history["epoch_seconds"].append(time.perf_counter() - started)
         score = train_loss

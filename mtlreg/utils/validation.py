@@ -405,7 +405,7 @@ def resolve_task_weights(spec, tasks, n_t):
         if unknown:
             raise ValueError(
                 f"task_weights names task(s) {unknown} that are not in the data; "
-                f"known tasks: {list(tasks)[:20]}{' ...' if n_tasks > 20 else ''}."
+                f"known tasks: {np.asarray(tasks)[:20].tolist()}{' ...' if n_tasks > 20 else ''}."
             )
         weights = np.ones(n_tasks)
         for key, value in spec.items():

@@ -69,8 +69,8 @@ def main(argv=None):
     load1 = os.getloadavg()
     text = "\n".join([
         "# ADMM against FISTA on the two-part relation models (School raw)", "",
-        f"Command: `python benchmarks/studies/relations_admm_fista.py {' '.join(sys.argv[1:])}`".rstrip()
-        + f"; commit {commit}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        "Command: `" + " ".join(["python benchmarks/studies/relations_admm_fista.py", *sys.argv[1:]])
+        + f"`; commit {commit}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"{os.cpu_count()} cores, shared; load average (1 / 5 / 15 min) at start "
         f"{' / '.join(f'{x:.2f}' for x in load0)}, at end {' / '.join(f'{x:.2f}' for x in load1)} "
         "(wall times on a loaded machine are inflated; CPU times less so).", "",

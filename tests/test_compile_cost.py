@@ -2,7 +2,7 @@
 numba's costly error-message machinery.
 
 Compilation is what a new user waits for (``benchmarks/bench_first_use.py``,
-``benchmarks/profile_compile.py``); these tests keep out the two ways it grew before:
+``benchmarks/studies/profile_compile.py``); these tests keep out the two ways it grew before:
 an array assigned to a slice inside a kernel (numba then compiles its shape-mismatch
 message, f-strings and the unicode machinery: 3.3 s of CPU on the first fused fit),
 and a kernel that dispatches at run time on the kind of penalty (it compiles every

@@ -10,7 +10,7 @@ zero gives inf or NaN as in NumPy instead of raising ``ZeroDivisionError``. Besi
 keeping exceptions out of the kernels, this drops the raising code that numba
 otherwise compiles into every function with a division: 10-40 % of each kernel's
 compile time on the first fit after installing (School group lasso, first fit: 4.77 ->
-4.22 s of CPU with all kernels switched; ``benchmarks/profile_compile.py``).
+4.22 s of CPU with all kernels switched; ``benchmarks/studies/profile_compile.py``).
 """
 
 from numba import njit

@@ -5,7 +5,7 @@ and win where a product is repeated (every FISTA iteration) or where tasks are m
 and small. Products done once a fit (the task means, the final objective) are done
 here in NumPy / SciPy: 0.2-0.5 ms slower at School's size, and the first fit after
 installing does not compile the row kernels for them (0.2-0.4 s of CPU each;
-``benchmarks/profile_compile.py``). Predictions on many rows stay compiled:
+``benchmarks/studies/profile_compile.py``). Predictions on many rows stay compiled:
 cross-validation scores call them as often as it fits; on fewer than
 ``PREDICT_KERNEL_MIN_ROWS`` rows they are made here (a single row is C-contiguous
 whatever its strides: the kernel would be compiled again for it). The per-task Gram

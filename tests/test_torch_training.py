@@ -258,3 +258,32 @@ def test_valid_options_are_accepted():
                    {"weighting": "mgda", "weighting_options": {"epsilon": 1e-4}},
                    {"hidden_layer_sizes": [8, np.int64(4)]}):
         fit_quietly(MultiTaskMLPRegressor(**{**SMALL, "max_iter": 2, **params}), X, Y)
+
+
+# ------------------------------------------------------ 9. torch's threads
+@pytest.mark.parametrize("n_threads", [1, 3, None])
+def test_n_threads_is_torch_thread_count_during_fit_and_predict(n_threads, monkeypatch):
+    from mtlreg.torch import _estimators, _training
+
+    seen = []
+
+    def spy(fn):
+        def wrapper(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(_estimators, "train", spy(_training.train))
+    monkeypatch.setattr(_estimators, "forward_all", spy(_training.forward_all))
+    X, Y = shared_problem(n=40)
+    torch.set_num_threads(2)
+    try:
+        model = fit_quietly(MultiTaskMLPRegressor(**{**SMALL, "max_iter": 2, "n_threads": n_threads}), X, Y)
+        assert torch.get_num_threads() == 2  # restored
+        model.predict(X)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    expected = 2 if n_threads is None else n_threads
+    assert seen == [expected, expected]
+    assert MultiTaskMLPRegressor().n_threads == 1

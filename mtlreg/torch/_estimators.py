@@ -8,6 +8,7 @@ probabilities come from the same mixins, fed by the network's outputs instead
 of ``X W + b``.
 """
 
+import contextlib
 import copy
 import inspect
 import warnings
@@ -62,6 +63,20 @@ def resolve_device(device):
     return parsed
 
 
+@contextlib.contextmanager
+def torch_threads(n):
+    """``torch.set_num_threads(n)`` inside the block (restored after); ``None``: as is."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 # weightings that act on the parameters the tasks share (GradNorm measures the task
 # gradients there, the aggregators replace the gradient there)
 NEEDS_SHARED = (*(name for name, cls in WEIGHTINGS.items() if cls.needs_gradients), *AGGREGATORS)
@@ -99,6 +114,7 @@ class _MultiTaskMLP(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "device": [StrOptions({"auto", "cpu", "cuda"}), str],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
@@ -108,7 +124,8 @@ class _MultiTaskMLP(BaseEstimator):
                  weighting_options=None, task_column=None, task_weights=None, alpha=1e-4,
                  learning_rate_init=1e-3, batch_size=256, max_iter=200, tol=1e-4,
                  n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
-                 random_state=None, device="auto", warm_start=False, verbose=0):
+                 random_state=None, device="auto", n_threads=1, warm_start=False,
+                 verbose=0):
         store_params(self, locals())
 
     # ------------------------------------------------------------------ fit
@@ -129,7 +146,8 @@ class _MultiTaskMLP(BaseEstimator):
         -------
         self : object
         """
-        return fit_or_restore(self, self._fit, X, y, sample_weight)
+        with torch_threads(self.n_threads):
+            return fit_or_restore(self, self._fit, X, y, sample_weight)
 
     def _check_params(self):
         """What the constraints cannot say: layer widths, the device, option keys, and
@@ -300,7 +318,8 @@ class _MultiTaskMLP(BaseEstimator):
         X, task_ids = check_X(self, X, reset=False)
         X = X.toarray() if sp.issparse(X) else X
         device = next(self.module_.parameters()).device
-        Z = self._inverse_outputs(forward_all(self.module_, X, device))
+        with torch_threads(getattr(self, "n_threads", None)):
+            Z = self._inverse_outputs(forward_all(self.module_, X, device))
         if task_ids is None:
             return Z[:, 0] if self._y_ndim == 1 else Z
         codes = self._task_codes(task_ids)
@@ -393,6 +412,16 @@ _DOC = r"""{title}
         left untouched.
     device : {{"auto", "cpu", "cuda"}} or str, default="auto"
         ``"auto"``: CUDA when available. Pickles always hold the network on the CPU.
+    n_threads : int or None, default=1
+        Torch's intra-op CPU threads while fitting and predicting
+        (``torch.set_num_threads``, set for the call and restored after; it is a
+        process-wide setting, so do not fit in several threads of one process at
+        once). ``None``: torch's own setting (by default one thread per core). The
+        default 1: these networks are small (a batch of 256 rows through layers of
+        64), too small for intra-op parallelism to pay, and on a machine whose cores
+        are busy the extra threads wait for one another (measured on School:
+        ``benchmarks/results/torch_threads.md``). Raise it, or pass ``None``, for
+        wide layers or large batches on an idle machine with many cores.
     warm_start : bool, default=False
         Continue training the fitted network (same tasks and features).
     verbose : int, default=0

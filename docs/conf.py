@@ -43,7 +43,9 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb",
-                    "auto_examples/*.py", "auto_examples/*.zip", "**.codeobj.json"]
+                    "auto_examples/*.py", "auto_examples/*.zip", "**.codeobj.json",
+                    # left by a build before write_computation_times was off (below)
+                    "sg_execution_times.rst", "auto_examples/sg_execution_times.rst"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
@@ -76,6 +78,10 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "show_memory": False,
     "min_reported_time": 0,
+    # no sg_execution_times pages: sphinx-gallery writes into them <script>/<link> tags
+    # that load jQuery, DataTables and Bootstrap from CDNs, and nothing may be fetched
+    # (each example's page still ends with its running time)
+    "write_computation_times": False,
 }
 
 # examples print ConvergenceWarnings etc. to their own output; keep the build log clean

@@ -18,6 +18,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES
 from ._docs import DATA_TERM as _DATA_TERM
 from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
 from ._docs import SQUARED_DOC as _SQUARED
 from ._docs import fill_doc
 
@@ -74,13 +75,18 @@ _DOC = r"""Clustered multi-task {what} (convex relaxation; Zhou, Chen & Ye 2011,
     The tasks fall into ``n_clusters`` groups, unknown; tasks of a group share a
     model. The convex relaxation of k-means over the task vectors (Jacob, Bach &
     Vert 2008) learns a task similarity ``M`` with ``W``. Minimises over ``W``
-    (``n_features x n_tasks``), ``M`` (``n_tasks x n_tasks``) and intercepts ``b``::
+    (``n_features x n_tasks``), ``M`` (``n_tasks x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + alpha eta (1 + eta) tr(W (eta I + M)^{{-1}} W^T) + (l2_reg / 2) ||W||_F^2
+    .. math::
 
-        subject to  M symmetric,  tr(M) = k,  0 <= M <= I   (eigenvalues in [0, 1])
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \eta (1 + \eta) \operatorname{{tr}}\bigl(W (\eta I + M)^{{-1}} W^\top\bigr)
+          + """ + _RIDGE + r"""
+        \end{{aligned}}
 
+    subject to :math:`M = M^\top`, :math:`\operatorname{{tr}} M = k`,
+    :math:`0 \preceq M \preceq I` (eigenvalues in [0, 1]),
     with {loss} and ``k = n_clusters``. MALSAR's ``rho1``, ``rho2`` are
     ``alpha = rho1`` and ``eta = rho2 / rho1`` (up to the scaling of the data term).
     ``M`` is eliminated in closed form (it shares the right singular vectors of

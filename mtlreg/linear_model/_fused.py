@@ -15,6 +15,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES
 from ._docs import DATA_TERM as _DATA_TERM
 from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
 from ._docs import SQUARED_DOC as _SQUARED
 from ._docs import fill_doc
 from ._order import TASK_ORDER_DOC, ColumnPermuted, task_positions
@@ -55,14 +56,19 @@ _DOC = r"""Fused sparse group lasso multi-task {what} (tasks = time points; MALS
     For disease progression and other tasks ordered in time (``task_order``, else
     the order of ``tasks_``, the sorted labels): features selected jointly over
     time, each feature's coefficient piecewise constant in time. Minimises over
-    ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + alpha * (l1_ratio ||W||_1 + (1 - l1_ratio) sum_j ||W_j||_2)
-            + beta * sum_j sum_{{t=1}}^{{T-1}} |W_{{j,o(t+1)}} - W_{{j,o(t)}}|
-            + (l2_reg / 2) ||W||_F^2
+    .. math::
 
-    with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \Bigl(r \lVert W \rVert_1 + (1 - r) \sum_j \lVert W_j \rVert_2\Bigr)
+          + \beta \sum_j \sum_{{t=1}}^{{T-1}} \lvert W_{{j,o(t+1)}} - W_{{j,o(t)}} \rvert \\
+        & \quad + """ + _RIDGE + r"""
+        \end{{aligned}}
+
+    with :math:`r` = ``l1_ratio``, {loss} and ``o(1), ..., o(T)`` the tasks in time order.
+    MALSAR's
     ``rho1 ||W||_1 + rho2 ||W R||_1 + rho3 ||W||_{{2,1}}``
     (``R`` the chain's incidence matrix) is ``alpha l1_ratio = rho1``,
     ``beta = rho2``, ``alpha (1 - l1_ratio) = rho3`` (up to the scaling of the data

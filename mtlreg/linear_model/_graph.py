@@ -17,6 +17,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES
 from ._docs import DATA_TERM as _DATA_TERM
 from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
 from ._docs import SQUARED_DOC as _SQUARED
 from ._docs import fill_doc
 from ._order import TASK_ORDER_DOC, chain_adjacency, task_positions
@@ -90,16 +91,24 @@ class _TemporalMixin(_TaskGraphMixin):
 _GRAPH_DOC = r"""Graph-regularised multi-task {what} (MALSAR SRMTL, RMTL "Graph").
 
     A graph over the tasks says which tasks should be alike. Minimises over ``W``
-    (``n_features x n_tasks``) and intercepts ``b``::
+    (``n_features x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + (rho / 2) ||W R||_F^2 + alpha * sparse(W) + (l2_reg / 2) ||W||_F^2
+    .. math::
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \frac{{\rho}}{{2}} \lVert W R \rVert_F^2 + \alpha \, \mathrm{{sparse}}(W)
+          + """ + _RIDGE + r"""
+        \end{{aligned}}
 
     with {loss}, ``sparse(W) = ||W||_1`` (``sparsity="l1"``) or
     ``sum_j ||W_j||_2`` (``"l21"``, rows = features) and ``R`` the weighted
-    incidence matrix of the graph::
+    incidence matrix of the graph:
 
-        ||W R||_F^2 = tr(W L W^T) = sum_{{edges s-t}} a_st ||w_s - w_t||_2^2,
+    .. math::
+
+        \lVert W R \rVert_F^2 = \operatorname{{tr}}(W L W^\top)
+        = \sum_{{\text{{edges }} s - t}} a_{{st}} \lVert w_s - w_t \rVert_2^2,
 
     ``L = R R^T`` the graph Laplacian (``task_graph_laplacian_``). Special cases:
 
@@ -150,12 +159,16 @@ _TGL_DOC = r"""Temporal group lasso multi-task {what} (Zhou et al. 2011, MALSAR 
     Tasks are time points (in the order of ``task_order``, else of ``tasks_``, the
     sorted labels; e.g. months after a baseline visit); the model selects
     features shared by all time points and lets the coefficients drift smoothly in
-    time. Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``::
+    time. Minimises over ``W`` (``n_features x n_tasks``) and intercepts ``b``
 
-        """ + _DATA_TERM + r"""
-            + alpha * sum_j ||W_j||_2
-            + (rho / 2) sum_{{t=1}}^{{T-1}} ||w_{{o(t+1)}} - w_{{o(t)}}||_2^2
-            + (l2_reg / 2) ||W||_F^2
+    .. math::
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM + r""" \\
+        & \quad + \alpha \sum_j \lVert W_j \rVert_2
+          + \frac{{\rho}}{{2}} \sum_{{t=1}}^{{T-1}} \lVert w_{{o(t+1)}} - w_{{o(t)}} \rVert_2^2
+          + """ + _RIDGE + r"""
+        \end{{aligned}}
 
     with {loss} and ``o(1), ..., o(T)`` the tasks in time order. MALSAR's
     ``rho1 ||W||_F^2 + rho2 ||W R||_F^2 + rho3 ||W||_{{2,1}}``

@@ -25,6 +25,7 @@ from ._base import (
 from ._docs import CLASSES_DOC as _CLASSES
 from ._docs import DATA_TERM as _DATA_TERM
 from ._docs import LOGISTIC_DOC as _LOGISTIC
+from ._docs import RIDGE_DOC as _RIDGE
 from ._docs import SQUARED_DOC as _SQUARED
 from ._docs import fill_doc
 
@@ -108,10 +109,15 @@ _ROBUST_DOC = r"""Robust multi-task {what} (Chen, Zhou & Ye 2011; MALSAR RMTL).
     Most tasks share a low-dimensional subspace; a few outlier tasks do not.
     ``W = L + S`` with ``L`` low-rank and ``S`` column-group sparse (the non-zero
     columns are the outlier tasks, ``outlier_tasks_``). Minimises over ``L``,
-    ``S`` and intercepts ``b``::
+    ``S`` and intercepts ``b``
 
-        """ + _DATA_TERM.replace("w_t", "(l_t + s_t)") + r"""
-            + alpha ||L||_* + beta sum_t ||s_t||_2 + (l2_reg / 2) ||[L; S]||_F^2
+    .. math::
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM.replace("w_t", "(l_t + s_t)") + r""" \\
+        & \quad + \alpha \lVert L \rVert_* + \beta \sum_t \lVert s_t \rVert_2
+          + """ + _RIDGE.replace("W", "[L; S]") + r"""
+        \end{{aligned}}
 
     with {loss}, ``l_t``, ``s_t`` the columns (tasks) of ``L`` and ``S``, ``||.||_*``
     the trace norm. Solved on the stacked variable ``[L; S]`` (singular value
@@ -143,10 +149,15 @@ _RMTFL_DOC = r"""Robust multi-task feature learning {what} (Gong, Ye & Zhang 201
     The regular tasks share a few features; outlier tasks have their own.
     ``W = P + Q`` with ``P`` row-sparse and ``Q`` column-group sparse (non-zero
     columns: the outlier tasks, ``outlier_tasks_``). Minimises over ``P``, ``Q`` and
-    intercepts ``b``::
+    intercepts ``b``
 
-        """ + _DATA_TERM.replace("w_t", "(p_t + q_t)") + r"""
-            + alpha sum_j ||P_j||_2 + beta sum_t ||q_t||_2 + (l2_reg / 2) ||[P; Q]||_F^2
+    .. math::
+
+        \begin{{aligned}}
+        & """ + _DATA_TERM.replace("w_t", "(p_t + q_t)") + r""" \\
+        & \quad + \alpha \sum_j \lVert P_j \rVert_2 + \beta \sum_t \lVert q_t \rVert_2
+          + """ + _RIDGE.replace("W", "[P; Q]") + r"""
+        \end{{aligned}}
 
     with {loss}, ``P_j`` the rows (features) of ``P`` and ``q_t`` the columns
     (tasks) of ``Q``. Solved on the stacked variable ``[P; Q]`` (block

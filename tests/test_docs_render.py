@@ -1,0 +1,93 @@
+"""The documentation as a reader sees it (issue 26, item 12), checked without building it.
+
+* Every public estimator's objective is maths (``.. math::``), not LaTeX source in a
+  literal block (``::``): the API pages showed raw LaTeX, cut off on the right.
+* Every table of the user guide has a one-row header (the task-relations table's
+  header split over two rows).
+* The gallery's configuration writes no page that loads from the network
+  (sphinx-gallery's ``sg_execution_times`` pages load jQuery and DataTables from CDNs).
+"""
+
+import inspect
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+
+import mtlreg
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _literal_blocks(doc):
+    """The indented blocks that follow a line ending in ``::`` in a docstring."""
+    lines = inspect.cleandoc(doc).splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if not line.rstrip().endswith("::") or line.strip().startswith(".."):
+            continue
+        indent = len(line) - len(line.lstrip())
+        block = []
+        for nxt in lines[i + 1:]:
+            if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                break
+            block.append(nxt)
+        blocks.append("\n".join(block))
+    return blocks
+
+
+def test_the_scan_finds_latex_in_a_literal_block():
+    doc = "Minimises::\n\n    \\sum_t \\frac{a}{b}\n\nwith\n\n.. math::\n\n    \\alpha\n"
+    assert _literal_blocks(doc) == ["\n    \\sum_t \\frac{a}{b}\n"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in mtlreg.__all__
+                                        if inspect.isclass(getattr(mtlreg, n))))
+def test_no_latex_source_in_a_literal_block(name):
+    doc = getattr(mtlreg, name).__doc__ or ""
+    latex = [b for b in _literal_blocks(doc) if re.search(r"\\[a-zA-Z]+", b)]
+    assert not latex, f"{name}: write the maths in a '.. math::' block:\n{latex[0]}"
+
+
+def _tables(path):
+    import docutils.core
+    import docutils.nodes
+
+    tree = docutils.core.publish_doctree(
+        path.read_text(), settings_overrides={"report_level": 5, "halt_level": 5})
+    return list(tree.findall(docutils.nodes.table))
+
+
+def test_the_table_check_sees_a_two_row_header(tmp_path):
+    rst = tmp_path / "t.rst"
+    rst.write_text("======  ======\nname    value\n(unit)\n======  ======\na       1\n"
+                   "======  ======\n")
+    (table,) = _tables(rst)
+    assert len(table.next_node(_thead()).children) == 2
+
+
+def _thead():
+    import docutils.nodes
+
+    return docutils.nodes.thead
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.rst")))
+def test_every_table_has_a_one_row_header(page):
+    pytest.importorskip("docutils")
+    for table in _tables(DOCS / page):
+        head = table.next_node(_thead())
+        assert head is None or len(head.children) == 1, (
+            f"{page}: a table header of {len(head.children)} rows: {head.astext()[:200]}")
+
+
+def test_the_gallery_writes_no_page_that_loads_from_the_network(tmp_path):
+    gen_gallery = pytest.importorskip("sphinx_gallery.gen_gallery")
+    conf = runpy.run_path(str(DOCS / "conf.py"))["sphinx_gallery_conf"]
+    gallery_conf = {**gen_gallery.DEFAULT_GALLERY_CONF, **conf, "src_dir": str(tmp_path)}
+    gen_gallery.write_computation_times(gallery_conf, str(tmp_path), [])
+    gen_gallery.write_computation_times(gallery_conf, None, [])
+    for path in tmp_path.rglob("*"):
+        text = path.read_text()
+        assert not re.search(r"<(script|link)[^>]*(src|href)=\"https?://", text), path

@@ -27,6 +27,10 @@ _COMMON_PARAMS_DOC = """
         Relative tolerance: the solver stops when the optimality measure (distance
         of ``-gradient`` to the subdifferential, and the intercept gradient) falls
         below ``tol`` times the largest entry of the data-fit gradient at ``W = 0``.
+        The promise: without a ``ConvergenceWarning`` that measure, recomputed at
+        the returned coefficients (``stop_crit_``), is at most ``tol`` times that
+        scale. It bounds no objective gap: on ill-conditioned data the objective can
+        stop well above the optimum in relative terms; lower ``tol`` for many digits.
     max_iter : int, default=1000
         Maximum number of solver iterations (FISTA or ADMM iterations, BCD sweeps).
     warm_start : bool, default=False

@@ -419,9 +419,12 @@ _DOC = r"""{title}
         once). ``None``: torch's own setting (by default one thread per core). The
         default 1: these networks are small (a batch of 256 rows through layers of
         64), too small for intra-op parallelism to pay, and on a machine whose cores
-        are busy the extra threads wait for one another (measured on School:
-        ``benchmarks/results/torch_threads.md``). Raise it, or pass ``None``, for
-        wide layers or large batches on an idle machine with many cores.
+        are busy the extra threads wait for one another: on School (3 epochs, a
+        2-core machine with a load average of 12-14), torch's default of 2 threads
+        took 35 times as long as 1 with hard sharing (35.3 s against 1.02 s) and 4.8
+        times with MMoE (108 s against 22.6 s; ``benchmarks/results/torch_threads.md``,
+        no idle machine measured). Raise it, or pass ``None``, for wide layers or
+        large batches on an idle machine with many cores.
     warm_start : bool, default=False
         Continue training the fitted network (same tasks and features).
     verbose : int, default=0

@@ -36,8 +36,14 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from mtlreg import (
+    ClusteredClassifier,
+    ClusteredRegressor,
     DirtyClassifier,
     DirtyRegressor,
+    FusedGroupLassoClassifier,
+    FusedGroupLassoRegressor,
+    GraphRegularizedClassifier,
+    GraphRegularizedRegressor,
     GroupLassoClassifier,
     GroupLassoRegressor,
     GroupLassoRegressorCV,
@@ -45,8 +51,16 @@ from mtlreg import (
     IndependentRegressor,
     MeanRegularizedClassifier,
     MeanRegularizedRegressor,
+    RobustFeatureLearningClassifier,
+    RobustFeatureLearningRegressor,
+    RobustMultiTaskClassifier,
+    RobustMultiTaskRegressor,
     SparseGroupLassoClassifier,
     SparseGroupLassoRegressor,
+    SparseTraceNormClassifier,
+    SparseTraceNormRegressor,
+    TemporalGroupLassoClassifier,
+    TemporalGroupLassoRegressor,
     TraceNormClassifier,
     TraceNormRegressor,
 )
@@ -60,6 +74,15 @@ REGRESSORS = [
     (IndependentRegressor, {"alpha": 0.05, "penalty": "l1"}, ("alpha",)),
     (IndependentRegressor, {"alpha": 0.1, "penalty": "l2"}, ()),
     (MeanRegularizedRegressor, {"alpha": 0.5, "l2_reg": 0.05}, ()),
+    # the seven task-relation models: rho of the graph and temporal terms and the
+    # clustered alpha weight squared norms (degree 2)
+    (GraphRegularizedRegressor, {"alpha": 0.03, "rho": 0.5}, ("alpha",)),
+    (TemporalGroupLassoRegressor, {"alpha": 0.05, "rho": 0.5}, ("alpha",)),
+    (FusedGroupLassoRegressor, {"alpha": 0.05, "beta": 0.03}, ("alpha", "beta")),
+    (SparseTraceNormRegressor, {"alpha": 0.05, "l1_ratio": 0.5}, ("alpha",)),
+    (RobustMultiTaskRegressor, {"alpha": 0.05, "beta": 0.1}, ("alpha", "beta")),
+    (RobustFeatureLearningRegressor, {"alpha": 0.05, "beta": 0.1}, ("alpha", "beta")),
+    (ClusteredRegressor, {"alpha": 0.5, "eta": 1.0, "n_clusters": 2}, ()),
 ]
 CLASSIFIERS = [
     (GroupLassoClassifier, {"alpha": 0.01}),
@@ -68,9 +91,20 @@ CLASSIFIERS = [
     (DirtyClassifier, {"alpha": 0.01, "beta": 0.008}),
     (IndependentClassifier, {"alpha": 0.05}),
     (MeanRegularizedClassifier, {"alpha": 0.5, "l2_reg": 0.05}),
+    (GraphRegularizedClassifier, {"alpha": 0.005, "rho": 0.5}),
+    (TemporalGroupLassoClassifier, {"alpha": 0.01, "rho": 0.5}),
+    (FusedGroupLassoClassifier, {"alpha": 0.01, "beta": 0.005}),
+    (SparseTraceNormClassifier, {"alpha": 0.01, "l1_ratio": 0.5}),
+    (RobustMultiTaskClassifier, {"alpha": 0.01, "beta": 0.02}),
+    (RobustFeatureLearningClassifier, {"alpha": 0.01, "beta": 0.02}),
+    (ClusteredClassifier, {"alpha": 0.1, "eta": 1.0, "n_clusters": 2}),
 ]
 TIGHT = {"tol": 1e-10, "max_iter": 50000}
 ALL = [(cls, params) for cls, params, _ in REGRESSORS] + CLASSIFIERS
+# the temporal and fused penalties follow the order of the tasks: a permutation of the
+# tasks changes the objective (the others, the complete graph included, are symmetric)
+TASK_SYMMETRIC = [case for case in ALL
+                  if not case[0].__name__.startswith(("Temporal", "Fused"))]
 
 
 def _name(case):
@@ -94,7 +128,7 @@ SETTINGS = settings(max_examples=4, deadline=None,
 seeds = st.integers(0, 2**16)
 
 
-@pytest.mark.parametrize("case", ALL, ids=_name)
+@pytest.mark.parametrize("case", TASK_SYMMETRIC, ids=_name)
 @SETTINGS
 @given(seed=seeds, data=st.data())
 def test_permuting_tasks_permutes_coefficients(case, seed, data):

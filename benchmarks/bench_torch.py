@@ -84,7 +84,8 @@ def bench_large(epochs, devices):
     for device in devices:
         model = MultiTaskMLPRegressor("hard", hidden_layer_sizes=(64, 64), batch_size=4096,
                                       max_iter=epochs, learning_rate_init=3e-3,
-                                      random_state=0, device=device, task_column=0)
+                                      random_state=0, device=device, task_column=0,
+                                      n_threads=None)  # --threads, or torch's choice
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -119,7 +120,8 @@ def bench_large(epochs, devices):
 
 def school_models():
     common = dict(task_column=0, device="cpu", random_state=0, early_stopping=True,
-                  max_iter=150, n_iter_no_change=10, batch_size=128)
+                  max_iter=150, n_iter_no_change=10, batch_size=128,
+                  n_threads=None)  # --threads, or torch's choice
     lin = dict(task_column=0, tol=1e-4, max_iter=5000)
     return {
         "independent ridge per task": (

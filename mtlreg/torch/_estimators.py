@@ -416,10 +416,10 @@ _DOC = r"""{title}
         Torch's intra-op CPU threads while fitting and predicting
         (``torch.set_num_threads``, set for the call and restored after; it is a
         process-wide setting, so do not fit in several threads of one process at
-        once). ``None``: torch's own setting (by default one thread per core). The
-        default 1: these networks are small (a batch of 256 rows through layers of
-        64), too small for intra-op parallelism to pay, and on a machine whose cores
-        are busy the extra threads wait for one another: on School (3 epochs, a
+        once). ``None``: torch's own setting (by default one thread per core). Why
+        1 by default: the products of these networks are small (a batch of 256 rows
+        through layers of 64), and on a machine whose cores are busy the extra
+        threads wait for one another: on School (3 epochs, a
         2-core machine with a load average of 12-14), torch's default of 2 threads
         took 35 times as long as 1 with hard sharing (35.3 s against 1.02 s) and 4.8
         times with MMoE (108 s against 22.6 s; ``benchmarks/results/torch_threads.md``,

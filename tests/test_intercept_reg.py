@@ -219,3 +219,217 @@ def test_matches_cvxpy(name, loss, layout):
                                np.sum(np.asarray(TW) * est.intercept_) / np.sum(TW))
     assert np.ptp(est.intercept_) > 1e-3
     assert np.abs(est.coef_).max() > 1e-3
+
+
+# ------------------------------------------------------------- limits and defaults
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("name", ["group_lasso", "mean", "dirty"])
+def test_zero_is_the_free_intercept_fit(name, loss, monkeypatch):
+    """``intercept_reg=0`` (the default) never enters the shrinkage code: the fit is
+    today's, bit for bit (the outer iteration and the shrunk null model are never
+    called), and ``shared_intercept_`` is the lambda-weighted mean of the intercepts."""
+    from mtlreg.linear_model import _base
+
+    X, y, sw, kw, _ = data("per_task", loss)
+    ref = estimator(name, loss, kw, X, y, sw, 0.0).fit(X, y, sample_weight=sw)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the shrinkage code ran with intercept_reg=0")
+
+    monkeypatch.setattr(_base, "solve_shrunk", forbidden)
+    monkeypatch.setattr(_base, "null_intercepts", forbidden)
+    est = estimator(name, loss, kw, X, y, sw, 0.0).fit(X, y, sample_weight=sw)
+    for attr in ("coef_", "intercept_", "n_iter_", "objective_", "stop_crit_"):
+        np.testing.assert_array_equal(getattr(est, attr), getattr(ref, attr))
+    assert est.shared_intercept_ == pytest.approx(
+        np.sum(np.asarray(TW) * est.intercept_) / np.sum(TW), rel=1e-12)
+    with pytest.raises(AssertionError, match="shrinkage code ran"):
+        estimator(name, loss, kw, X, y, sw, 0.5).fit(X, y, sample_weight=sw)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_large_intercept_reg_ties_the_intercepts(loss):
+    """As ``intercept_reg`` grows the intercepts approach one value, ``b_bar``; the gap
+    shrinks like 1 / intercept_reg."""
+    X, y, sw, kw, _ = data("per_task", loss)
+    spread = []
+    for s in (0.0, 1.0, 1e3, 1e6):
+        est = estimator("group_lasso", loss, kw, X, y, sw, s).set_params(alpha=0.01)
+        est.set_params(tol=1e-8, max_iter=5000).fit(X, y, sample_weight=sw)
+        spread.append(np.ptp(est.intercept_))
+        if s == 1e6:
+            np.testing.assert_allclose(est.intercept_, est.shared_intercept_, atol=1e-4)
+    assert spread[0] > 0.3 and spread[0] > spread[1] > spread[2] > spread[3]
+    assert spread[3] < 1e-4
+
+
+def test_null_model_uses_the_shrunk_intercepts():
+    """``compute_alpha_max`` is the gradient at ``W = 0`` with the optimal shrunk
+    intercepts: at ``alpha`` just above it every coefficient is zero, just below not;
+    the intercepts at ``W = 0`` are in closed form for the squared loss."""
+    X, y, sw, kw, blocks = data("per_task", "squared")
+    s = 2.0
+    est = mtlreg.GroupLassoRegressor(**kw, intercept_reg=s, tol=1e-10)
+    amax = est.compute_alpha_max(X, y, sample_weight=sw)
+    assert amax != pytest.approx(mtlreg.GroupLassoRegressor(**kw).compute_alpha_max(
+        X, y, sample_weight=sw), rel=1e-3)
+    top = est.set_params(alpha=amax * (1 + 1e-6)).fit(X, y, sample_weight=sw)
+    assert np.all(top.coef_ == 0)
+    ybar = np.array([np.sum(blk.c * blk.y) / np.sum(blk.c) for blk in blocks])
+    lam = np.asarray(TW)
+    m = np.sum(lam * ybar) / lam.sum()
+    np.testing.assert_allclose(top.intercept_, (ybar + s * m) / (1 + s), rtol=1e-10)
+    below = est.set_params(alpha=amax * 0.999).fit(X, y, sample_weight=sw)
+    assert np.any(below.coef_ != 0)
+
+
+# ------------------------------------------------------------------ classifiers
+def _one_class_data():
+    X, y, F, task = per_task_data("logistic", seed=3)
+    y = y.copy()
+    y[task == 1] = 1.0  # task 1: positive samples only
+    return X, y, task
+
+
+@pytest.mark.parametrize("name", ["group_lasso", "mean", "trace"])
+def test_classifier_fits_one_class_tasks(name):
+    X, y, task = _one_class_data()
+    cls = getattr(mtlreg, FORMULATIONS[name][0] + "Classifier")
+    with pytest.raises(ValueError, match="intercept_reg > 0"):
+        cls(task_column=0).fit(X, y)  # the clear error names the cure
+    est = cls(task_column=0, intercept_reg=1.0, tol=1e-8, max_iter=5000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    b = est.intercept_
+    assert np.all(np.isfinite(b)) and np.all(np.isfinite(est.coef_))
+    # the one-class task's intercept is on its class's side of b_bar, pulled toward it
+    assert est.shared_intercept_ < b[1] < 20.0
+    assert np.all(est.predict(X[task == 1]) == 1)
+    # a stronger pull brings it closer to b_bar
+    tight = cls(task_column=0, intercept_reg=10.0, tol=1e-8, max_iter=5000).fit(X, y)
+    assert 0 < tight.intercept_[1] - tight.shared_intercept_ < b[1] - est.shared_intercept_
+
+
+def test_one_class_classifier_matches_cvxpy():
+    X, y, task = _one_class_data()
+    blocks = make_blocks(X[:, 1:], y, task_ids=task, task_weights=TW)
+    est = estimator("group_lasso", "logistic", {"task_column": 0, "task_weights": TW}, X, y,
+                    None, 0.5, **TIGHT).fit(X, y)
+    ref, ours = cvx_reference("group_lasso", est, blocks, "logistic", 0.5)
+    assert abs(ours - ref) <= 1e-7 * abs(ref)
+
+
+# ------------------------------------------------------------------ unseen tasks
+@pytest.mark.parametrize("name", ["mean", "dirty"])
+def test_unseen_tasks_use_the_shared_intercept(name):
+    X, y, sw, kw, _ = data("per_task", "squared")
+    est = estimator(name, "squared", kw, X, y, sw, 3.0, unseen_tasks="shared")
+    est.fit(X, y, sample_weight=sw)
+    new = X[:5].copy()
+    new[:, 0] = 99.0
+    w = est.coef_.mean(axis=0) if name == "mean" else est.coef_shared_.mean(axis=0)
+    np.testing.assert_allclose(est.predict(new), new[:, 1:] @ w + est.shared_intercept_,
+                               rtol=1e-12)
+    # b_bar is the lambda-weighted mean, not the plain mean of the intercepts
+    assert abs(est.shared_intercept_ - est.intercept_.mean()) > 1e-3
+
+
+# --------------------------------------------------------- warm start, solvers
+@pytest.mark.parametrize("solver", ["fista", "admm", "bcd"])
+def test_every_solver_reaches_the_same_optimum(solver):
+    X, y, sw, kw, _ = data("shared", "squared")
+    ref = estimator("group_lasso", "squared", kw, X, y, sw, 0.7, **TIGHT).fit(X, y)
+    est = estimator("group_lasso", "squared", kw, X, y, sw, 0.7, solver=solver, **TIGHT)
+    est.fit(X, y)
+    assert est.objective_ == pytest.approx(ref.objective_, rel=1e-9)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, atol=1e-6)
+
+
+def test_warm_start_refit_is_immediate():
+    X, y, sw, kw, _ = data("per_task", "logistic")
+    est = estimator("group_lasso", "logistic", kw, X, y, sw, 0.7, tol=1e-8, warm_start=True)
+    first = est.fit(X, y, sample_weight=sw).objective_
+    n_cold = est.n_iter_
+    est.fit(X, y, sample_weight=sw)
+    assert est.objective_ == pytest.approx(first, rel=1e-10)
+    assert est.n_iter_ < n_cold
+
+
+# ------------------------------------------------------------------------ Dask
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_dask_fit_equals_in_memory(loss, monkeypatch):
+    """From a Dask DataFrame: the squared loss from per-task statistics (Gram form),
+    solved to the same optimum; the logistic loss by FISTA with one distributed pass per
+    evaluation, the same iterates as FISTA in memory (a few outer and inner steps
+    only, each pass costs tens of milliseconds)."""
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y, sw, kw, _ = data("per_task", loss)
+    frame = pd.DataFrame(X, columns=["task"] + [f"x{j}" for j in range(X.shape[1] - 1)])
+    est = estimator("group_lasso", loss, {"task_column": "task", "task_weights": TW},
+                    frame, y, sw, 0.7, tol=1e-9, max_iter=20000)
+    if loss == "logistic":
+        from mtlreg.linear_model import _intercept_reg
+
+        monkeypatch.setattr(_intercept_reg, "MAX_OUTER", 3)
+        est.set_params(solver="fista", max_iter=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = est.fit(frame, y, sample_weight=sw)
+        ref_coef, ref_b, ref_m = ref.coef_.copy(), ref.intercept_.copy(), ref.shared_intercept_
+        got = est.fit(dd.from_pandas(frame, npartitions=3),
+                      dd.from_pandas(pd.Series(y), npartitions=3),
+                      sample_weight=dd.from_pandas(pd.Series(sw), npartitions=3))
+    assert np.abs(ref_coef).max() > 1e-2 and np.ptp(ref_b) > 1e-2
+    np.testing.assert_allclose(got.coef_, ref_coef, atol=1e-8)
+    np.testing.assert_allclose(got.intercept_, ref_b, atol=1e-8)
+    assert got.shared_intercept_ == pytest.approx(ref_m, abs=1e-8)
+
+
+# ---------------------------------------------------------------------- *CV twins
+def test_cv_twin_tunes_intercept_reg():
+    """On tasks with a few rows each and intercepts spread around a common one, the CV
+    twin picks a positive ``intercept_reg``; the path gains an axis per value; its
+    choice is the best mean test loss over all values."""
+    rng = np.random.default_rng(0)
+    T, d = 30, 3
+    task = np.repeat(np.arange(T), rng.integers(3, 8, T))
+    F = rng.standard_normal((len(task), d))
+    y = F @ np.array([1.0, -0.5, 0.2]) + (1.0 + 0.3 * rng.standard_normal(T))[task]
+    y = y + rng.standard_normal(len(task))
+    X = np.column_stack([task, F])
+    regs = [0.0, 0.1, 1.0, 10.0]
+    cv = mtlreg.MeanRegularizedRegressorCV(task_column=0, intercept_regs=regs, n_alphas=5,
+                                           l2_regs=[0.01]).fit(X, y)
+    assert cv.mse_path_.shape == (4, 1, 5, 5) and cv.alphas_.shape == (4, 1, 5)
+    np.testing.assert_array_equal(cv.intercept_regs_, regs)
+    best = np.argmin(cv.mse_path_.mean(axis=-1).min(axis=(1, 2)))
+    assert cv.intercept_reg_ == regs[best] > 0
+    assert cv.estimator_.intercept_reg == cv.intercept_reg_
+    assert hasattr(cv, "shared_intercept_")
+    plain = mtlreg.MeanRegularizedRegressorCV(task_column=0, n_alphas=5, l2_regs=[0.01])
+    plain.fit(X, y)
+    assert plain.mse_path_.shape == (1, 5, 5) and not hasattr(plain, "intercept_reg_")
+    # the same folds: the intercept_reg=0 search is the untuned one
+    np.testing.assert_allclose(cv.mse_path_[0], plain.mse_path_, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ bad inputs
+@pytest.mark.parametrize("value", [-1.0, np.nan, np.inf, "strong", None])
+def test_invalid_intercept_reg_is_a_clear_error(value):
+    X, y, sw, kw, _ = data("per_task", "squared")
+    est = mtlreg.GroupLassoRegressor(**kw, alpha=0.01).fit(X, y)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="intercept_reg"):
+        est.set_params(intercept_reg=value).fit(X, y + 1.0)
+    np.testing.assert_array_equal(est.coef_, coef)  # the previous fit stays
+    with pytest.raises(ValueError, match="intercept_reg"):
+        mtlreg.GroupLassoRegressorCV(**kw, intercept_regs=[0.1, value]).fit(X, y)
+
+
+def test_callable_solver_is_refused_with_intercept_reg():
+    X, y, sw, kw, _ = data("per_task", "squared")
+    est = mtlreg.GroupLassoRegressor(**kw, intercept_reg=1.0, solver=mtlreg.solvers.fista)
+    with pytest.raises(ValueError, match="intercept_reg > 0 needs one of the built-in"):
+        est.fit(X, y)

@@ -25,6 +25,7 @@ from ._path import _check_grid_args, _grid, regularization_path
 
 _CV_PARAMS = {
     "alphas": None,
+    "intercept_regs": None,
     "n_alphas": 30,
     "eps": 1e-3,
     "cv": None,
@@ -41,6 +42,7 @@ class _MultiTaskCVBase(BaseEstimator):
 
     _cv_constraints = {
         "alphas": ["array-like", None],
+        "intercept_regs": ["array-like", None],
         "n_alphas": [Interval(Integral, 1, None, closed="left")],
         "eps": [Interval(Real, 0, 1, closed="right")],
         "cv": ["cv_object"],
@@ -83,12 +85,70 @@ class _MultiTaskCVBase(BaseEstimator):
             from .._dask import cv as _dask_cv
 
             # one pass: the statistics of every fold; all the data = their merge
-            data, jobs = _dask_cv.prepare_folds(base, X, y, sample_weight,
-                                                5 if self.cv is None else int(self.cv))
+            data, folds = _dask_cv.prepare_folds(base, X, y, sample_weight,
+                                                 5 if self.cv is None else int(self.cv))
             Xg, yg, swg = data, None, None
         else:
             X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
             Xg, yg, swg = X, y, sample_weight
+            folds = _Folds(self, base, X, y)  # split once, after the first validation
+        # intercept_regs: one search per value (the same folds), the best of all kept
+        regs = self._intercept_reg_grid(base)
+        runs = [base] if regs is None else [clone(base).set_params(intercept_reg=v)
+                                            for v in regs]
+        searches = [self._search(run, X, y, sample_weight, (Xg, yg, swg), folds, dask_input)
+                    for run in runs]
+        r = int(np.argmin([path.mean(axis=-1).min() for _, _, _, path in searches]))
+        base, (grids, second, values, path) = runs[r], searches[r]
+        mean = path.mean(axis=-1)
+        g, a = np.unravel_index(np.argmin(mean), mean.shape)
+        best = {"alpha": float(grids[g, a])}
+        if second is not None:
+            best[second[0]] = values[g]
+        if dask_input:  # refitted on the statistics of all the data: no other pass
+            self.estimator_ = clone(base).set_params(**best).fit(Xg, None)
+            for name in ("n_features_in_", "feature_names_in_"):  # set from X's columns
+                if hasattr(base, name):
+                    setattr(self.estimator_, name, getattr(base, name))
+        else:
+            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
+        self.alpha_ = best["alpha"]
+        if second is None:
+            grids, path = grids[0], path[0]
+        else:
+            setattr(self, second[0] + "_", best[second[0]])
+            setattr(self, self._second[1] + "_", np.asarray(values, dtype=float))
+        if regs is not None:  # a leading axis, one entry per value of intercept_regs
+            self.intercept_reg_ = regs[r]
+            self.intercept_regs_ = np.asarray(regs, dtype=float)
+            grids = np.stack([np.squeeze(gr, 0) if second is None else gr
+                              for gr, _, _, _ in searches])
+            path = np.stack([np.squeeze(pa, 0) if second is None else pa
+                             for _, _, _, pa in searches])
+        self.alphas_ = grids
+        self._set_path(path)
+        for name, value in vars(self.estimator_).items():
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(self, name, value)
+        return self
+
+    def _intercept_reg_grid(self, base):
+        """The values of ``intercept_regs`` (validated as ``intercept_reg``), or ``None``."""
+        if self.intercept_regs is None:
+            return None
+        values = np.atleast_1d(self.intercept_regs)
+        if values.size == 0 or values.ndim != 1:
+            raise ValueError("intercept_regs must be a non-empty 1-D array of values of "
+                             f"intercept_reg; got {self.intercept_regs!r}.")
+        for value in values:  # validated as the estimator's fit would
+            est = clone(base).set_params(intercept_reg=value)
+            est._validate_params()
+            est._check_intercept_reg()
+        return [float(v) for v in values]
+
+    def _search(self, base, X, y, sample_weight, data, folds, dask_input):
+        """``(grids (G, A), second, its values, test losses (G, A, n_folds))`` for ``base``."""
+        Xg, yg, swg = data
         second = self._second_grid(base, Xg, yg, swg)
         values = [None] if second is None else second[1]
         # the grids come from the full data (as in scikit-learn's LinearModelCV)
@@ -107,45 +167,15 @@ class _MultiTaskCVBase(BaseEstimator):
             losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
                 delayed(_statistics_fold_losses)(base, train, test, grids, second,
                                                  self.verbose)
-                for train, test in jobs
+                for train, test in folds
             )
         else:
-            if self.cv is None or isinstance(self.cv, Integral):
-                cv = default_cv(base, y, 5 if self.cv is None else self.cv)
-            else:
-                cv = check_cv(self.cv)
-            folds = list(cv.split(X, y))
             losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
                 delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids,
                                       second, self.verbose)
-                for train, test in folds
+                for train, test in folds.get()
             )
-        path = np.stack(losses, axis=-1)  # (G, A, n_folds)
-        mean = path.mean(axis=-1)
-        g, a = np.unravel_index(np.argmin(mean), mean.shape)
-        best = {"alpha": float(grids[g, a])}
-        if second is not None:
-            best[second[0]] = values[g]
-        if dask_input:  # refitted on the statistics of all the data: no other pass
-            self.estimator_ = clone(base).set_params(**best).fit(Xg, None)
-            for name in ("n_features_in_", "feature_names_in_"):  # set from X's columns
-                if hasattr(base, name):
-                    setattr(self.estimator_, name, getattr(base, name))
-        else:
-            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
-        self.alpha_ = best["alpha"]
-        if second is None:
-            self.alphas_ = grids[0]
-            self._set_path(path[0])
-        else:
-            setattr(self, second[0] + "_", best[second[0]])
-            self.alphas_ = grids
-            setattr(self, self._second[1] + "_", np.asarray(values, dtype=float))
-            self._set_path(path)
-        for name, value in vars(self.estimator_).items():
-            if name.endswith("_") and not name.startswith("_"):
-                setattr(self, name, value)
-        return self
+        return grids, second, values, np.stack(losses, axis=-1)
 
     def _check_dask_support(self, base):
         """From Dask: the squared loss with the default folds (``cv=None`` or an int);
@@ -198,6 +228,26 @@ class _ClassifierCVMethods:
         """Log of :meth:`predict_proba`."""
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)
+
+
+class _Folds:
+    """The folds of ``cv``, split on first use (once the data are validated, so that a
+    bad ``y`` gets the estimator's error, not the splitter's) and then kept: every
+    value of ``intercept_regs`` is scored on the same folds."""
+
+    def __init__(self, search, base, X, y):
+        self.search, self.base, self.X, self.y = search, base, X, y
+        self.folds = None
+
+    def get(self):
+        if self.folds is None:
+            cv = self.search.cv
+            if cv is None or isinstance(cv, Integral):
+                cv = default_cv(self.base, self.y, 5 if cv is None else cv)
+            else:
+                cv = check_cv(cv)
+            self.folds = list(cv.split(self.X, self.y))
+        return self.folds
 
 
 def _indexable(a):
@@ -293,7 +343,11 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     ----------
     alphas : array-like, default=None
         Explicit grid of ``alpha`` (else computed from ``n_alphas`` and ``eps``).
-    {doc_extra}n_alphas : int, default=30
+    {doc_extra}intercept_regs : array-like, default=None
+        Values of ``intercept_reg`` (the shrinkage of the intercepts toward a shared
+        one) to try, each with the whole search above on the same folds; ``None``:
+        ``intercept_reg`` as set (default 0.0, free intercepts), not tuned.
+    n_alphas : int, default=30
     eps : float, default=1e-3
         ``alpha_min / alpha_max``.
     cv : int, cross-validation generator or iterable, default=None
@@ -313,6 +367,10 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     ----------
     alpha_ : float
         The chosen ``alpha``.{second_attr}
+    intercept_reg_, intercept_regs_ : float, ndarray
+        The chosen ``intercept_reg`` and the values tried; only with
+        ``intercept_regs``, which then adds a leading axis (one entry per value) to
+        ``alphas_`` and the path.
     alphas_ : ndarray
         The grid(s) of ``alpha`` ({grid_doc}).
     {path_name} : ndarray of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)

@@ -127,7 +127,7 @@ _UNSEEN = UNSEEN_TASKS_DOC.format(shared=(
     "the mean over tasks of the shared part ``B`` (``coef_shared_.mean(axis=0)``;\n"
     "        ``B`` has one column per task, with a support common to all tasks, so\n"
     "        its mean is a heuristic: the task-specific part ``S`` is left out) and\n"
-    "        the mean intercept"))
+    "        the mean intercept (``shared_intercept_`` with ``intercept_reg > 0``)"))
 
 
 class DirtyRegressor(_DirtyMixin, MultiTaskRegressorMixin, MultiTaskLinearModel):

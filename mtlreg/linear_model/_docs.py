@@ -2,7 +2,19 @@
 
 _COMMON_PARAMS_DOC = """
     fit_intercept : bool, default=True
-        Fit one unpenalised intercept per task.
+        Fit one intercept per task.
+    intercept_reg : float, default=0.0
+        Shrinks the intercepts toward a shared one: adds
+        ``intercept_reg / 2 * sum_t lambda_t (b_t - b_bar)^2`` to the objective, with
+        ``lambda_t`` the task weights of the data term (``task_weights``), ``b_t`` the
+        intercept of task ``t`` in the original feature space (``intercept_[t]``) and
+        ``b_bar`` a free shared intercept, minimised over too (``shared_intercept_``,
+        the ``lambda``-weighted mean of the intercepts). ``0.0``: free, unpenalised
+        intercepts (a random-intercept model's fixed-effects limit); large values:
+        one common intercept. With ``intercept_reg > 0`` a classifier also fits tasks
+        whose samples are all of one class (their intercept is pulled toward
+        ``b_bar``), and ``unseen_tasks="shared"`` predicts with ``b_bar``. No effect
+        with ``fit_intercept=False``. Tuned by the ``*CV`` twins' ``intercept_regs``.
     task_column : int, str or None, default=None
         ``None``: shared design, ``y`` is ``(n_samples, n_tasks)``. Otherwise the
         column of ``X`` (index, or name for a DataFrame) that holds each row's task
@@ -54,6 +66,10 @@ _ATTRIBUTES_DOC = """
         :class:`~sklearn.linear_model.MultiTaskLasso`).
     intercept_ : ndarray of shape (n_tasks,)
         The intercept of each task (zeros when ``fit_intercept=False``).
+    shared_intercept_ : float
+        ``b_bar``: the ``lambda_t``-weighted mean of ``intercept_``, the centre the
+        intercepts are shrunk toward with ``intercept_reg > 0`` (0 when
+        ``fit_intercept=False``).
     tasks_ : ndarray of shape (n_tasks,)
         The task labels: ``0 .. n_tasks - 1`` in the shared layout, the sorted
         distinct values of the task column otherwise.

@@ -126,9 +126,6 @@ class ShrunkDesign:
         a2 = 1.0 + np.sum(self._mu**2, axis=1)
         return self.inner.lipschitz() + float(np.max(self._w * a2, initial=0.0))
 
-    def quadratic_model(self, W, b):
-        return ShrunkGram(self.inner.quadratic_model(W, b), self.s, self.m)
-
     def intercept_gradient_bound(self):
         return getattr(self.inner, "intercept_gradient_bound", lambda: np.inf)()
 
@@ -138,6 +135,13 @@ class ShrunkDesign:
         return _shift(self.layout, self.s, self.m, H, r, 0.0)[:2]
 
 
+class ShrunkDesignModel(ShrunkDesign):
+    """:class:`ShrunkDesign` of a datafit with a quadratic model (in memory; Newton)."""
+
+    def quadratic_model(self, W, b):
+        return ShrunkGram(self.inner.quadratic_model(W, b), self.s, self.m)
+
+
 def shrunk_datafit(datafit, s, m):
     """``datafit`` plus ``s / 2 sum_t lambda_t (b_t - m)^2`` (see the module doc); the
     dirty models' ``SumOfParts`` is kept outside, the term acting on ``W = B + S``."""
@@ -145,6 +149,8 @@ def shrunk_datafit(datafit, s, m):
         return SumOfParts(shrunk_datafit(datafit.datafit, s, m))
     if hasattr(datafit, "H"):
         return ShrunkGram(datafit, s, m)
+    if hasattr(datafit, "quadratic_model"):
+        return ShrunkDesignModel(datafit, s, m)
     return ShrunkDesign(datafit, s, m)
 
 

@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import numpy as np
 import scipy.sparse as sp
 
 from ..penalties import MeanRegularization, with_ridge
@@ -70,7 +69,8 @@ _OBJECTIVE = r"""
 
 
 _SHARED = ("the mean model ``w_bar`` (the mean of the task vectors,\n"
-           "        ``coef_.mean(axis=0)``) and the mean intercept")
+           "        ``coef_.mean(axis=0)``) and the mean intercept (``shared_intercept_``\n"
+           "        with ``intercept_reg > 0``)")
 
 
 class DirectQuadraticSolveMixin:

@@ -1,7 +1,9 @@
 """Shared fixtures: small, fast multi-task problems in both layouts."""
 
 import os
+import sys
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 import pytest
@@ -13,6 +15,56 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# MTLREG_TEST_TOL_FACTOR=10 runs every fit of an mtlreg estimator (the linear models,
+# their *CV twins, HierarchicalRegressor; not the torch estimators) with its ``tol``
+# multiplied by 10: a check that still passes has at least 10x margin on the solver's
+# accuracy (issue 26 item 6). Unset (the default): no effect. Solver functions called
+# directly by a test keep their ``tol``.
+TOL_FACTOR = float(os.environ.get("MTLREG_TEST_TOL_FACTOR") or 1.0)
+_tol_depth = [0]  # > 0 inside a scaled fit: the fits it makes (CV refits) are not scaled again
+
+
+def _scaled_tol_fit(fit_or_restore, factor):
+    def scaled(estimator, fit, *args):
+        tol = getattr(estimator, "tol", None)
+        if (_tol_depth[0] or type(estimator).__module__.startswith("mtlreg.torch")
+                or not isinstance(tol, Real) or isinstance(tol, bool)
+                or not 0 < tol < float("inf")):
+            return fit_or_restore(estimator, fit, *args)  # bad tol: the usual error
+        _tol_depth[0] += 1
+        estimator.tol = tol * factor
+        try:
+            return fit_or_restore(estimator, fit, *args)
+        finally:
+            estimator.tol = tol  # get_params() after the fit is what the test set
+            _tol_depth[0] -= 1
+
+    return scaled
+
+
+def pytest_report_header(config):
+    if TOL_FACTOR != 1.0:
+        return f"MTLREG_TEST_TOL_FACTOR={TOL_FACTOR:g}: every estimator fit runs at tol x {TOL_FACTOR:g}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tol_factor():
+    """The ``MTLREG_TEST_TOL_FACTOR`` switch: every estimator fit goes through
+    ``utils.validation.fit_or_restore`` (after parameter validation), wrapped here."""
+    if TOL_FACTOR == 1.0:
+        yield
+        return
+    import mtlreg  # noqa: F401  (imports every module that fits)
+    from mtlreg.utils import validation
+
+    original = validation.fit_or_restore
+    with pytest.MonkeyPatch.context() as mp:
+        for name, module in list(sys.modules.items()):
+            if (name.startswith("mtlreg.") and not name.startswith("mtlreg.torch")
+                    and getattr(module, "fit_or_restore", None) is original):
+                mp.setattr(module, "fit_or_restore", _scaled_tol_fit(original, TOL_FACTOR))
+        yield
 
 
 @pytest.fixture(scope="module")

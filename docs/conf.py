@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)  # gallery_checks
 
 import mtlreg  # noqa: E402
 
@@ -73,6 +74,8 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
+    # before every example: a ConvergenceWarning stops the build (docs/gallery_checks.py)
+    "reset_modules": ("matplotlib", "gallery_checks.no_convergence_warnings"),
     "plot_gallery": "True",
     "run_stale_examples": True,  # execute every example at every build, even if unchanged
     "abort_on_example_error": True,
@@ -84,7 +87,7 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
 }
 
-# examples print ConvergenceWarnings etc. to their own output; keep the build log clean
+# examples print other warnings to their own output; keep the build log clean
 warnings.filterwarnings("ignore", category=UserWarning,
                         message="Matplotlib is currently using agg")
 

@@ -91,3 +91,32 @@ def test_the_gallery_writes_no_page_that_loads_from_the_network(tmp_path):
     for path in tmp_path.rglob("*"):
         text = path.read_text()
         assert not re.search(r"<(script|link)[^>]*(src|href)=\"https?://", text), path
+
+
+def test_an_example_that_does_not_converge_stops_the_build(tmp_path):
+    """The gallery runs with the docs' ``reset_modules``: an example whose fit warns
+    ``ConvergenceWarning`` fails the build (the neural example printed ten, each with
+    the build machine's path, into its page)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("sphinx_gallery")
+    conf = runpy.run_path(str(DOCS / "conf.py"))["sphinx_gallery_conf"]
+    (tmp_path / "ex").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "ex" / "README.txt").write_text("Gallery\n=======\n")
+    (tmp_path / "ex" / "plot_warn.py").write_text(
+        '"""\nA fit that stops early\n======================\n"""\nimport warnings\n\n'
+        "from sklearn.exceptions import ConvergenceWarning\n\n"
+        'warnings.warn("did not converge", ConvergenceWarning)\n')
+    (tmp_path / "src" / "index.rst").write_text("Index\n=====\n\n.. toctree::\n\n   auto/index\n")
+    (tmp_path / "src" / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(DOCS)!r})\n"
+        'extensions = ["sphinx_gallery.gen_gallery"]\n'
+        f'sphinx_gallery_conf = {{"examples_dirs": "../ex", "gallery_dirs": "auto", '
+        f'"abort_on_example_error": True, "write_computation_times": False, '
+        f'"reset_modules": {conf.get("reset_modules", ("matplotlib",))!r}}}\n')
+    res = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", "src", "out"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode != 0 and "did not converge" in res.stdout + res.stderr, (
+        res.returncode, res.stderr[-2000:])

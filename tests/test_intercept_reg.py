@@ -433,3 +433,15 @@ def test_callable_solver_is_refused_with_intercept_reg():
     est = mtlreg.GroupLassoRegressor(**kw, intercept_reg=1.0, solver=mtlreg.solvers.fista)
     with pytest.raises(ValueError, match="intercept_reg > 0 needs one of the built-in"):
         est.fit(X, y)
+
+
+def test_bcd_on_the_design_is_refused_with_intercept_reg():
+    """Many features on a shared design: BCD runs on ``X`` itself, whose sweeps do not
+    see the intercept term; a clear error instead of the generic one (FISTA fits)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 20))
+    Y = X[:, :2] + rng.standard_normal((100, 2)) + 3.0
+    with pytest.raises(ValueError, match="solver='bcd' with intercept_reg > 0"):
+        mtlreg.GroupLassoRegressor(alpha=0.01, solver="bcd", intercept_reg=1.0).fit(X, Y)
+    mtlreg.GroupLassoRegressor(alpha=0.01, solver="bcd").fit(X, Y)  # as before
+    mtlreg.GroupLassoRegressor(alpha=0.01, solver="fista", intercept_reg=1.0).fit(X, Y)

@@ -323,6 +323,12 @@ class MultiTaskLinearModel(BaseEstimator):
         if not self._shrinks():
             return self._solve_fixed(layout, datafit, penalty, W0, b0, gradient_scale)
         self._check_intercept_reg()
+        if self.solver == "bcd" and not hasattr(getattr(datafit, "datafit", datafit), "H"):
+            raise ValueError(
+                "solver='bcd' with intercept_reg > 0 needs the per-task Gram form (squared "
+                f"loss, n_features + 1 <= {_GRAM_MAX_K}, and on a shared design n_features "
+                "+ 1 <= 4 n_tasks): its compiled sweeps on the design do not see the "
+                "intercept term. Use solver='auto' or 'fista', or intercept_reg=0.")
 
         def solve_fixed(datafit_m, W, b):
             return self._solve_fixed(layout, datafit_m, penalty, W, b, gradient_scale)

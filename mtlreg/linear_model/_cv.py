@@ -357,7 +357,15 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
         and ``KFold`` otherwise.
     n_jobs : int, default=None
         Folds run in parallel through joblib (also on Dask, with
-        ``joblib.parallel_backend("dask")``); results do not depend on it.
+        ``joblib.parallel_backend("dask")``); results do not depend on it. ``None``
+        (one job) is the sensible choice on small data: joblib's default backend
+        starts worker processes, and each imports mtlreg and loads its compiled
+        kernels before its first fold (``import mtlreg`` alone: 2 s of CPU). On
+        School (5 folds, 1.5 s of CPU in all) ``n_jobs=2`` took 5x the serial time
+        on its first call and 0.8x once the workers were reused by a later call; the
+        two workers used 8.6 s of CPU over both calls
+        (``benchmarks/results/cv_jobs.md``, a loaded 2-core machine). More jobs pay
+        off when each fold takes several seconds, on idle cores.
     verbose : int, default=0
         Progress: one line per solution of every fold's path (and joblib's report).
     **other parameters : those of :class:`mtlreg.{estimator_class.__name__}` but

@@ -64,6 +64,10 @@ class _CentredOperator:
         self.fit_intercept = fit_intercept
         self.n_features = X.shape[1]
 
+    def weighted_counts(self):
+        """``n_t``: the sum of the sample weights over each task's labelled rows."""
+        return self._n_t
+
     # A(W, b) = raw(W) + (b - mu_t . w_t)
     def matvec(self, W, b, once=False):
         """``A(W, b)``; ``once``: a product done once a fit (the final objective), which
@@ -248,6 +252,7 @@ class TaskBlocks(_CentredOperator):
         self.lambdas = resolve_task_weights(task_weights, tasks, n_t)
         c = sample_weight * (self.lambdas / n_t)[codes]
         self.codes = codes
+        self._n_t = n_t
         self.n_tasks = n_tasks
         self._sample_weight = sample_weight
         if sp.issparse(X):

@@ -292,6 +292,10 @@ class TaskStatistics:
     def task_gram(self):
         return self._gram
 
+    def weighted_counts(self):
+        """``n_t``: the sum of the sample weights over each task's labelled rows."""
+        return self._n_t
+
     def gram_constant(self):
         return self.const
 

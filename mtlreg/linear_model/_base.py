@@ -258,6 +258,7 @@ class MultiTaskLinearModel(BaseEstimator):
                    else "(BCD needs a row-separable penalty)."))
         self._check_intercept_reg()
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
+        self._estimate_strengths(layout)
         penalty = self._make_penalty()
         W0, b0, G0 = self._null_model(layout, datafit)
         if self.warm_start and self._can_warm_start(tasks, layout.n_features):
@@ -298,6 +299,10 @@ class MultiTaskLinearModel(BaseEstimator):
 
     def _check_solution(self, layout, W, b, tasks):
         """Hook: loss-specific checks of the solution (``b`` in the centred form)."""
+
+    def _estimate_strengths(self, layout):
+        """Hook: strengths estimated from the data before the penalty is built (the
+        mean-regularised model's ``alpha="reml"``)."""
 
     def _penalty_is_coercive(self):
         """Whether the penalty grows in every direction of ``W`` (then the objective

@@ -1,8 +1,11 @@
 """Mean-regularised multi-task learning (soft parameter sharing, Evgeniou & Pontil 2004)."""
 
+import warnings
 from numbers import Real
 
+import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 from ..penalties import MeanRegularization, with_ridge
 from ..solvers.direct import direct, quadratic_strengths
@@ -20,7 +23,7 @@ from ._docs import UNSEEN_TASKS_DOC, fill_doc
 class _MeanRegularizedMixin:
     _parameter_constraints = {
         **MultiTaskLinearModel._parameter_constraints,
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"reml"})],
         "unseen_tasks": [StrOptions({"error", "shared"})],
     }
 
@@ -39,7 +42,48 @@ class _MeanRegularizedMixin:
                 "vectors), set unseen_tasks='shared'.")
 
     def _make_penalty(self):
-        return with_ridge(MeanRegularization(self.alpha), self.l2_reg)
+        alpha = self.alpha_ if isinstance(self.alpha, str) else self.alpha
+        return with_ridge(MeanRegularization(alpha), self.l2_reg)
+
+    def _estimate_strengths(self, layout):
+        """``alpha="reml"``: ``alpha_`` by restricted maximum likelihood of the model's
+        Bayesian twin (:mod:`mtlreg.mixed._twins`), from the layout's Gram form."""
+        if not isinstance(self.alpha, str):
+            self.alpha_ = float(self.alpha)
+            return
+        name = type(self).__name__
+        if self._loss != "squared":
+            raise ValueError(
+                f"{name}(alpha='reml'): the restricted likelihood is that of the squared "
+                "loss (MeanRegularizedRegressor); give alpha a number, or tune it with "
+                f"{name}CV.")
+        if getattr(self, "intercept_reg", 0.0) > 0 and self.fit_intercept:
+            raise ValueError(
+                f"{name}(alpha='reml') estimates alpha with free intercepts; with shrunk "
+                "intercepts (intercept_reg > 0) use HierarchicalRegressor (random "
+                "intercepts and slopes, every variance estimated) or a numeric alpha.")
+        from ..mixed import mean_regularization_reml
+
+        H, r = layout.task_gram()
+        alpha, fit = mean_regularization_reml(
+            H, r, layout.gram_constant(), layout.weighted_counts(),
+            intercept=self.fit_intercept)
+        if not fit.converged:
+            warnings.warn(
+                f"{name}(alpha='reml'): the restricted likelihood's maximisation did not "
+                f"converge (projected gradient {fit.projected_gradient:.2e}: "
+                f"{fit.message}); alpha_={alpha:.4g} may be off its maximiser.",
+                ConvergenceWarning)
+        if not np.isfinite(alpha):
+            # the likelihood is largest with no between-task variance: the tasks share
+            # one vector; a finite alpha this large makes them equal to rounding
+            alpha = 1e8 * max(float(np.mean(np.trace(H, axis1=1, axis2=2))), 1.0)
+            warnings.warn(
+                f"{name}(alpha='reml'): the restricted likelihood is largest with no "
+                f"variance between the task vectors; alpha_ is set to {alpha:.3g} (the "
+                "tasks share one coefficient vector).", UserWarning)
+        self.alpha_ = float(alpha)
+        self.reml_log_likelihood_ = float(fit.evaluation.log_likelihood)
 
     def _penalty_is_coercive(self):
         return self.l2_reg > 0  # alpha only penalises the deviations from the mean
@@ -118,11 +162,22 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, DirectQuadraticSolveMixin,
 
     Parameters
     ----------
-    alpha : float, default=1.0
-        Strength of the coupling to the task mean.
+    alpha : float or "reml", default=1.0
+        Strength of the coupling to the task mean. ``"reml"``: estimated in the fit,
+        without a grid, by restricted maximum likelihood of the model's Bayesian twin
+        (a linear mixed model with a fixed intercept per task, fixed population slopes
+        and isotropic random slopes ``u_t ~ N(0, tau^2 I)``, noise variance
+        ``sigma^2 / c_it`` for the data term's weights ``c_it = lambda_t s_i / n_t``):
+        ``alpha_ = sigma^2 / tau^2``, for which the fit is the twin's posterior mean
+        when ``l2_reg = 0`` (``l2_reg`` is not part of the twin: keep it small). Sample
+        weights count as frequency weights. See :ref:`mixed_models`.
     """ + UNSEEN_TASKS_DOC.format(shared=_SHARED) + r"""%(params)s
     Attributes
     ----------
+    alpha_ : float
+        The strength used: ``alpha``, or its REML estimate with ``alpha="reml"``.
+    reml_log_likelihood_ : float
+        With ``alpha="reml"``: the twin's maximised restricted log-likelihood.
     %(attributes)s
     """, l2_default="0.01")
 

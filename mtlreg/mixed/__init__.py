@@ -11,7 +11,8 @@ from ._covariance import make_structure
 from ._criterion import CollinearFeaturesError, Evaluation, evaluate, gls_inverse
 from ._fit import MixedFit, fit_mixed
 from ._statistics import MixedStatistics, from_statistics, independent_columns
+from ._twins import mean_regularization_reml
 
 __all__ = ["CollinearFeaturesError", "Evaluation", "MixedFit", "MixedStatistics", "evaluate",
            "fit_mixed", "gls_inverse",
-           "independent_columns", "from_statistics", "make_structure"]
+           "independent_columns", "from_statistics", "make_structure", "mean_regularization_reml"]

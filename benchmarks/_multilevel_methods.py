@@ -98,8 +98,8 @@ def _pooled_onehot_fit(X, y, g, alphas):
     groups, codes = _codes(g, g)
     A = np.column_stack([np.ones(len(y)), X])
     counts = np.bincount(codes, minlength=len(groups)).astype(float)
-    S = np.zeros((len(groups), A.shape[1]))
-    np.add.at(S, codes, A)
+    S = np.stack([np.bincount(codes, weights=A[:, j], minlength=len(groups))
+                  for j in range(A.shape[1])], axis=1)
     sy = np.bincount(codes, weights=y, minlength=len(groups))
     AtA, Aty = A.T @ A, A.T @ y
     P = np.eye(A.shape[1])
@@ -126,15 +126,15 @@ def _independent_fit(X, y, g, alphas):
     groups, codes = _codes(g, g)
     G, d = len(groups), X.shape[1]
     counts = np.bincount(codes, minlength=G).astype(float)
-    xm = np.zeros((G, d))
-    np.add.at(xm, codes, X)
+    xm = np.stack([np.bincount(codes, weights=X[:, j], minlength=G) for j in range(d)], axis=1)
     xm /= counts[:, None]
     ym = np.bincount(codes, weights=y, minlength=G) / counts
     Xc, yc = X - xm[codes], y - ym[codes]
-    gram = np.zeros((G, d, d))
-    np.add.at(gram, codes, Xc[:, :, None] * Xc[:, None, :])
-    rhs = np.zeros((G, d))
-    np.add.at(rhs, codes, Xc * yc[:, None])
+    order = np.argsort(codes, kind="stable")  # every group has a row: reduceat by group
+    starts = np.searchsorted(codes[order], np.arange(G))
+    Xs = Xc[order]
+    gram = np.add.reduceat(Xs[:, :, None] * Xs[:, None, :], starts, axis=0)
+    rhs = np.add.reduceat(Xs * yc[order][:, None], starts, axis=0)
     lam, V = np.linalg.eigh(gram)
     proj = np.einsum("gji,gj->gi", V, rhs)
     out = []

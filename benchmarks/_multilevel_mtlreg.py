@@ -25,13 +25,29 @@ HIERARCHICAL = {"regression": "HierarchicalRegressor", "classification": "Hierar
 INTERCEPT_REGS = [0.0, 0.01, 0.1, 1.0, 10.0]
 
 
-def available(task):
-    """Names of the mtlreg models to run for this task, the new ones when they exist."""
+# the hierarchical model's configurations: the two mixed models of the baselines (random
+# intercept; intercept + a slope on the main predictor), every effect random with a diagonal
+# covariance, and the defaults (every effect, full covariance); the last two only up to
+# MAX_FULL_EFFECTS random effects (School's 28: 26 s a diagonal fit, over 2 min a full one,
+# on the loaded 2-core machine, 6 fits a seed)
+HIERARCHICAL_CONFIGS = {"intercept": {"random_effects": "intercept"},
+                        "intercept + main slope": {"random_effects": "main"},
+                        "all, diagonal": {"covariance": "diagonal"},
+                        "defaults (all, full)": {}}
+MAX_FULL_EFFECTS = 12
+
+
+def available(task, n_features):
+    """``[(label, name, params)]``: the mtlreg models to run for this task, the new ones
+    when the package has them."""
     import mtlreg
 
-    names = list(REGRESSORS if task == "regression" else CLASSIFIERS)
+    names = [(n, n, {}) for n in (REGRESSORS if task == "regression" else CLASSIFIERS)]
     if hasattr(mtlreg, HIERARCHICAL[task]):
-        names.append(HIERARCHICAL[task])
+        for label, params in HIERARCHICAL_CONFIGS.items():
+            if params.get("random_effects", "all") == "all" and n_features + 1 > MAX_FULL_EFFECTS:
+                continue
+            names.append((f"{HIERARCHICAL[task]}({label})", HIERARCHICAL[task], params))
     return names
 
 
@@ -70,7 +86,7 @@ def _warning_note(caught):
     return f", {n} ConvergenceWarning(s)" if n else ""
 
 
-def run_cv_model(sp, name, const=False):
+def run_cv_model(sp, name, const=False, n_alphas=30):
     """One ``*CV`` estimator: both scalings (x the intercept_reg grid); the lowest inner-CV
     loss (the minimum over its path of the mean over folds) wins and is scored on test."""
     import mtlreg
@@ -94,7 +110,7 @@ def run_cv_model(sp, name, const=False):
     for scaling in ("raw", "std"):
         Xtr, Xte = _design(sp, scaling, const)
         for ir in grid:
-            kw = dict(extra, task_column=0, cv=sp.folds, n_alphas=10 if sp.quick else 30)
+            kw = dict(extra, task_column=0, cv=sp.folds, n_alphas=n_alphas)
             if ir is not None:
                 kw["intercept_reg"] = ir
             try:
@@ -118,19 +134,21 @@ def run_cv_model(sp, name, const=False):
     second = est._second[0] + "_" if est._second else None
     if second and hasattr(est, second):
         choice += f", {est._second[0]}={getattr(est, second):.3g}"
+    if ir is None and "intercept_regs" in extra and hasattr(est, "intercept_reg_"):
+        ir = est.intercept_reg_
     if ir is not None:
-        choice += f", intercept_reg={ir:g}"
-    elif "intercept_regs" in extra and hasattr(est, "intercept_reg_"):
-        choice += f", intercept_reg={est.intercept_reg_:g}"
+        choice += f", intercept_reg={ir:g}" + (" (grid edge)" if ir in (
+            min(INTERCEPT_REGS), max(INTERCEPT_REGS)) and ir != 0 else "")
     choice += notes
     if errors:
         choice += "; failed: " + _errors_text(errors)
     return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds, choice)
 
 
-def run_plain_model(sp, name):
+def run_plain_model(sp, name, params):
     """An estimator with nothing to tune (the hierarchical one): inner-CV loss on the same
-    folds, both scalings, refit of the better one."""
+    folds, standardised features (a REML fit with a full covariance does not depend on the
+    scaling), then the refit."""
     from _multilevel_methods import _loss
 
     import mtlreg
@@ -138,15 +156,20 @@ def run_plain_model(sp, name):
     cls = getattr(mtlreg, name)
     t0 = time.perf_counter()
     best, errors, notes = None, [], ""
-    for scaling in ("raw", "std"):
+    params = {k: ([sp.main] if v == "main" else v) for k, v in params.items()}
+
+    def make():
+        return cls(task_column=0, **params)
+
+    for scaling in ("std",):
         Xtr, Xte = _design(sp, scaling, False)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 loss = np.mean([_loss(sp.task, sp.ytr[te], _predict(
-                    sp, cls(task_column=0).fit(Xtr[tr], sp.ytr[tr]), Xtr[te]))
+                    sp, make().fit(Xtr[tr], sp.ytr[tr]), Xtr[te]))
                     for tr, te in sp.folds])
-                est = cls(task_column=0).fit(Xtr, sp.ytr)
+                est = make().fit(Xtr, sp.ytr)
         except Exception as exc:  # noqa: BLE001 - recorded in the results
             errors.append((scaling, _short(exc)))
             continue
@@ -157,11 +180,14 @@ def run_plain_model(sp, name):
     if best is None:
         return Outcome(seconds=seconds, error=_errors_text(errors))
     loss, scaling, est, Xte = best
+    extra = ""
+    if hasattr(est, "converged_"):
+        extra = f", converged={est.converged_}, log-likelihood {est.log_likelihood_:.2f}"
     return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds,
-                   f"{scaling}, defaults{notes}")
+                   f"{scaling}, {params or 'defaults'}{extra}{notes}")
 
 
-def run(sp, name, const=False):
+def run(sp, name, params=None, const=False, n_alphas=30):
     if name.endswith("CV"):
-        return run_cv_model(sp, name, const)
-    return run_plain_model(sp, name)
+        return run_cv_model(sp, name, const, n_alphas)
+    return run_plain_model(sp, name, params or {})

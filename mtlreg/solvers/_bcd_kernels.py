@@ -440,7 +440,9 @@ def bcd_design_ws(X, mu, CT, cvec, uniform, RT, V, feat, rows, b, D, kind, a1, a
                 hist[n_hist, k * T + t] = V[rows[k], t]
         for t in range(T):
             hist[n_hist, p * T + t] = b[t]
-        hist_R[n_hist] = RT
+        for t in range(T):  # a loop: an array assigned to hist_R[n_hist] compiles
+            for i in range(RT.shape[1]):  # numba's shape-mismatch message (3 s CPU)
+                hist_R[n_hist, t, i] = RT[t, i]
         n_hist += 1
         if n_hist < K + 1:
             continue

@@ -76,3 +76,25 @@ def test_newton_polish_reaches_the_gradient_tolerance_on_an_ill_conditioned_quad
     theta, steps = _newton_polish(fun, start, bounds, tol=1e-10)
     assert steps >= 1
     assert projected_gradient(theta, fun(theta)[1], bounds) <= 1e-10
+
+
+@pytest.mark.parametrize("layout", ["blocks", "shared"])
+def test_fit_from_dask_equals_in_memory(layout):
+    """The per-task statistics are computed on the partitions and merged: the same fit."""
+    da = pytest.importorskip("dask.array")
+    g, X, y = _grouped(2)
+    if layout == "blocks":
+        Xf, yf, kw = np.column_stack([g, X]), y, {"task_column": 0}
+    else:
+        rng = np.random.default_rng(2)
+        Xf = rng.normal(size=(60, 2))
+        yf = Xf @ [[1.0, 0.5, 0.8], [-1.0, -0.7, -1.2]] + rng.normal(size=(60, 3))
+        yf[rng.random(yf.shape) < 0.2] = np.nan
+        kw = {}
+    memory = HierarchicalRegressor([0], **kw).fit(Xf, yf)
+    lazy = HierarchicalRegressor([0], **kw).fit(da.from_array(Xf, chunks=(25, -1)),
+                                                da.from_array(yf, chunks=25))
+    assert_allclose(lazy.covariance_, memory.covariance_, rtol=1e-9)
+    assert_allclose(lazy.coef_, memory.coef_, rtol=1e-9, atol=1e-12)
+    assert lazy.log_likelihood_ == pytest.approx(memory.log_likelihood_, rel=1e-12)
+    assert_allclose(lazy.predict(Xf), memory.predict(Xf), rtol=1e-9)

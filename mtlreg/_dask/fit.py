@@ -80,6 +80,15 @@ def _check_columns(estimator, X, reset):
 def fit_statistics(estimator, X, y, sample_weight, *, reset=True):
     """``(layout, tasks, y_ndim, blocks)``: the statistics layout of a fit from Dask
     input, and the delayed row blocks (for the losses that need more passes)."""
+    stats, kind, y_ndim, blocks = task_statistics(estimator, X, y, sample_weight, reset=reset)
+    layout = TaskStatistics(stats, kind, estimator.task_weights, estimator.fit_intercept)
+    return layout, stats.labels, y_ndim, blocks
+
+
+def task_statistics(estimator, X, y, sample_weight, *, reset=True):
+    """``(stats, kind, y_ndim, blocks)``: the per-task statistics of Dask input, computed
+    partition by partition and merged (:mod:`mtlreg._tasks.statistics`), the layout kind
+    (``"shared"`` or ``"blocks"``) and the delayed row blocks."""
     if not hasattr(X, "__dask_graph__"):
         raise TypeError("With a Dask y, X must be a Dask collection too; got "
                         f"{type(X).__name__}.")
@@ -95,14 +104,13 @@ def fit_statistics(estimator, X, y, sample_weight, *, reset=True):
         blocks = _per_task_blocks(X, y, sample_weight, _task_position(estimator, X))
         y_ndim, layout = 1, "blocks"
     positive = None
-    if estimator._loss != "squared":
+    if getattr(estimator, "_loss", "squared") != "squared":
         positive = _binary_classes(estimator, blocks)
     stat = dask.delayed(_block_statistics, pure=True)
     (stats,) = dask.compute(_tree_reduce([stat(b, positive) for b in blocks]))
     if stats.n_rows == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
-    layout = TaskStatistics(stats, layout, estimator.task_weights, estimator.fit_intercept)
-    return layout, stats.labels, y_ndim, blocks
+    return stats, layout, y_ndim, blocks
 
 
 def _check_size(n_features):

@@ -53,6 +53,8 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
 
     (the REML value at the maximising ``beta``), the same constants as ``MixedLM.llf``.
     Sample weights are frequency weights: an integer weight is the row repeated.
+    ``X`` and ``y`` may be Dask collections: the statistics are then computed on the
+    partitions and merged, and the fit is the in-memory one.
     The fit uses only per-task sufficient statistics (``[1, X_t, y_t]^T W [1, X_t,
     y_t]``, batched over tasks with NumPy): ``beta`` and ``sigma^2`` are profiled out
     in closed form (generalised least squares), and the relative Cholesky factor of
@@ -232,9 +234,13 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
 
     def _statistics(self, X, y, sample_weight):
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
-            raise TypeError(
-                f"{type(self).__name__} does not fit from Dask collections yet: compute "
-                "them first (e.g. X.compute()).")
+            # the per-task statistics on the workers, partition by partition; the fit
+            # below sees only them, as for in-memory input
+            from .._dask.fit import task_statistics
+
+            stats, _, self._y_ndim, _ = task_statistics(self, X, y, sample_weight)
+            task_sample_counts(None, stats.n, np.arange(len(stats.labels)), stats.labels)
+            return stats
         X, task_ids, col_max = check_X(self, X, reset=True, keep_float32=True, scan=True)
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,

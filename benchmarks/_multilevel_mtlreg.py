@@ -43,6 +43,13 @@ def available(task, n_features):
     import mtlreg
 
     names = [(n, n, {}) for n in (REGRESSORS if task == "regression" else CLASSIFIERS)]
+    for name in (REGRESSORS if task == "regression" else CLASSIFIERS):
+        base = name[:-2]  # alpha="reml" (tuning without a grid), where the estimator offers it
+        try:
+            getattr(mtlreg, base)(alpha="reml")._validate_params()
+        except Exception:  # noqa: BLE001 - not offered
+            continue
+        names.append((f"{base}(alpha='reml')", base, {"alpha": "reml"}))
     if hasattr(mtlreg, HIERARCHICAL[task]):
         for label, params in HIERARCHICAL_CONFIGS.items():
             if params.get("random_effects", "all") == "all" and n_features + 1 > MAX_FULL_EFFECTS:
@@ -172,7 +179,8 @@ def run_plain_model(sp, name, params):
     def make():
         return cls(task_column=0, **params)
 
-    for scaling in ("std",):
+    # the hierarchical model: standardised features only; the others (alpha="reml"): both
+    for scaling in ("std",) if name.startswith("Hierarchical") else ("raw", "std"):
         Xtr, Xte = _design(sp, scaling, False)
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -191,7 +199,7 @@ def run_plain_model(sp, name, params):
     if best is None:
         return Outcome(seconds=seconds, error=_errors_text(errors))
     loss, scaling, est, Xte = best
-    extra = ""
+    extra = f", alpha_={est.alpha_:.3g}" if params.get("alpha") == "reml" else ""
     if hasattr(est, "converged_"):
         extra = f", converged={est.converged_}, log-likelihood {est.log_likelihood_:.2f}"
     return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds,

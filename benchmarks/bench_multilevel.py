@@ -59,11 +59,12 @@ def main_predictor(data, Xtr, ytr):
     return int(np.argmax(corr))
 
 
-def run_dataset(data, seeds, quick, n_alphas, log):
+def run_dataset(data, seeds, quick, n_alphas, log, only=None):
     rows = {}  # method -> [Outcome per seed]
     picked = []  # (name, Outcome) per seed
     mains = []
-    models = M.available(data.task, data.X.shape[1])
+    models = [m for m in M.available(data.task, data.X.shape[1])
+              if not only or any(word.lower() in m[0].lower() for word in only)]
     for seed in seeds:
         tr, te = split(data.groups, seed)
         folds = inner_folds(data.groups[tr], seed)
@@ -95,7 +96,7 @@ def run_dataset(data, seeds, quick, n_alphas, log):
 
 
 # ----------------------------------------------------------------------------- report
-def _run_one(name, seeds, quick, n_alphas):
+def _run_one(name, seeds, quick, n_alphas, only=None):
     """One data set (a worker of ``--jobs``): (data, rows, picked, mains, seconds)."""
     data = load_chem97(600) if (name == "chem97" and quick) else LOADERS[name]()
 
@@ -104,7 +105,7 @@ def _run_one(name, seeds, quick, n_alphas):
 
     log(f"{data.name}: {len(data.y)} rows, {data.n_groups} groups")
     t0 = time.perf_counter()
-    rows, picked, mains = run_dataset(data, seeds, quick, n_alphas, log)
+    rows, picked, mains = run_dataset(data, seeds, quick, n_alphas, log, only)
     log(f"{data.name} done in {time.perf_counter() - t0:.0f} s")
     return data, rows, picked, mains, time.perf_counter() - t0
 
@@ -204,8 +205,8 @@ def summary_row(data, rows, picked):
     gain = pm - bb[1] if task == "regression" else bb[1] - pm
     names = sorted({n for n, _ in picked})
     return (f"| {data.name} | {bb[0]} {_fmt(bb[1], task)} | {bm[0]} {_fmt(bm[1], task)} | "
-            f"{_fmt(pm, task)} ({', '.join(names)}) | {gain:+.2f}"
-            + ("" if task == "regression" else f" ({gain:+.4f})") + " |")
+            f"{_fmt(pm, task)} ({', '.join(names)}) | "
+            + (f"{gain:+.2f}" if task == "regression" else f"{gain:+.4f}") + " |")
 
 
 def write_report(path, header, sections, summary):
@@ -233,7 +234,11 @@ def main(argv=None):
                              "--quick: 10)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="data sets run in this many processes at once (default 1)")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated words: run only the mtlreg rows whose label holds "
+                             "one of them (the baselines always run)")
     args = parser.parse_args(argv)
+    only = [w.strip() for w in args.models.split(",") if w.strip()] if args.models else None
     n_alphas = args.n_alphas or (10 if args.quick else 30)
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     names = [n.strip().lower() for n in args.datasets.split(",") if n.strip()]
@@ -242,7 +247,8 @@ def main(argv=None):
         parser.error(f"unknown data set(s) {sorted(unknown)}; choose among {list(LOADERS)}")
     out = args.out or os.path.join(HERE, "results",
                                    "multilevel_quick.md" if args.quick else "multilevel.md")
-    load0, t_start = os.getloadavg(), time.perf_counter()
+    load0, t_start, commit = os.getloadavg(), time.perf_counter(), _commit()  # at the start
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     command = "python benchmarks/bench_multilevel.py " + " ".join(sys.argv[1:] if argv is None
                                                                   else argv)
 
@@ -253,7 +259,7 @@ def main(argv=None):
         lines = [
             "# Multi-task models against the mixed model on real grouped data (issue 25)", "",
             f"- Command: `{command.strip()}`",
-            f"- Commit: {_commit()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+            f"- Commit at the start: {commit}; started {started}",
             f"- Machine: {_cpu()}, {os.cpu_count()} cores, shared; load average (1, 5, 15 min) at "
             f"start {tuple(round(x, 2) for x in load0)}"
             + (f", at end {tuple(round(x, 2) for x in load1)}" if load1 else " (run in progress)"),
@@ -279,11 +285,15 @@ def main(argv=None):
             "columns dropped first. Prediction: fixed part + the group's BLUP. "
             "BinomialBayesMixedGLM: `fit_vb`, test probabilities from the posterior means.",
             "- mtlreg.HierarchicalRegressor (when the package has it): no tuning, standardised "
-            "features, configurations " + ", ".join(M.HIERARCHICAL_CONFIGS) + " (the last two, "
+            "features, configurations " + "; ".join(M.HIERARCHICAL_CONFIGS) + " (the last two, "
             f"every effect random, only where there are at most {M.MAX_FULL_EFFECTS} random "
             "effects: on School's 28, a diagonal fit took 26 s and a full one over 2 min on this "
             "loaded machine, 6 fits a seed; cut for time); scored by the same inner folds so "
             "that it can be picked.",
+            "- `alpha='reml'` rows (when the estimator offers it): the strength estimated by "
+            "restricted likelihood in the fit, no grid; raw or standardised by inner CV.",
+            *([f"- Only the mtlreg rows matching --models {only}: 'picked' is among those "
+               "alone."] if only else []),
             "- Picked by inner CV: among the mtlreg rows, the lowest inner-CV loss (the minimum "
             "over its grid of the mean over folds), its test score; its time is the sum of all "
             "mtlreg searches of that seed.", ""]
@@ -304,12 +314,13 @@ def main(argv=None):
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(args.jobs) as pool:
-            futures = [pool.submit(_run_one, n, seeds, args.quick, n_alphas) for n in names]
+            futures = [pool.submit(_run_one, n, seeds, args.quick, n_alphas, only)
+                       for n in names]
             for future in as_completed(futures):
                 record(future.result())
     else:
         for name in names:
-            record(_run_one(name, seeds, args.quick, n_alphas))
+            record(_run_one(name, seeds, args.quick, n_alphas, only))
     ordered = [done[k] for k in order]
     write_report(out, header(True, os.getloadavg()), [ln for lines, _ in ordered for ln in lines],
                  [row for _, row in ordered])

@@ -43,6 +43,13 @@ def _scaled_tol_fit(fit_or_restore, factor):
     return scaled
 
 
+def fit_tol(tol):
+    """The ``tol`` an estimator set to ``tol`` fits with in the tests (``tol`` times
+    ``MTLREG_TEST_TOL_FACTOR``): what a check of the stopping rule itself
+    (``stop_crit_ <= tol * scale``) compares with."""
+    return tol * TOL_FACTOR
+
+
 def pytest_report_header(config):
     if TOL_FACTOR != 1.0:
         return f"MTLREG_TEST_TOL_FACTOR={TOL_FACTOR:g}: every estimator fit runs at tol x {TOL_FACTOR:g}"

@@ -24,6 +24,7 @@ from _cvx_family import (
     objective,
     trace_violation,
 )
+from conftest import fit_tol
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -287,7 +288,7 @@ def test_matches_cvxpy(kind, loss, config):
     # optimality: below tol at our solution, by the solver's measure (relative to the
     # null-model gradient scale, computed here independently) and by independent ones
     scale = null_gradient_scale(blocks, loss, fit_intercept)
-    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    assert est.stop_crit_ <= fit_tol(1e-10) * scale * (1 + 1e-6)
     at_solution = optimality(spec, blocks, W, b, B, S, loss, fit_intercept)
     assert at_solution <= 1e-8 * scale
     # ... and by the package's penalty object (the datafit gradient computed in numpy)
@@ -379,7 +380,7 @@ def test_reaches_tight_tolerance(kind, loss, config):
     est = make_estimator(spec, loss, **est_kw, tol=1e-10, max_iter=5000)
     fit_tight(est, X, y, sw)
     scale = null_gradient_scale(blocks, loss, fit_intercept)
-    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    assert est.stop_crit_ <= fit_tol(1e-10) * scale * (1 + 1e-6)
     assert optimality(spec, blocks, *parts(est), loss, fit_intercept) <= 1e-9 * scale
 
 

@@ -23,7 +23,7 @@ from _cvx_family import (
     nuclear,
     trace_violation,
 )
-from conftest import assert_prox_properties, assert_three_point
+from conftest import assert_prox_properties, assert_three_point, fit_tol
 from scipy.optimize import lsq_linear
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -139,7 +139,7 @@ def test_matches_cvxpy(name, loss, config):
         assert 0 < np.sum(W != 0) < W.size or p["sparsity"] == "l21"
     # optimality: the solver's measure and an independent one
     scale = null_gradient_scale(blocks, loss, fit_intercept)
-    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    assert est.stop_crit_ <= fit_tol(1e-10) * scale * (1 + 1e-6)
     G, gb = data_gradient(blocks, W, b, loss)
     viol = graph_violation(W, G, **p)
     assert max(viol, float(np.abs(gb).max()) if fit_intercept else 0.0) <= 1e-8 * scale
@@ -345,16 +345,21 @@ def test_fused_group_lasso_matches_cvxpy(loss, config):
     assert np.any(W == 0) and np.any(np.diff(W, axis=1)[W[:, 1:] != 0] == 0)
     assert np.any(np.abs(W) > 1e-3)
     scale = null_gradient_scale(blocks, loss, fit_intercept)
-    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
-    # the optimality measure against an independent one (cvxpy: distance of -G to the
-    # subdifferential, written as a sum of constrained subgradients), at the solution
-    # and away from it
+    assert est.stop_crit_ <= fit_tol(1e-10) * scale * (1 + 1e-6)
+    # the optimality measure against independent ones. At the solution (distance about
+    # tol times the scale) BVLS, the direct method: there cvxpy's own accuracy is the
+    # limit (at tol 1e-9, Clarabel 'optimal_inaccurate' on 2 of 6 rows, then SCS gave
+    # 5.6e-9 where the package and BVLS both give 1.567e-9; issue 26 item 6). Away from
+    # it (distance ~1e-2 scale) cvxpy: distance of -G to the subdifferential, written as
+    # a sum of constrained subgradients.
     G, _ = data_gradient(blocks, W, b, loss)
     P = FusedSparseGroup(**p)
-    for Wt in (W, W + 0.05 * np.random.default_rng(2).standard_normal(W.shape)):
-        Gt = data_gradient(blocks, Wt, b, loss)[0]
-        assert P.subdiff_distance(Wt, Gt) == pytest.approx(
-            fused_distance_cvx(Wt, Gt, **p), rel=1e-5, abs=1e-9 * scale)
+    at_solution = max(_fused_row_distance_bvls(P, w, g) for w, g in zip(W, G))
+    assert P.subdiff_distance(W, G) == pytest.approx(at_solution, rel=1e-10, abs=1e-14 * scale)
+    Wt = W + 0.05 * np.random.default_rng(2).standard_normal(W.shape)
+    Gt = data_gradient(blocks, Wt, b, loss)[0]
+    assert P.subdiff_distance(Wt, Gt) == pytest.approx(
+        fused_distance_cvx(Wt, Gt, **p), rel=1e-5, abs=1e-9 * scale)
 
 
 def fused_distance_cvx(W, G, alpha, beta, l1_ratio):
@@ -514,7 +519,7 @@ def test_robust_models_match_cvxpy(name, loss, config):
     np.testing.assert_allclose(W, Pr + Qr, atol=1e-4 * max(1.0, np.abs(Pr + Qr).max()))
     assert np.abs(P).max() > 1e-3  # the shared part is active
     scale = null_gradient_scale(blocks, loss, fit_intercept)
-    assert est.stop_crit_ <= 1e-10 * scale * (1 + 1e-6)
+    assert est.stop_crit_ <= fit_tol(1e-10) * scale * (1 + 1e-6)
     G, gb = data_gradient(blocks, W, b, loss)
     first_viol = (trace_violation(P, G, alpha) if first == "trace"
                   else l21_violation(P, G, alpha))

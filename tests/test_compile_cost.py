@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _compile_events import LISTENER, REGISTER
+
 import mtlreg
 
 PACKAGE = Path(mtlreg.__file__).parent
@@ -67,24 +69,11 @@ def test_no_kernel_assigns_an_array_to_a_slice():
     assert not found, f"copy by a loop instead (mtlreg._kernels.dense.copy_1d): {found}"
 
 
-CHILD = r"""
-import json, sys
+CHILD = LISTENER + r"""
 import numpy as np
-from numba.core import event
-
-compiled = []
-
-class Listener(event.Listener):
-    def on_start(self, ev):
-        pass
-
-    def on_end(self, ev):
-        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
 import mtlreg
 
-event.register("numba:compile", Listener())
-rng = np.random.default_rng(0)
+""" + REGISTER + r"""rng = np.random.default_rng(0)
 n, d, T = 240, 5, 6
 X = np.column_stack([rng.integers(0, T, n), rng.standard_normal((n, d))])
 y = X[:, 1:] @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n)
@@ -116,24 +105,11 @@ def test_first_fits_compile_only_what_they_use(tmp_path):
                 if any(u in f for u in unwanted)], compiled["FusedGroupLassoRegressor"]
 
 
-CACHE_CHILD = r"""
-import json
+CACHE_CHILD = LISTENER + r"""
 import numpy as np
-from numba.core import event
-
-compiled = []
-
-class Listener(event.Listener):
-    def on_start(self, ev):
-        pass
-
-    def on_end(self, ev):
-        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
 import mtlreg
 
-event.register("numba:compile", Listener())
-rng = np.random.default_rng(0)
+""" + REGISTER + r"""rng = np.random.default_rng(0)
 X = np.column_stack([rng.integers(0, 4, 80), rng.standard_normal((80, 3))])
 y = X[:, 1:] @ rng.standard_normal(3) + 0.1 * rng.standard_normal(80)
 mtlreg.GroupLassoRegressor(task_column=0, alpha=0.01).fit(X, y).predict(X)

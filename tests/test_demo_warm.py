@@ -18,23 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from _compile_events import LISTENER, REGISTER
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-DEMO = r"""
-import json
-from numba.core import event
-
-compiled = []
-
-class Listener(event.Listener):
-    def on_start(self, ev):
-        pass
-
-    def on_end(self, ev):
-        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-event.register("numba:compile", Listener())
+DEMO = LISTENER + REGISTER + r"""
 import mtlreg.demo as demo
 full = demo.models
 demo.models = lambda: dict(list(full().items())[:1])   # the pooled ridge: no mtlreg kernel
@@ -42,20 +30,7 @@ demo.run(verbose=False)
 print(json.dumps(compiled))
 """
 
-LISTEN = r"""
-import json, sys
-from numba.core import event
-
-compiled = []
-
-class Listener(event.Listener):
-    def on_start(self, ev):
-        pass
-
-    def on_end(self, ev):
-        compiled.append(ev.data["dispatcher"].py_func.__qualname__)
-
-event.register("numba:compile", Listener())
+LISTEN = LISTENER + REGISTER + r"""
 exec(compile(sys.stdin.read(), "README.md", "exec"))
 example = list(compiled)
 

@@ -155,6 +155,10 @@ def test_reml_alpha_is_refused_where_it_has_no_meaning():
     Xt = np.column_stack([codes, X])
     with pytest.raises(ValueError, match="squared loss"):
         MeanRegularizedClassifier(alpha="reml", task_column=0).fit(Xt, (y > 0).astype(int))
+    one_class = (y > 0).astype(int)
+    one_class[codes == 0] = 1  # a task with one class: still the message about the loss
+    with pytest.raises(ValueError, match="squared loss"):
+        MeanRegularizedClassifier(alpha="reml", task_column=0).fit(Xt, one_class)
     with pytest.raises(ValueError, match="intercept_reg"):
         MeanRegularizedRegressor(alpha="reml", intercept_reg=1.0, task_column=0).fit(Xt, y)
     with pytest.raises(ValueError, match="alpha"):

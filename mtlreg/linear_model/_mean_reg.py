@@ -45,11 +45,11 @@ class _MeanRegularizedMixin:
         alpha = self.alpha_ if isinstance(self.alpha, str) else self.alpha
         return with_ridge(MeanRegularization(alpha), self.l2_reg)
 
-    def _estimate_strengths(self, layout):
-        """``alpha="reml"``: ``alpha_`` by restricted maximum likelihood of the model's
-        Bayesian twin (:mod:`mtlreg.mixed._twins`), from the layout's Gram form."""
+    def _check_intercept_reg(self):
+        """Before the data are read (so that these messages come first): the parameter
+        checks of the base, and where ``alpha="reml"`` has no meaning."""
+        super()._check_intercept_reg()
         if not isinstance(self.alpha, str):
-            self.alpha_ = float(self.alpha)
             return
         name = type(self).__name__
         if self._loss != "squared":
@@ -62,6 +62,14 @@ class _MeanRegularizedMixin:
                 f"{name}(alpha='reml') estimates alpha with free intercepts; with shrunk "
                 "intercepts (intercept_reg > 0) use HierarchicalRegressor (random "
                 "intercepts and slopes, every variance estimated) or a numeric alpha.")
+
+    def _estimate_strengths(self, layout):
+        """``alpha="reml"``: ``alpha_`` by restricted maximum likelihood of the model's
+        Bayesian twin (:mod:`mtlreg.mixed._twins`), from the layout's Gram form."""
+        if not isinstance(self.alpha, str):
+            self.alpha_ = float(self.alpha)
+            return
+        name = type(self).__name__
         from ..mixed import mean_regularization_reml
 
         H, r = layout.task_gram()

@@ -127,9 +127,10 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
     tasks_ : ndarray of shape (n_tasks,)
         The task labels (``0 .. n_tasks - 1`` in the shared layout).
     n_tasks_ : int
+        Number of tasks seen in ``fit``.
     n_features_in_ : int
         Columns of ``X`` in ``fit``, the task column included.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Defined when ``X`` has string column names.
 
     Notes

@@ -34,6 +34,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import git_commit  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -119,14 +122,6 @@ def _median(values):
     return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
 
 
-def _commit():
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -149,7 +144,7 @@ def main(argv=None):
     lines = [
         "# `GroupLassoRegressorCV` on School: n_jobs=1 against n_jobs=2", "",
         f"Command: `python benchmarks/bench_cv_jobs.py --repeat {args.repeat}`; git "
-        f"{_commit()}; {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{git_commit()}; {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, numpy {numpy.__version__}, joblib "
         f"{joblib.__version__}; whole run {time.perf_counter() - start:.0f} s.", "",
         "Search: raw School, `task_column=0`, the defaults (5 task-stratified folds x 30 "

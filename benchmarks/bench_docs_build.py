@@ -24,6 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import git_commit  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs",
            "docs/_build/html"]
@@ -34,14 +37,6 @@ TIME_RE = re.compile(r"\*\*Total running time of the script:\*\* \((\d+) minutes
 def _children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
-
-
-def _commit():
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _numba_cache_note():
@@ -79,7 +74,7 @@ def main(argv=None):
         "# Documentation build", "",
         f"Command: `python benchmarks/bench_docs_build.py` (runs `{' '.join(COMMAND[1:])}` "
         f"with `{Path(sys.executable).name}`, into a clean `docs/_build`); git "
-        f"{args.commit or _commit()}{' (an export of it)' if args.commit else ''}; "
+        f"{args.commit or git_commit()}{' (an export of it)' if args.commit else ''}; "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{cache_note}.", "",
         f"1-minute load average before / after: {load_before:.1f} / {load_after:.1f} on "

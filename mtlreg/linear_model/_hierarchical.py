@@ -217,10 +217,7 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
         # a feature constant within every task has a within-task variance of rounding
         # size only: judged against its variance over all rows (the relative test of
         # independent_columns would keep a column of 1e-30)
-        n = stats.n
-        spread = n @ (stats.mx[:, slopes] - n @ stats.mx[:, slopes] / np.sum(n)) ** 2
-        total = np.diag(within) + spread
-        varying = np.flatnonzero(np.diag(within) > 1e-10 * total)
+        varying = np.flatnonzero(np.diag(within) > 1e-10 * _sums_of_squares(stats)[slopes])
         keep = slopes[varying[independent_columns(within[np.ix_(varying, varying)])]]
         if keep.size < slopes.size:
             dropped = np.setdiff1d(slopes, keep)
@@ -329,6 +326,14 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
         self.n_iter_ = result.n_iter
 
 
+def _sums_of_squares(stats):
+    """``(d,)``: each feature's weighted sum of squared deviations from its mean over all
+    labelled rows (within tasks plus between their means)."""
+    n = stats.n
+    mean = n @ stats.mx / float(np.sum(n))
+    return np.einsum("tjj->j", stats.cxx) + n @ (stats.mx - mean) ** 2
+
+
 def _standardised(stats):
     """The statistics of the features divided by their standard deviations over all
     labelled rows (a constant feature keeps 1), and the factors ``(p,)``, intercept
@@ -337,10 +342,7 @@ def _standardised(stats):
     features: exam scores beside 0/1 dummies) are far better conditioned for L-BFGS."""
     from dataclasses import replace
 
-    n = stats.n
-    N = float(np.sum(n))
-    mean = n @ stats.mx / N
-    var = (np.einsum("tjj->j", stats.cxx) + n @ (stats.mx - mean) ** 2) / N
+    var = _sums_of_squares(stats) / float(np.sum(stats.n))
     s = np.where(var > 0, np.sqrt(np.clip(var, 0.0, None)), 1.0)
     scaled = replace(stats, mx=stats.mx / s, cxx=stats.cxx / np.outer(s, s),
                      cxy=stats.cxy / s)

@@ -32,6 +32,7 @@ from ..utils.validation import (
 )
 from ._docs import ALL_SOLVERS, fill_solver_doc
 from ._intercept_reg import null_intercepts, shrunk_datafit, solve_shrunk, weighted_mean
+from ._loss import add_loss_params, check_solver, loss_datafit
 
 # the regressor / classifier halves, re-exported here beside the base for the formulations
 from ._mixins import MultiTaskClassifierMixin, MultiTaskRegressorMixin
@@ -82,6 +83,8 @@ class MultiTaskLinearModel(BaseEstimator):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         name_init_after(cls)
+        if issubclass(cls, MultiTaskRegressorMixin):
+            add_loss_params(cls)  # loss="squared_error" / "poisson" / "huber" (._loss)
         if "__doc__" in cls.__dict__:
             cls.__doc__ = fill_solver_doc(cls.__doc__, cls._solvers)
 
@@ -118,6 +121,11 @@ class MultiTaskLinearModel(BaseEstimator):
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             from .._dask import fit as _dask
 
+            if getattr(self, "loss", "squared_error") != "squared_error":
+                raise ValueError(
+                    f"{type(self).__name__}(loss={self.loss!r}) cannot fit from a Dask "
+                    "collection: a fit from Dask takes the squared loss (sufficient "
+                    "statistics) or a classifier's logistic loss. Fit in memory.")
             layout, tasks, self._y_ndim, blocks = _dask.fit_statistics(
                 self, X, y, sample_weight, reset=reset)
             if self._loss == "squared":
@@ -158,9 +166,17 @@ class MultiTaskLinearModel(BaseEstimator):
             )
         self._check_layout(layout, tasks)
         _warn_single_sample_tasks(layout, tasks, self.fit_intercept and not self._shrinks())
-        datafit = make_datafit(self._loss, layout, for_coordinate_descent=(
-            self._coordinate_descent_ahead(self._n_variable_rows(layout.n_features))))
+        datafit = self._loss_datafit(layout, self._coordinate_descent_ahead(
+            self._n_variable_rows(layout.n_features)))
         return layout, self._make_datafit(datafit), tasks
+
+    def _loss_datafit(self, layout, for_coordinate_descent):
+        """The datafit of the loss on ``layout``; a regressor's ``loss`` and the
+        ``offset`` given to ``fit`` (:mod:`._loss`)."""
+        offset = getattr(self, "_offset", None)
+        if hasattr(self, "loss") or offset is not None:
+            return loss_datafit(self, layout, offset, for_coordinate_descent)
+        return make_datafit(self._loss, layout, for_coordinate_descent=for_coordinate_descent)
 
     def _prepare_float32(self, X, y, task_ids, sample_weight):
         """The float32 policy: a dense float32 ``X`` is never copied to float64 as a
@@ -210,7 +226,11 @@ class MultiTaskLinearModel(BaseEstimator):
 
     def _shrinks(self):
         """Whether the intercepts are shrunk toward a shared one (``intercept_reg > 0``)."""
-        return self.fit_intercept and getattr(self, "intercept_reg", 0.0) > 0
+        return self.fit_intercept and self._intercept_strength() > 0
+
+    def _intercept_strength(self):
+        """The ``intercept_reg`` the fit uses (an estimate where the model offers one)."""
+        return float(getattr(self, "intercept_reg", 0.0))
 
     def _null_model(self, layout, datafit):
         """Intercept and datafit gradient at ``W = 0`` (they define alpha_max and tol's
@@ -218,15 +238,15 @@ class MultiTaskLinearModel(BaseEstimator):
         data term plus the intercept term there (at the optimal shared intercept)."""
         W0 = np.zeros((self._n_variable_rows(layout.n_features), layout.n_tasks))
         if self._shrinks():
-            b0, m = null_intercepts(layout, self._loss, float(self.intercept_reg))
-            datafit = shrunk_datafit(datafit, float(self.intercept_reg), m)
+            b0, m = null_intercepts(layout, self._loss, self._intercept_strength(), datafit)
+            datafit = shrunk_datafit(datafit, self._intercept_strength(), m)
         else:
             b0 = datafit.initial_intercept() if self.fit_intercept else np.zeros(layout.n_tasks)
         G0 = datafit.gradient(datafit.linear_predictor(W0, b0))[0]
         return W0, b0, G0
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, offset=None):
         """Fit the model.
 
         Parameters
@@ -240,12 +260,24 @@ class MultiTaskLinearModel(BaseEstimator):
             the loss (in the per-task layout: as if the row were dropped).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
+        offset : array-like of shape (n_samples,) or (n_samples, n_tasks), default=None
+            ``loss="poisson"`` only: a known term added to the linear predictor,
+            ``log`` of each row's exposure (statsmodels' ``GLM(offset=...)``);
+            ``(n_samples, n_tasks)`` in the shared layout only. Not a weight.
 
         Returns
         -------
         self : object
         """
-        return fit_or_restore(self, self._fit, X, y, sample_weight)
+        return fit_or_restore(self, self._fit_offset, X, y, sample_weight, offset)
+
+    def _fit_offset(self, X, y, sample_weight, offset):
+        """``_fit`` with the ``offset`` of ``fit`` seen by ``_loss_datafit``."""
+        self._offset = offset
+        try:
+            return self._fit(X, y, sample_weight)
+        finally:
+            del self._offset
 
     def _fit(self, X, y, sample_weight):
         if isinstance(self.solver, str) and self.solver not in self._solvers:
@@ -257,6 +289,7 @@ class MultiTaskLinearModel(BaseEstimator):
                    "logistic loss)." if self.solver == "newton"
                    else "(BCD needs a row-separable penalty)."))
         self._check_intercept_reg()
+        check_solver(self)
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         self._estimate_strengths(layout)
         penalty = self._make_penalty()
@@ -339,7 +372,7 @@ class MultiTaskLinearModel(BaseEstimator):
             return self._solve_fixed(layout, datafit_m, penalty, W, b, gradient_scale)
 
         tol_abs = self.tol * max(gradient_scale, np.finfo(float).tiny)
-        return solve_shrunk(solve_fixed, datafit, layout, float(self.intercept_reg), W0, b0,
+        return solve_shrunk(solve_fixed, datafit, layout, self._intercept_strength(), W0, b0,
                             self._model_coef, tol_abs,
                             curvature=1.0 if self._loss == "squared" else 0.25)
 

@@ -24,6 +24,7 @@ class _MeanRegularizedMixin:
     _parameter_constraints = {
         **MultiTaskLinearModel._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"reml"})],
+        "intercept_reg": [Interval(Real, 0, None, closed="left"), StrOptions({"reml"})],
         "unseen_tasks": [StrOptions({"error", "shared"})],
     }
 
@@ -45,51 +46,92 @@ class _MeanRegularizedMixin:
         alpha = self.alpha_ if isinstance(self.alpha, str) else self.alpha
         return with_ridge(MeanRegularization(alpha), self.l2_reg)
 
+    def _reml_intercepts(self):
+        """``intercept_reg="reml"`` with intercepts: estimated with ``alpha``."""
+        return isinstance(self.intercept_reg, str) and self.fit_intercept
+
+    def _shrinks(self):
+        # before the estimate exists (the single-sample task check): shrunk, the
+        # estimate being positive (a zero intercept variance gives a large finite one)
+        return self._reml_intercepts() or super()._shrinks()
+
+    def _intercept_strength(self):
+        if isinstance(self.intercept_reg, str):
+            return self.intercept_reg_ if self.fit_intercept else 0.0
+        return float(self.intercept_reg)
+
     def _check_intercept_reg(self):
         """Before the data are read (so that these messages come first): the parameter
-        checks of the base, and where ``alpha="reml"`` has no meaning."""
-        super()._check_intercept_reg()
-        if not isinstance(self.alpha, str):
-            return
+        checks of the base, and where ``"reml"`` has no meaning."""
         name = type(self).__name__
-        if self._loss != "squared":
+        reml_b = isinstance(self.intercept_reg, str)
+        if (isinstance(self.alpha, str) or reml_b) and self._loss != "squared":
             raise ValueError(
-                f"{name}(alpha='reml'): the restricted likelihood is that of the squared "
-                "loss (MeanRegularizedRegressor); give alpha a number, or tune it with "
-                f"{name}CV.")
-        if getattr(self, "intercept_reg", 0.0) > 0 and self.fit_intercept:
+                f"{name}(alpha='reml' / intercept_reg='reml'): the restricted likelihood is "
+                "that of the squared loss (MeanRegularizedRegressor); give alpha and "
+                f"intercept_reg numbers, or tune them with {name}CV.")
+        if reml_b:
+            if not isinstance(self.alpha, str):
+                raise ValueError(
+                    f"{name}(intercept_reg='reml') estimates intercept_reg together with "
+                    "alpha: set alpha='reml' too (or give intercept_reg a number).")
+            if callable(self.solver) and self.fit_intercept:
+                raise ValueError(
+                    f"intercept_reg='reml' needs one of the built-in solvers of {name} "
+                    f"({', '.join(repr(n) for n in self._solvers)}); a callable solver "
+                    f"({self.solver!r}) solves the data term without the intercept term.")
+            return
+        super()._check_intercept_reg()
+        if isinstance(self.alpha, str) and self.intercept_reg > 0 and self.fit_intercept:
             raise ValueError(
-                f"{name}(alpha='reml') estimates alpha with free intercepts; with shrunk "
-                "intercepts (intercept_reg > 0) use HierarchicalRegressor (random "
-                "intercepts and slopes, every variance estimated) or a numeric alpha.")
+                f"{name}(alpha='reml') estimates alpha with free intercepts "
+                "(intercept_reg=0) or with intercept_reg='reml' (random intercepts, both "
+                "strengths estimated); a numeric intercept_reg > 0 with alpha='reml' is not "
+                "offered: give alpha a number, or use HierarchicalRegressor.")
 
     def _estimate_strengths(self, layout):
-        """``alpha="reml"``: ``alpha_`` by restricted maximum likelihood of the model's
-        Bayesian twin (:mod:`mtlreg.mixed._twins`), from the layout's Gram form."""
+        """``alpha="reml"``: ``alpha_`` (and ``intercept_reg_`` with
+        ``intercept_reg="reml"``) by restricted maximum likelihood of the model's Bayesian
+        twin (:mod:`mtlreg.mixed._twins`), from the layout's Gram form."""
         if not isinstance(self.alpha, str):
             self.alpha_ = float(self.alpha)
             return
         name = type(self).__name__
-        from ..mixed import mean_regularization_reml
+        from ..mixed._twins import mean_regularization_reml, shrunk_mean_regularization_reml
 
         H, r = layout.task_gram()
-        alpha, fit = mean_regularization_reml(
-            H, r, layout.gram_constant(), layout.weighted_counts(),
-            intercept=self.fit_intercept)
+        self.__dict__.pop("intercept_reg_", None)  # a previous fit's estimate
+        if self._reml_intercepts():
+            alpha, s, fit = shrunk_mean_regularization_reml(
+                H, r, layout.gram_constant(), layout.weighted_counts(), layout.mu,
+                layout.lambdas)
+        else:
+            alpha, fit = mean_regularization_reml(
+                H, r, layout.gram_constant(), layout.weighted_counts(),
+                intercept=self.fit_intercept)
         if not fit.converged:
             warnings.warn(
                 f"{name}(alpha='reml'): the restricted likelihood's maximisation did not "
                 f"converge (projected gradient {fit.projected_gradient:.2e}: "
                 f"{fit.message}); alpha_={alpha:.4g} may be off its maximiser.",
                 ConvergenceWarning)
+        big = 1e8 * max(float(np.mean(np.trace(H, axis1=1, axis2=2))), 1.0)
         if not np.isfinite(alpha):
             # the likelihood is largest with no between-task variance: the tasks share
             # one vector; a finite alpha this large makes them equal to rounding
-            alpha = 1e8 * max(float(np.mean(np.trace(H, axis1=1, axis2=2))), 1.0)
+            alpha = big
             warnings.warn(
                 f"{name}(alpha='reml'): the restricted likelihood is largest with no "
                 f"variance between the task vectors; alpha_ is set to {alpha:.3g} (the "
                 "tasks share one coefficient vector).", UserWarning)
+        if self._reml_intercepts():
+            if not np.isfinite(s):
+                s = 1e8
+                warnings.warn(
+                    f"{name}(intercept_reg='reml'): the restricted likelihood is largest "
+                    "with no variance between the intercepts; intercept_reg_ is set to "
+                    f"{s:.3g} (the tasks share one intercept).", UserWarning)
+            self.intercept_reg_ = float(s)
         self.alpha_ = float(alpha)
         self.reml_log_likelihood_ = float(fit.evaluation.log_likelihood)
 
@@ -141,6 +183,7 @@ class DirectQuadraticSolveMixin:
 
     def _solve_fixed(self, layout, datafit, penalty, W0, b0, gradient_scale):
         if not (quadratic_strengths(penalty) is not None and self.solver == "auto"
+                and self._loss == "squared"
                 and not sp.issparse(layout.X)
                 and layout.n_features <= self._max_direct_features):
             return super()._solve_fixed(layout, datafit, penalty, W0, b0, gradient_scale)
@@ -178,12 +221,21 @@ class MeanRegularizedRegressor(_MeanRegularizedMixin, DirectQuadraticSolveMixin,
         ``sigma^2 / c_it`` for the data term's weights ``c_it = lambda_t s_i / n_t``):
         ``alpha_ = sigma^2 / tau^2``, for which the fit is the twin's posterior mean
         when ``l2_reg = 0`` (``l2_reg`` is not part of the twin: keep it small). Sample
-        weights count as frequency weights. See :ref:`mixed_models`.
+        weights count as frequency weights. With ``intercept_reg="reml"`` too, the twin
+        has random intercepts as well (``b_t = b_bar + c_t``, ``c_t ~ N(0, sigma^2 /
+        (intercept_reg lambda_t))``, the term ``intercept_reg / 2 sum_t lambda_t (b_t -
+        b_bar)^2``) and both strengths are estimated in one REML fit: ``alpha_ =
+        sigma^2 / tau^2`` and ``intercept_reg_ = 1 / psi_b`` (see
+        :mod:`mtlreg.mixed._twins`). The term's ``lambda_t`` makes an intercept's shrinkage
+        independent of its task's size (unlike the usual random intercept of
+        :class:`HierarchicalRegressor`). See :ref:`mixed_models`.
     """ + UNSEEN_TASKS_DOC.format(shared=_SHARED) + r"""%(params)s
     Attributes
     ----------
     alpha_ : float
         The strength used: ``alpha``, or its REML estimate with ``alpha="reml"``.
+    intercept_reg_ : float
+        With ``intercept_reg="reml"``: its REML estimate, the strength used.
     reml_log_likelihood_ : float
         With ``alpha="reml"``: the twin's maximised restricted log-likelihood.
     %(attributes)s

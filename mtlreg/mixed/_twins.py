@@ -30,6 +30,31 @@ matrix). Without intercepts (``fit_intercept=False``) the statistics are used as
 are. Sample weights are frequency weights, as in
 :class:`mtlreg.HierarchicalRegressor`: the contrasts number ``sum_t (n_t - 1)``.
 
+With shrunk intercepts (``intercept_reg="reml"``, :func:`shrunk_mean_regularization_reml`)
+the objective gains ``intercept_reg / 2 sum_t lambda_t (b_t - b_bar)^2`` (``b_bar`` free,
+:mod:`mtlreg.linear_model._intercept_reg`, ``b_t`` the uncentred intercepts) and the twin
+is the mixed model with a random intercept AND isotropic random slopes,
+
+.. math::
+
+    y_i = (b_0 + c_t) + x_i^\top (\beta + u_t) + e_i, \qquad
+    c_t \sim N\!\left(0, \frac{\sigma^2 \psi_b}{\lambda_t}\right), \qquad
+    u_t \sim N(0, \sigma^2 \psi_w I), \qquad e_i \sim N(0, \sigma^2 / c_{it}),
+
+with flat priors on ``b_0`` and ``beta``. Its negative log posterior times ``sigma^2`` is
+the penalised objective with ``intercept_reg = 1 / psi_b`` and ``alpha = 1 / psi_w``
+(``b_0`` and ``beta`` minimised out are the ``lambda``-weighted mean intercept ``b_bar``
+and the mean slope ``w_bar``), so the penalised solution at those strengths is the twin's
+GLS fixed effects plus the posterior means (BLUPs) of ``c_t`` and ``u_t``. Note the
+intercept variance ``sigma^2 psi_b / lambda_t``: the term carries ``lambda_t``, as the data
+term does (each task's rows sum their weights ``c_it`` to ``lambda_t``), so an intercept
+alone is shrunk by the factor ``1 / (1 + intercept_reg)`` whatever the task's size; the
+standard random-intercept model (variance ``tau^2`` for every task) shrinks small tasks
+more, and is :class:`mtlreg.HierarchicalRegressor`. Both variance ratios are estimated
+together by REML (fixed effects ``[1, x]``, ``sum_t n_t - rank`` contrasts), the
+intercept's random-effects column being ``lambda_t^{-1/2}`` in task ``t`` (so that one
+``psi_b`` serves every task).
+
 Everything comes from the per-task Gram form of the layout (``H_t``, ``r_t`` with the
 intercept last, the constant ``sum c y^2 / 2``): in-memory, float32 and Dask fits alike.
 """
@@ -112,4 +137,102 @@ def mean_regularization_reml(H, r, const, n_t, *, intercept=True, tol=1e-7, max_
     return (1.0 / psi if psi > 0 else np.inf), fit
 
 
-__all__ = ["centred_statistics", "mean_regularization_reml"]
+class InterceptAndIsotropic:
+    """The twin's covariance with random intercepts: ``Lambda = diag(theta_b, theta_w I_d)``
+    over ``[intercept, slopes]`` (two variances; the structure interface of
+    :mod:`mtlreg.mixed._covariance`)."""
+
+    name = "intercept + isotropic"
+
+    def __init__(self, q):
+        self.q = q
+        self.n_params = 2 if q > 1 else 1
+
+    def lam(self, theta):
+        return np.diag(np.append(theta[0], np.full(self.q - 1, theta[-1])))
+
+    def gradient(self, theta, grad_lam):
+        g = [grad_lam[0, 0]]
+        if self.q > 1:
+            g.append(np.trace(grad_lam[1:, 1:]))
+        return np.array(g)
+
+    def bounds(self):
+        return [(0.0, None)] * self.n_params
+
+    def project(self, Psi):
+        return np.diag(np.append(Psi[0, 0], np.full(self.q - 1, np.mean(np.diag(Psi)[1:])
+                                                      if self.q > 1 else 0.0)))
+
+    def from_psi(self, Psi):
+        theta = [np.sqrt(max(float(Psi[0, 0]), 0.0))]
+        if self.q > 1:
+            theta.append(np.sqrt(max(float(np.mean(np.diag(Psi)[1:])), 0.0)))
+        return np.array(theta)
+
+
+class _CountedStatistics(MixedStatistics):
+    """:class:`MixedStatistics` whose row counts are given (the frequency-weighted ``n_t``,
+    not the ``c``-weighted ``S[:, 0, 0]``)."""
+
+    def __init__(self, S, random, fixed, n_rows):
+        super().__init__(S, random, fixed)
+        self._n = n_rows
+
+    @property
+    def n(self):
+        return self._n
+
+
+def shrunk_statistics(H, r, const, n_t, mu, lambdas):
+    """The twin's statistics with random intercepts (module docstring) from the Gram form
+    with the intercept last (``a_i = [x_i - mu_t, 1]``): columns ``[1, x, z, y]`` with
+    ``z = lambda_t^{-1/2}`` in task ``t`` (0 where ``lambda_t = 0``: such a task's rows
+    weigh nothing), uncentred (``[1, x] = P_t a``). Fixed: the independent columns of
+    ``[1, x]``; random: ``z`` then every feature. The ``y y`` total sits in the first task
+    (only its sum over tasks enters the criterion and the EM step)."""
+    T, k = r.shape
+    d = k - 1
+    P = np.zeros((T, k, k))
+    P[:, 0, d] = 1.0
+    P[:, 1:, :d] = np.eye(d)
+    P[:, 1:, d] = mu
+    G = P @ H @ np.swapaxes(P, 1, 2)
+    g = np.einsum("tab,tb->ta", P, r)
+    lam = np.asarray(lambdas, dtype=float)
+    z = np.where(lam > 0, 1.0 / np.sqrt(np.where(lam > 0, lam, 1.0)), 0.0)
+    S = np.zeros((T, k + 2, k + 2))
+    S[:, :k, :k] = G
+    S[:, :k, k] = S[:, k, :k] = z[:, None] * G[:, 0, :]
+    S[:, k, k] = z * z * G[:, 0, 0]
+    S[:, :k, k + 1] = S[:, k + 1, :k] = g
+    S[:, k, k + 1] = S[:, k + 1, k] = z * g[:, 0]
+    S[0, k + 1, k + 1] = 2.0 * const
+    S = 0.5 * (S + np.swapaxes(S, 1, 2))
+    fixed = independent_columns(G.sum(axis=0))
+    random = np.append(k, np.arange(1, k))
+    n_rows = np.where(lam > 0, np.asarray(n_t, dtype=float), 0.0)
+    return _CountedStatistics(S, random, fixed, n_rows)
+
+
+def shrunk_mean_regularization_reml(H, r, const, n_t, mu, lambdas, *, tol=1e-7, max_iter=1000):
+    """``(alpha, intercept_reg, fit)``: the REML estimates of both strengths of the
+    mean-regularised squared loss with shrunk intercepts (``alpha = 1 / psi_w``,
+    ``intercept_reg = 1 / psi_b``, see the module docstring), and the twin's
+    :class:`~mtlreg.mixed.MixedFit`. A strength is ``inf`` when the restricted
+    likelihood is largest with its variance 0."""
+    stats = shrunk_statistics(H, r, const, n_t, mu, lambdas)
+    if float(np.sum(stats.n)) <= len(stats.fixed):
+        raise ValueError(
+            f"alpha='reml' with intercept_reg='reml' needs more labelled samples than "
+            f"independent columns of [1, X]: {float(np.sum(stats.n)):g} sample(s) for "
+            f"{len(stats.fixed)} column(s).")
+    structure = InterceptAndIsotropic(len(stats.random))
+    fit = fit_mixed(stats, structure, reml=True, tol=tol, max_iter=max_iter)
+    psi = np.diag(fit.evaluation.Psi)
+    psi_b, psi_w = float(psi[0]), float(psi[-1]) if len(psi) > 1 else 0.0
+    return (1.0 / psi_w if psi_w > 0 else np.inf), (1.0 / psi_b if psi_b > 0 else np.inf), fit
+
+
+__all__ = ["InterceptAndIsotropic", "centred_statistics", "mean_regularization_reml",
+           "shrunk_mean_regularization_reml", "shrunk_statistics"]

@@ -124,8 +124,40 @@ def load_guimmun():
                        "pcInd81, community (comm); as mlmRev's vignette without its (1 | mom) term")
 
 
+# held-back data sets (issue 25: "the same must hold on data sets we keep aside"), chosen
+# and listed in results/multilevel_heldback.md before any of them was run
+def load_gcsemv():
+    df = _rdata("Gcsemv").dropna(subset=["written", "course"])
+    X, names = _design(df, ["written"], ["gender"])
+    return GroupedData("Gcsemv", X, df["course"].to_numpy(dtype=float),
+                       df["school"].to_numpy(dtype=np.int64), names, "written", "regression",
+                       "course ~ written + gender, school (rows missing written or course "
+                       "dropped)")
+
+
+def load_egsingle():
+    df = _rdata("egsingle")
+    X, names = _design(df, ["year", "retained", "black", "hispanic", "size", "lowinc",
+                            "mobility"], ["female"])
+    return GroupedData("egsingle", X, df["math"].to_numpy(dtype=float),
+                       df["schoolid"].to_numpy(dtype=np.int64), names, "year", "regression",
+                       "math ~ year + retained + female + black + hispanic + size + lowinc + "
+                       "mobility, schoolid (the child level ignored)")
+
+
+def load_bdf():
+    df = _rdata("bdf")
+    X, names = _design(df, ["IQ.verb", "IQ.perf", "ses", "sex", "repeatgr", "aritPRET",
+                            "langPRET"], ["Minority"])
+    return GroupedData("bdf", X, df["langPOST"].to_numpy(dtype=float),
+                       df["schoolNR"].to_numpy(dtype=np.int64), names, "IQ.verb", "regression",
+                       "langPOST ~ IQ.verb + IQ.perf + ses + sex + Minority + repeatgr + "
+                       "aritPRET + langPRET, schoolNR (the class level ignored)")
+
+
 LOADERS = {"school": load_school_data, "exam": load_exam, "hsb82": load_hsb82,
-           "chem97": load_chem97, "guimmun": load_guimmun}
+           "chem97": load_chem97, "guimmun": load_guimmun,
+           "gcsemv": load_gcsemv, "egsingle": load_egsingle, "bdf": load_bdf}
 
 
 # ------------------------------------------------------------------------- protocol

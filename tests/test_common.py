@@ -14,15 +14,26 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mtlreg
-from mtlreg import GroupLassoClassifier, GroupLassoRegressor, HierarchicalRegressor
+from mtlreg import GroupLassoClassifier, GroupLassoRegressor, HierarchicalClassifier, HierarchicalRegressor
 from mtlreg.datasets import load_school
 
 # No check is expected to fail. Should one need to be listed, give the reason here:
-EXPECTED_FAILED_CHECKS = {}
+EXPECTED_FAILED_CHECKS = {
+    # 15 rows, 30 features, one task: the classes are separable, and the unpenalised
+    # logistic likelihood of the fixed effects has no maximiser (a ConvergenceWarning
+    # says so); the weighted and the repeated fits stop at different points on the way
+    # to infinity. tests/test_hierarchical_classifier.py checks the equivalence where
+    # the maximum exists (identical fits).
+    "HierarchicalClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": "separable: no maximiser",
+        "check_sample_weight_equivalence_on_sparse_data": "separable: no maximiser",
+    },
+}
 
 
 @parametrize_with_checks(
-    [GroupLassoRegressor(), GroupLassoClassifier(), HierarchicalRegressor()],
+    [GroupLassoRegressor(), GroupLassoClassifier(), HierarchicalRegressor(),
+     HierarchicalClassifier()],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -39,6 +39,7 @@ from ._graph import (
 )
 from ._group_lasso import GroupLassoClassifier, GroupLassoRegressor
 from ._hierarchical import HierarchicalRegressor
+from ._hierarchical_logistic import HierarchicalClassifier
 from ._independent import IndependentClassifier, IndependentRegressor
 from ._mean_reg import MeanRegularizedClassifier, MeanRegularizedRegressor
 from ._path import RegularizationPath, alpha_grid, regularization_path

@@ -50,6 +50,7 @@ class Outcome:
     seconds: float = float("nan")
     choice: str = ""
     error: str = ""
+    aic: float = float("nan")  # hierarchical fits: REML AIC, -2 llf + 2 (covariance params + 1)
 
 
 def test_score(task, y, pred):

@@ -214,10 +214,25 @@ def run_plain_model(sp, name, params):
     extra = f", alpha_={est.alpha_:.3g}" if params.get("alpha") == "reml" else ""
     if params.get("intercept_reg") == "reml":
         extra += f", intercept_reg_={est.intercept_reg_:.3g}"
+    aic = float("nan")
     if hasattr(est, "converged_"):
         extra = f", converged={est.converged_}, log-likelihood {est.log_likelihood_:.2f}"
+        aic = reml_aic(est, params)
+        extra += f", REML AIC {aic:.2f}"
     return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds,
-                   f"{scaling}, {params or 'defaults'}{extra}{notes}")
+                   f"{scaling}, {params or 'defaults'}{extra}{notes}", aic=aic)
+
+
+def reml_aic(est, params):
+    """``-2 llf + 2 k`` of a fitted HierarchicalRegressor (REML), ``k`` its covariance
+    parameters (``q (q + 1) / 2`` full, ``q`` diagonal, ``q`` random effects, the
+    intercept's included) plus the noise variance. Every configuration here has the same
+    fixed effects (all features), so their restricted likelihoods compare (Pinheiro &
+    Bates 2000, sec. 2.4.2: REML criteria compare covariance structures with the same
+    fixed effects)."""
+    q = len(est.random_features_) + 1
+    k = q if params.get("covariance") == "diagonal" else q * (q + 1) // 2
+    return -2.0 * est.log_likelihood_ + 2.0 * (k + 1)
 
 
 def run(sp, name, params=None, const=False, n_alphas=30):

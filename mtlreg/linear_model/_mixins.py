@@ -3,17 +3,23 @@ checks of ``y`` for regressors; classes, probabilities, ``decision_function`` an
 checks of each task's classes for classifiers. Used by the linear models
 (:mod:`._base`) and by the networks of :mod:`mtlreg.torch`, fed by their outputs."""
 
+import functools
 import warnings
 
 import numpy as np
-from scipy.special import expit
-from sklearn.base import ClassifierMixin, RegressorMixin
+from scipy.special import expit, log_softmax, softmax
+from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._tasks.classes import ClassLayout
+from .._tasks.layout import rowwise_predict
+from ..datafits._multinomial import Multinomial
+from ..utils._arrays import matmul64
 from ..utils._messages import format_tasks
-from ..utils.validation import check_targets, is_dask_collection
+from ..utils.validation import check_targets, check_X, is_dask_collection
+from . import _multiclass
 from ._docs import LOGISTIC_SOLVERS
 
 
@@ -67,10 +73,32 @@ class MultiTaskRegressorMixin(RegressorMixin):
 
 
 class MultiTaskClassifierMixin(ClassifierMixin):
-    """Logistic loss, binary labels per task (two classes overall, ``classes_``)."""
+    """Logistic loss: binary labels per task (``classes_`` of length 2), or, for the
+    linear models, the softmax loss of ``K > 2`` classes (:mod:`._multiclass`)."""
 
     _loss = "logistic"
     _solvers = LOGISTIC_SOLVERS
+    _multiclass = False  # True for the linear models (set below), not the networks
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if any(base.__name__ == "MultiTaskLinearModel" for base in cls.__mro__):
+            cls._multiclass = True
+            make = cls._make_penalty
+            if not getattr(make, "_for_classes", False):
+                @functools.wraps(make)
+                def _make_penalty(self):
+                    return _multiclass.penalty_for_classes(self, make(self), self._n_classes_fit())
+
+                _make_penalty._for_classes = True
+                cls._make_penalty = _make_penalty
+
+    def _n_classes_fit(self):
+        """The number of classes of the data being fitted (2 before ``_check_y``)."""
+        return getattr(self, "_n_classes", 2)
+
+    def _is_multiclass(self):
+        return hasattr(self, "classes_") and len(self.classes_) > 2
 
     def _check_y(self, y, n_samples, per_task):
         y = check_targets(y, n_samples, per_task=per_task, numeric=False)
@@ -78,7 +106,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         observed = y[~missing]
         check_classification_targets(observed)
         classes = np.unique(observed)
-        if len(classes) > 2:
+        if len(classes) > 2 and not self._multiclass:
             raise ValueError(
                 "Only binary classification is supported: "
                 f"{type(self).__name__} fits one binary problem per task, with two classes "
@@ -90,11 +118,73 @@ class MultiTaskClassifierMixin(ClassifierMixin):
                 f"({classes.tolist()}) is present in y."
             )
         self.classes_ = classes
+        self._n_classes = len(classes)
+        if len(classes) > 2:  # the class codes 0..K-1 (NaN: missing)
+            codes = np.full(y.shape, np.nan)
+            codes[~missing] = np.searchsorted(classes, observed)
+            return codes
         y01 = np.full(y.shape, np.nan)
         y01[~missing] = observed == classes[1]
         return y01
 
+    def _prepare(self, X, y, sample_weight, reset=True):
+        """The base's layout and datafit; with ``K > 2`` classes the layout of ``K T``
+        virtual tasks and the softmax datafit (:mod:`._multiclass`)."""
+        self._n_classes = 2
+        layout, datafit, tasks = super()._prepare(X, y, sample_weight, reset)
+        if self._n_classes > 2 and not isinstance(layout, ClassLayout):
+            layout = ClassLayout(layout, self._n_classes)
+            self._task_lambdas = np.asarray(layout.base.lambdas, dtype=np.float64)
+            datafit = self._make_datafit(Multinomial(layout))
+        return layout, datafit, tasks
+
+    def _fit(self, X, y, sample_weight):
+        super()._fit(X, y, sample_weight)
+        if self._is_multiclass():
+            K = len(self.classes_)
+            for name in ("coef_shared_", "coef_specific_"):  # the dirty model's parts
+                if hasattr(self, name) and getattr(self, name).ndim == 2:
+                    setattr(self, name, _multiclass.to_task_class(getattr(self, name), K))
+            lam = self._task_lambdas
+            self.shared_intercept_ = (lam @ self.intercept_) / lam.sum() if self.fit_intercept \
+                else np.zeros(K)
+        return self
+
+    def _set_coef(self, V, intercept):
+        super()._set_coef(V, intercept)
+        if self._n_classes_fit() > 2:
+            K = self._n_classes_fit()
+            self.coef_ = _multiclass.to_task_class(self.coef_, K)  # (T, K, d)
+            b = _multiclass.to_task_class(intercept, K)  # (T, K)
+            self.intercept_ = b - b.mean(axis=1, keepdims=True)  # sum_k b_tk = 0
+
+    def _variable_from_fitted(self):
+        V = super()._variable_from_fitted()
+        return V.reshape(V.shape[0], -1) if V.ndim == 3 else V  # (d, K, T) -> (d, K T)
+
+    def _can_warm_start(self, tasks, n_features):
+        K = self._n_classes_fit()
+        if K <= 2:
+            return (super()._can_warm_start(tasks, n_features)
+                    and getattr(self, "coef_", np.empty(0)).ndim == 2)
+        return (hasattr(self, "coef_") and self.coef_.shape == (len(tasks), K, n_features)
+                and np.array_equal(self.tasks_, tasks)
+                and self._variable_from_fitted().shape
+                == (self._n_variable_rows(n_features), K * len(tasks)))
+
+    def compute_alpha_max(self, X, y, sample_weight=None):
+        """Smallest ``alpha`` for which every coefficient is zero, for this data and settings.
+
+        Does not fit nor change the estimator.
+        """
+        est = clone(self)
+        layout, datafit, _ = est._prepare(X, y, sample_weight)
+        return est._make_penalty().alpha_max(est._null_model(layout, datafit)[2])
+
     def _check_layout(self, layout, tasks):
+        if self._n_classes_fit() > 2:
+            _multiclass.check_task_classes(self, layout, tasks, self._n_classes_fit())
+            return
         self._check_task_classes(layout.task_means(layout.y), tasks,
                                  layout._task_sums(layout.c))
 
@@ -116,7 +206,10 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     def _check_solution(self, layout, W, b, tasks):
         """Warn when a task's classes are perfectly separated by the solution and the
         penalty leaves a direction free: the logistic loss then has no minimiser and
-        the solver stopped at ``tol`` with finite but arbitrary coefficients."""
+        the solver stopped at ``tol`` with finite but arbitrary coefficients. With
+        ``K > 2`` classes, see :func:`._multiclass.check_solution`."""
+        if self._n_classes_fit() > 2:
+            return _multiclass.check_solution(self, layout, W, b, tasks)
         if self._penalty_is_coercive():
             return
         margin = (2.0 * layout.y - 1.0) * layout.matvec(W, b)
@@ -135,8 +228,36 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     def _free_direction(self):
         return f"alpha={self.alpha}, l2_reg={self.l2_reg}"
 
+    def _decision(self, X):
+        """The base's linear predictor; with ``K > 2`` classes ``(n, K)`` (per-task
+        layout, or a 1-D fit ``y``) or ``(n, n_tasks, K)`` (shared layout, 2-D ``y``)."""
+        if not self._is_multiclass():
+            return super()._decision(X)
+        if is_dask_collection(X):
+            raise ValueError(f"{type(self).__name__} was fitted with {len(self.classes_)} "
+                             "classes: predictions from Dask collections are binary only; "
+                             "pass a NumPy array, a DataFrame or a sparse matrix.")
+        X, task_ids = check_X(self, X, reset=False, keep_float32=True)
+        T, K, d = self.coef_.shape
+        if task_ids is None:
+            Z = matmul64(X, self.coef_.reshape(T * K, d).T) + self.intercept_.ravel()
+            Z = Z.reshape(X.shape[0], T, K)
+            return Z[:, 0, :] if self._y_ndim == 1 else Z
+        codes = self._task_codes(task_ids)
+        if np.any(codes == T):
+            raise ValueError(f"{type(self).__name__} was fitted with {K} classes: "
+                             "unseen_tasks='shared' is available for binary tasks only; the "
+                             f"data hold tasks not seen in fit (fitted on {T} tasks).")
+        return np.column_stack([rowwise_predict(X, codes, self.coef_[:, k, :], self.intercept_[:, k])
+                                for k in range(K)])
+
     def decision_function(self, X):
-        """Linear predictor ``x . w_t + b_t`` of the positive class ``classes_[1]``."""
+        """Linear predictor: ``x . w_t + b_t`` of the positive class ``classes_[1]``
+        (two classes: ``(n_samples,)``, or ``(n_samples, n_tasks)`` in the shared
+        layout with a 2-D ``y``); with ``K > 2`` classes the scores ``x . w_tk + b_tk``
+        of every class, ``(n_samples, K)`` (per-task layout, or a 1-D ``y``), or
+        ``(n_samples, n_tasks, K)`` (shared layout with a 2-D ``y``), classes in the
+        order of ``classes_``."""
         return self._decision(X)
 
     def predict_proba(self, X):
@@ -146,8 +267,13 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         layout and for a 1-D fit ``y``; in the shared layout with a 2-D ``y``,
         ``(n_samples, n_tasks)``: the probability of ``classes_[1]`` for each task
         (the multilabel convention of :class:`~sklearn.neural_network.MLPClassifier`).
+        With ``K > 2`` classes the softmax of :meth:`decision_function`:
+        ``(n_samples, K)``, or ``(n_samples, n_tasks, K)`` in the shared layout with a
+        2-D ``y``; it sums to one over the last axis (per row and task).
         """
         Z = self._decision(X)
+        if self._is_multiclass():
+            return softmax(Z, axis=-1)
         if is_dask_collection(Z):
             from .._dask.fit import map_result
 
@@ -157,12 +283,16 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably."""
         z = self._decision(X)
+        if self._is_multiclass():
+            return log_softmax(z, axis=-1)
         log_p = -np.logaddexp(0.0, -z)
         return np.column_stack([-np.logaddexp(0.0, z), log_p]) if z.ndim == 1 else log_p
 
     def predict(self, X):
         """Predicted class per row (and per task in the shared layout)."""
         Z = self._decision(X)
+        if self._is_multiclass():
+            return self.classes_[np.argmax(Z, axis=-1)]
         if is_dask_collection(Z):
             from .._dask.fit import map_result
 
@@ -188,9 +318,27 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         return float((correct * sw).sum() / (seen * sw).sum())
 
     def _test_loss(self, X, y, sample_weight=None):
-        """Mean logistic loss over the labelled entries (used by the ``*CV`` estimators)."""
+        """Mean logistic loss over the labelled entries (used by the ``*CV`` estimators);
+        with ``K > 2`` classes the multinomial log-loss ``-log p_y``. A label not in
+        ``classes_`` is a ``ValueError``."""
         y = np.asarray(y)
         missing = _missing_mask(y)
+        unknown = ~missing & ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y holds label(s) {np.unique(y[unknown].astype(str))[:10].tolist()} that "
+                f"{type(self).__name__} did not see in fit (classes_ = "
+                f"{self.classes_[:10].tolist()}): their log-loss is undefined. In "
+                "cross-validation, stratify the folds so that every class is in every "
+                "training fold.")
+        if self._is_multiclass():
+            K = len(self.classes_)
+            logp = self.predict_log_proba(X).reshape(len(y), -1, K)
+            codes = np.searchsorted(self.classes_, np.where(missing, self.classes_[0], y))
+            codes = codes.reshape(len(y), -1)
+            loss = -np.take_along_axis(logp, codes[:, :, None], axis=2)[:, :, 0]
+            return _weighted_mean(np.where(missing.reshape(len(y), -1), np.nan, loss),
+                                  sample_weight)
         y01 = np.where(missing, np.nan, y == self.classes_[1]).astype(float)
         y01 = y01.reshape(len(y), -1)
         z = self._decision(X).reshape(len(y), -1)
@@ -198,7 +346,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
     def __sklearn_tags__(self):
         tags = self._more_tags_common(super().__sklearn_tags__())
-        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_class = self._multiclass
         return tags
 
 

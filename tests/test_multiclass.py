@@ -1,0 +1,291 @@
+"""Multiclass (softmax) tasks: every classifier's objective against an independent cvxpy
+reference (tests/_cvx_multiclass.py), optimality conditions written here, scikit-learn's
+LogisticRegression per task, shapes, the task that lacks a class, bad input."""
+
+import warnings
+
+import _cvx_multiclass as ref
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+
+from mtlreg import (
+    ClusteredClassifier,
+    DirtyClassifier,
+    FusedGroupLassoClassifier,
+    GraphRegularizedClassifier,
+    GroupLassoClassifier,
+    GroupLassoClassifierCV,
+    IndependentClassifier,
+    MeanRegularizedClassifier,
+    RobustMultiTaskClassifier,
+    SparseGroupLassoClassifier,
+    SparseTraceNormClassifier,
+    TemporalGroupLassoClassifier,
+    TraceNormClassifier,
+)
+
+pytest.importorskip("cvxpy")
+
+T, K, D = 3, 3, 4
+RTOL = 1e-6  # objective, relative; observed <= 1e-12 (margin > 1e4)
+ADJ = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 1.0], [0.5, 1.0, 0.0]])
+
+
+def _data(n=120, seed=0, n_tasks=T, n_classes=K):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, D))
+    t = np.repeat(np.arange(n_tasks), n // n_tasks)
+    W = rng.standard_normal((n_tasks, n_classes, D))
+    Z = np.einsum("nd,nkd->nk", X, W[t])
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(n_classes, p=p) for p in P])
+    return X, t, y
+
+
+def _penalty_params(est, kind):
+    p = est.get_params()
+    out = dict(alpha=p["alpha"], l2_reg=p["l2_reg"])
+    for name in ("beta", "l1_ratio", "rho"):
+        if name in p:
+            out[name] = p[name]
+    if kind == "graph":
+        out["A"] = ADJ
+    if kind == "tgl":  # chain graph with the l2,1 part, per class
+        out["A"] = np.diag(np.ones(T - 1), 1) + np.diag(np.ones(T - 1), -1)
+    return out
+
+
+CASES = [
+    ("ind_l1", lambda: IndependentClassifier(alpha=0.02, penalty="l1")),
+    ("ind_l2", lambda: IndependentClassifier(alpha=0.05, penalty="l2")),
+    ("gl", lambda: GroupLassoClassifier(alpha=0.03)),
+    ("sgl", lambda: SparseGroupLassoClassifier(alpha=0.03, l1_ratio=0.3)),
+    ("trace", lambda: TraceNormClassifier(alpha=0.05)),
+    ("strace", lambda: SparseTraceNormClassifier(alpha=0.05, l1_ratio=0.3)),
+    ("dirty", lambda: DirtyClassifier(alpha=0.05, beta=0.03)),
+    ("mean", lambda: MeanRegularizedClassifier(alpha=0.3, l2_reg=0.01)),
+    ("graph", lambda: GraphRegularizedClassifier(alpha=0.01, rho=0.2, graph=ADJ, l2_reg=0.01)),
+    ("fused", lambda: FusedGroupLassoClassifier(alpha=0.02, beta=0.03, l1_ratio=0.5)),
+]
+
+
+def _objective(kind, est, bl):
+    pen = _penalty_params(est, kind)
+    extra = {"B": est.coef_shared_} if kind == "dirty" else {}
+    return ref.objective(kind, bl, est.coef_, est.intercept_, **pen, **extra)
+
+
+@pytest.mark.parametrize("kind,make", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("solver", ["newton", "fista"])
+def test_per_task_layout_matches_cvxpy(kind, make, solver):
+    X, t, y = _data()
+    bl = ref.blocks(X, y, t)
+    est = make().set_params(task_column=0, tol=1e-10, max_iter=20000, solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(np.column_stack([t, X]), y)
+    assert est.coef_.shape == (T, K, D) and est.intercept_.shape == (T, K)
+    ours = _objective(kind, est, bl)
+    _, _, value = ref.cvx_solve(kind, bl, **_penalty_params(est, kind))
+    assert abs(ours - value) <= RTOL * abs(value)
+    assert ours <= value + RTOL * abs(value)
+    assert abs(est.objective_ - ours) <= 1e-10 * abs(ours)  # objective_ is this objective
+    np.testing.assert_allclose(est.intercept_.sum(axis=1), 0.0, atol=1e-12)  # pinned
+
+
+@pytest.mark.parametrize("kind,make", [c for c in CASES if c[0] in ("gl", "trace", "mean", "ind_l1")],
+                         ids=["ind_l1", "gl", "trace", "mean"])
+def test_shared_layout_matches_cvxpy(kind, make):
+    """Shared design, 2-D y with missing labels: each task's rows are its labelled rows."""
+    rng = np.random.default_rng(1)
+    X, _, y0 = _data(n=60, seed=1)
+    Y = np.column_stack([y0, rng.permutation(y0), (y0 + rng.integers(0, 2, len(y0))) % K]).astype(float)
+    Y[rng.random(Y.shape) < 0.1] = np.nan
+    Xb = np.vstack([X] * T)
+    tb = np.repeat(np.arange(T), len(X))
+    yb = Y.T.ravel()
+    keep = ~np.isnan(yb)
+    bl = ref.blocks(Xb[keep], yb[keep].astype(int), tb[keep])
+    est = make().set_params(tol=1e-10, max_iter=20000).fit(X, Y)
+    ours = _objective(kind, est, bl)
+    _, _, value = ref.cvx_solve(kind, bl, **_penalty_params(est, kind))
+    assert abs(ours - value) <= RTOL * abs(value)
+    assert est.decision_function(X).shape == (len(X), T, K)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=-1), 1.0, rtol=1e-12)
+    assert est.predict(X).shape == (len(X), T)
+
+
+def test_optimality_conditions_written_independently():
+    """Group lasso and l1: the subdifferential conditions at the returned point, from a
+    numpy gradient (tests/_cvx_multiclass.py): below tol times the gradient at W = 0
+    (the promise), checked at 10 tol for a fit at tol (observed: 0.1-0.2 tol)."""
+    X, t, y = _data()
+    bl = ref.blocks(X, y, t)
+    Xt = np.column_stack([t, X])
+    tol = 1e-9
+    for est, kind in [(GroupLassoClassifier(alpha=0.03), "gl"),
+                      (IndependentClassifier(alpha=0.02, penalty="l1"), "l1")]:
+        est.set_params(task_column=0, tol=tol, max_iter=5000).fit(Xt, y)
+        G, gb = ref.data_gradient(bl, est.coef_, est.intercept_)
+        Gs, Ws = ref.stacked(G), ref.stacked(est.coef_)
+        # gradient scale at W = 0 with the optimal intercepts (centred log shares)
+        shares = np.array([blk[1].mean(axis=0) for blk in bl])
+        b0 = np.log(shares) - np.log(shares).mean(axis=1, keepdims=True)
+        scale = np.abs(ref.stacked(ref.data_gradient(bl, np.zeros_like(est.coef_), b0)[0])).max()
+        a = est.alpha
+        if kind == "gl":
+            norms = np.linalg.norm(Ws, axis=1)
+            active = norms > 0
+            viol = np.where(active, np.linalg.norm(Gs + a * Ws / np.where(active, norms, 1)[:, None],
+                                                   axis=1),
+                            np.maximum(np.linalg.norm(Gs, axis=1) - a, 0.0))
+            assert active.any() and (~active).any() or active.all()
+        else:
+            viol = np.where(Ws != 0, np.abs(Gs + a * np.sign(Ws)), np.maximum(np.abs(Gs) - a, 0.0))
+        assert viol.max() <= 10 * tol * scale
+        assert np.abs(gb).max() <= 10 * tol * scale
+
+
+def test_independent_l2_equals_sklearn_multinomial_per_task():
+    """IndependentClassifier(penalty="l2"): task t minimises (1/n_t) sum_i CE_i +
+    alpha/2 ||W_t||_F^2, i.e. n_t alpha times scikit-learn's C sum_i CE_i + 1/2 ||W_t||^2
+    with C = 1 / (n_t alpha); the intercept is free in both."""
+    X, t, y = _data(n=150, seed=3)
+    alpha = 0.05
+    est = IndependentClassifier(alpha=alpha, penalty="l2", task_column=0, tol=1e-10,
+                                max_iter=5000).fit(np.column_stack([t, X]), y)
+    for task in range(T):
+        rows = t == task
+        sk = LogisticRegression(C=1.0 / (rows.sum() * alpha), solver="newton-cholesky",
+                                tol=1e-14, max_iter=100)
+        sk.fit(X[rows], y[rows])
+        # observed differences <= 1.3e-11 (margin > 70)
+        np.testing.assert_allclose(est.coef_[task], sk.coef_, rtol=0, atol=1e-9)
+        b = sk.intercept_ - sk.intercept_.mean()
+        np.testing.assert_allclose(est.intercept_[task], b, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(est.predict_proba(np.column_stack([t, X])[rows]),
+                                   sk.predict_proba(X[rows]), rtol=0, atol=1e-9)
+
+
+def test_per_task_prediction_shapes_and_classes():
+    X, t, y = _data()
+    labels = np.array(["a", "b", "c"])[y]
+    Xt = np.column_stack([t, X])
+    est = GroupLassoClassifier(alpha=0.03, task_column=0).fit(Xt, labels)
+    assert list(est.classes_) == ["a", "b", "c"]
+    assert est.decision_function(Xt).shape == (len(y), K)
+    proba = est.predict_proba(Xt)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.log(proba), est.predict_log_proba(Xt), rtol=1e-10)
+    assert set(est.predict(Xt)) <= {"a", "b", "c"}
+    assert est.score(Xt, labels) > 0.5
+    assert est.shared_intercept_.shape == (K,)
+
+
+def test_two_classes_keep_the_binary_model():
+    X, t, y = _data(n_classes=2)
+    est = GroupLassoClassifier(alpha=0.03, task_column=0).fit(np.column_stack([t, X]), y)
+    assert est.coef_.shape == (T, D) and est.intercept_.shape == (T,)
+    assert est.decision_function(np.column_stack([t, X])).shape == (len(y),)
+    assert np.ndim(est.shared_intercept_) == 0
+
+
+def test_newton_and_fista_agree():
+    X, t, y = _data(seed=4)
+    Xt = np.column_stack([t, X])
+    a = GroupLassoClassifier(alpha=0.02, task_column=0, solver="newton", tol=1e-10).fit(Xt, y)
+    b = GroupLassoClassifier(alpha=0.02, task_column=0, solver="fista", tol=1e-10,
+                             max_iter=20000).fit(Xt, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-6)
+    assert a.n_iter_ < 20
+
+
+def test_task_lacking_a_class():
+    X, t, y = _data()
+    y = y.copy()
+    y[(t == 1) & (y == 2)] = 0  # task 1 never sees class 2
+    Xt = np.column_stack([t, X])
+    with pytest.raises(ValueError, match=r"Task\(s\) \[1\.0\] .*missing: \[\[2\]\].*fit_intercept=False"):
+        GroupLassoClassifier(alpha=0.03, task_column=0).fit(Xt, y)
+    est = GroupLassoClassifier(alpha=0.03, task_column=0, fit_intercept=False, tol=1e-10)
+    est.fit(Xt, y)
+    bl = ref.blocks(X, y, t)
+    _, _, value = ref.cvx_solve("gl", bl, fit_intercept=False, alpha=0.03)
+    ours = ref.objective("gl", bl, est.coef_, np.zeros((T, K)), alpha=0.03)
+    assert abs(ours - value) <= RTOL * abs(value)
+    with pytest.raises(ValueError, match="intercept_reg > 0 is not supported"):
+        GroupLassoClassifier(alpha=0.03, task_column=0, intercept_reg=1.0).fit(Xt, y)
+
+
+def test_refused_formulations_name_themselves():
+    X, t, y = _data()
+    Xt = np.column_stack([t, X])
+    for Est in (ClusteredClassifier, RobustMultiTaskClassifier):
+        with pytest.raises(ValueError, match=f"{Est.__name__} fits binary tasks only"):
+            Est(task_column=0).fit(Xt, y)
+
+
+def test_no_penalty_warns_that_the_minimiser_is_not_unique():
+    X, t, y = _data(n=300)
+    Xt = np.column_stack([t, X])
+    with pytest.warns(UserWarning, match="not unique"):
+        IndependentClassifier(alpha=0.0, penalty="l2", task_column=0).fit(Xt, y)
+
+
+def test_cv_twin_uses_the_multinomial_log_loss():
+    X, t, y = _data(n=150, seed=5)
+    Xt = np.column_stack([t, X])
+    cv = GroupLassoClassifierCV(alphas=[0.003, 0.03], cv=3, task_column=0).fit(Xt, y)
+    assert cv.coef_.shape == (T, K, D)
+    est = GroupLassoClassifier(alpha=0.03, task_column=0).fit(Xt, y)
+    np.testing.assert_allclose(est._test_loss(Xt, y), log_loss(y, est.predict_proba(Xt)),
+                               rtol=1e-10)
+
+
+def test_bad_input():
+    X, t, y = _data()
+    Xt = np.column_stack([t, X])
+    est = GroupLassoClassifier(alpha=0.03, task_column=0).fit(Xt, y)
+    with pytest.raises(ValueError, match="did not see in fit"):
+        est._test_loss(Xt, np.where(y == 0, 7, y))
+    Xbad = Xt.copy()
+    Xbad[0, 1] = np.nan
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(Xbad, y)
+    np.testing.assert_array_equal(est.coef_, coef)  # the previous fit stays
+
+
+def test_temporal_group_lasso_per_class():
+    X, t, y = _data()
+    bl = ref.blocks(X, y, t)
+    est = TemporalGroupLassoClassifier(alpha=0.02, rho=0.3, task_column=0, tol=1e-10,
+                                       max_iter=20000).fit(np.column_stack([t, X]), y)
+    chain = np.diag(np.ones(T - 1), 1) + np.diag(np.ones(T - 1), -1)
+    # TGL: rho/2 ||W_k R||^2 (chain) + alpha sum_j ||W_k[j]||_2 per class
+    ours = ref.data_term(bl, est.coef_, est.intercept_)
+    for k in range(K):
+        Wk = est.coef_[:, k, :].T
+        ours += 0.5 * 0.3 * np.trace(Wk @ ref.laplacian(chain) @ Wk.T)
+        ours += 0.02 * np.linalg.norm(Wk, axis=1).sum()
+    import cvxpy as cp
+    Wk = [cp.Variable((D, T)) for _ in range(K)]
+    b = cp.Variable((T, K))
+    terms = []
+    for task, (Xk, Y, c) in enumerate(bl):
+        Wt = cp.hstack([Wk[k][:, task:task + 1] for k in range(K)])
+        Z = Xk @ Wt + np.ones((len(c), 1)) @ cp.reshape(b[task], (1, K), order="C")
+        terms.append(c @ cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(c[:, None] * Y, Z)))
+    L = ref.laplacian(chain)
+    evals, Q = np.linalg.eigh(L)
+    R = Q * np.sqrt(np.clip(evals, 0, None))
+    pen = sum(0.15 * cp.sum_squares(Wk[k] @ R) + 0.02 * cp.sum(cp.norm(Wk[k], 2, axis=1))
+              for k in range(K))
+    prob = cp.Problem(cp.Minimize(cp.sum(terms) + pen))
+    prob.solve(solver=cp.CLARABEL)
+    assert abs(ours - prob.value) <= RTOL * abs(prob.value)

@@ -14,7 +14,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import mtlreg
-from mtlreg import GroupLassoClassifier, GroupLassoRegressor, HierarchicalClassifier, HierarchicalRegressor
+from mtlreg import (
+    GroupLassoClassifier,
+    GroupLassoRegressor,
+    HierarchicalClassifier,
+    HierarchicalRegressor,
+    TaskCovarianceRegressor,
+)
 from mtlreg.datasets import load_school
 
 # No check is expected to fail. Should one need to be listed, give the reason here:
@@ -33,7 +39,7 @@ EXPECTED_FAILED_CHECKS = {
 
 @parametrize_with_checks(
     [GroupLassoRegressor(), GroupLassoClassifier(), HierarchicalRegressor(),
-     HierarchicalClassifier()],
+     HierarchicalClassifier(), TaskCovarianceRegressor()],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -131,3 +131,163 @@ def test_maximum_at_least_scipys_on_the_dense_criterion(method):
     assert ours >= best - 1e-9 * abs(best)  # observed: ours below the best by <= 1.5e-14 relative
     # and the same maximum (not a different local one; Omega of rank 2 there)
     assert abs(ours - best) <= 1e-6 * abs(best)
+
+
+# ---------------------------------------------------------------- the estimator
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import BayesianRidge, Ridge  # noqa: E402
+from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+
+from mtlreg import TaskCovarianceRegressor  # noqa: E402
+
+
+def _data(seed=0, n=40, d=5, T=3, scale=(1.0, 10.0, 0.1)):
+    """Correlated targets on different scales, features on different scales."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)) * np.linspace(0.5, 20.0, d) + 7.0
+    L = np.array([[1.0, 0.0, 0.0], [0.9, 0.45, 0.0], [-0.6, 0.3, 0.7]])[:T, :T]
+    W = rng.standard_normal((d, T)) @ L.T / np.linspace(0.5, 20.0, d)[:, None]
+    Y = (X @ W + rng.standard_normal((n, T)) * 0.8 + 2.0) * np.array(scale)[:T]
+    return X, Y
+
+
+def _standardised(X):
+    return (X - X.mean(0)) / X.std(0)
+
+
+@pytest.mark.parametrize("method", ["ml", "reml"])
+def test_estimator_log_likelihood_and_coef_match_dense(method):
+    """log_likelihood_ is the dense density of the user's Y at the fitted task_covariance_
+    and noise_variance_ (features standardised by the estimator), coef_ the closed-form
+    posterior mean mapped back to the user's feature scale."""
+    X, Y = _data()
+    est = TaskCovarianceRegressor(method=method).fit(X, Y)
+    assert est.converged_
+    Xs = _standardised(X)
+    Yc = Y - Y.mean(0)
+    omega, s2 = est.task_covariance_, est.noise_variance_
+    dense = _dense_loglik(Xs, Yc, omega, s2, method)
+    assert abs(est.log_likelihood_ - dense) <= 1e-9 * abs(dense)  # observed <= 4e-14
+    d, T = Xs.shape[1], Y.shape[1]
+    D_inv = np.diag(1 / s2)
+    H = np.kron(np.linalg.inv(omega), np.eye(d)) + np.kron(D_inv, Xs.T @ Xs)
+    W = np.linalg.solve(H, np.kron(D_inv, np.eye(d)) @ (Xs.T @ Yc).T.ravel()).reshape(T, d)
+    coef = W / X.std(0)
+    assert_allclose(est.coef_, coef, rtol=1e-9, atol=0)  # observed <= 3e-13
+    assert_allclose(est.intercept_, Y.mean(0) - coef @ X.mean(0), rtol=1e-9)
+    assert_allclose(est.predict(X), X @ coef.T + est.intercept_, rtol=1e-9)
+    sd = np.sqrt(np.diag(omega))
+    assert_allclose(est.task_correlation_, omega / np.outer(sd, sd), rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["ml", "reml"])
+def test_estimator_is_an_em_fixed_point(method):
+    """Optimality: at an interior maximum, the EM map (derived separately from the
+    gradient) leaves Omega and the noise variances unchanged."""
+    from mtlreg.linear_model._task_covariance import _rotated
+    from mtlreg.mixed._matrix_normal import em_step
+
+    X, Y = _data(seed=1, n=60)
+    est = TaskCovarianceRegressor(method=method, tol=1e-10).fit(X, Y)
+    assert np.linalg.eigvalsh(est.task_correlation_).min() > 0.01  # interior (0.028)
+    rs, _, _, _, y_scale = _rotated(X, Y, np.ones(len(X)), float(len(X)))
+    omega = est.task_covariance_ / np.outer(y_scale, y_scale)
+    s2 = est.noise_variance_ / y_scale ** 2
+    om2, s22 = em_step(rs, omega, s2, method)
+    assert_allclose(om2, omega, rtol=1e-6, atol=1e-8 * np.abs(omega).max())  # observed 2e-14
+    assert_allclose(s22, s2, rtol=1e-6)
+
+
+def test_diagonal_is_ridge_per_target_and_bayesian_ridge():
+    """covariance='diagonal': task t is ridge on the standardised features with
+    alpha_t = sigma_t^2 / Omega_tt; with method='ml' alpha_t is the one scikit-learn's
+    BayesianRidge (zero hyper-priors) finds by its own fixed-point iteration."""
+    X, Y = _data(seed=2, n=50)
+    est = TaskCovarianceRegressor("diagonal", method="ml", tol=1e-10).fit(X, Y)
+    assert_allclose(est.task_covariance_, np.diag(np.diag(est.task_covariance_)), atol=0)
+    Xs = _standardised(X)
+    for t in range(Y.shape[1]):
+        alpha = est.noise_variance_[t] / est.task_covariance_[t, t]
+        ridge = Ridge(alpha=alpha, solver="cholesky").fit(Xs, Y[:, t])
+        assert_allclose(est.coef_[t] * X.std(0), ridge.coef_, rtol=1e-9)  # observed 5e-15
+        br = BayesianRidge(alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0, tol=1e-14,
+                           max_iter=100000).fit(Xs, Y[:, t])
+        # the fixed point stops on the change in coef_; observed <= 7e-11 apart
+        assert_allclose(est.noise_variance_[t], 1 / br.alpha_, rtol=1e-6)
+        assert_allclose(est.task_covariance_[t, t], 1 / br.lambda_, rtol=1e-6)
+        assert_allclose(est.coef_[t] * X.std(0), br.coef_, rtol=1e-6)
+
+
+def test_full_at_least_diagonal_and_low_rank_full_rank_equals_full():
+    X, Y = _data(seed=3)
+    full = TaskCovarianceRegressor("full").fit(X, Y)
+    diag = TaskCovarianceRegressor("diagonal").fit(X, Y)
+    low = TaskCovarianceRegressor("low_rank", rank=3).fit(X, Y)
+    low1 = TaskCovarianceRegressor("low_rank", rank=1).fit(X, Y)
+    assert full.log_likelihood_ >= diag.log_likelihood_
+    assert full.log_likelihood_ >= low1.log_likelihood_ - 1e-9 * abs(full.log_likelihood_)
+    assert low1.log_likelihood_ >= diag.log_likelihood_ - 1e-9 * abs(full.log_likelihood_)
+    # B B^T + diag spans every covariance when rank = T: the same maximum
+    assert abs(low.log_likelihood_ - full.log_likelihood_) <= 1e-8 * abs(full.log_likelihood_)
+
+
+def test_frequency_weights_are_repeated_rows_and_sparse_is_dense():
+    import scipy.sparse as sp
+
+    X, Y = _data(seed=4, n=30)
+    w = np.random.default_rng(0).integers(0, 3, len(X))
+    a = TaskCovarianceRegressor(tol=1e-10).fit(X, Y, sample_weight=w)
+    b = TaskCovarianceRegressor(tol=1e-10).fit(np.repeat(X, w, axis=0), np.repeat(Y, w, axis=0))
+    assert_allclose(a.coef_, b.coef_, rtol=1e-6)
+    assert abs(a.log_likelihood_ - b.log_likelihood_) <= 1e-9 * abs(b.log_likelihood_)
+    s = TaskCovarianceRegressor(tol=1e-10).fit(sp.csr_matrix(X), Y, sample_weight=w)
+    assert_allclose(s.coef_, a.coef_, rtol=1e-6)
+    assert abs(s.log_likelihood_ - a.log_likelihood_) <= 1e-9 * abs(a.log_likelihood_)
+
+
+def test_one_target_and_exact_fit_and_constant_columns():
+    X, Y = _data(seed=5)
+    one = TaskCovarianceRegressor().fit(X, Y[:, 0])
+    assert one.predict(X).shape == (len(X),) and one.coef_.shape == (1, X.shape[1])
+    # an exact linear target: the noise stays at its floor, the fit is (nearly) exact
+    y = np.column_stack([4.0 * X[:, 0] - X[:, 2], Y[:, 1]])
+    est = TaskCovarianceRegressor().fit(X, y)
+    assert est.noise_variance_[0] <= 2e-10 * y[:, 0].var()
+    assert_allclose(est.predict(X)[:, 0], y[:, 0], rtol=0, atol=1e-4 * y[:, 0].std())
+    # a constant feature and a constant target
+    Xc = np.column_stack([X, np.full(len(X), 3.0)])
+    yc = np.column_stack([Y[:, :2], np.full(len(X), 1e5)])
+    est = TaskCovarianceRegressor().fit(Xc, yc)
+    assert_allclose(est.coef_[:, -1], 0.0, atol=0)
+    assert_allclose(est.coef_[2], 0.0, atol=1e-20)  # observed 5e-25 (Omega_2s ~ 0, not 0)
+    assert_allclose(est.predict(Xc)[:, 2], 1e5)
+
+
+def test_missing_labels_are_refused_and_a_previous_fit_stays():
+    X, Y = _data(seed=6)
+    est = TaskCovarianceRegressor().fit(X, Y)
+    coef = est.coef_.copy()
+    Yn = Y.copy()
+    Yn[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"needs every label.*task\(s\) \[1\]"):
+        est.fit(X, Yn)
+    assert_allclose(est.coef_, coef, rtol=0, atol=0)
+
+
+def test_errors():
+    X, Y = _data(seed=7)
+    with pytest.raises(InvalidParameterError, match="covariance"):
+        TaskCovarianceRegressor(covariance="isotropic").fit(X, Y)
+    with pytest.raises(InvalidParameterError, match="rank"):
+        TaskCovarianceRegressor("low_rank", rank=0).fit(X, Y)
+    with pytest.raises(ValueError, match="at least 2 samples.*got 1 sample"):
+        TaskCovarianceRegressor().fit(X[:1], Y[:1])
+    with pytest.raises(ValueError, match="y has shape"):
+        TaskCovarianceRegressor().fit(X, Y[:-1])
+
+
+def test_max_iter_warns():
+    X, Y = _data(seed=8)
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
+        est = TaskCovarianceRegressor(max_iter=1, tol=1e-14).fit(X, Y)
+    assert not est.converged_

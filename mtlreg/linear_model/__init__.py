@@ -51,5 +51,6 @@ from ._robust import (
 )
 from ._sparse_group import SparseGroupLassoClassifier, SparseGroupLassoRegressor
 from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor
+from ._task_covariance import TaskCovarianceRegressor
 from ._trace import TraceNormClassifier, TraceNormRegressor
 

@@ -98,8 +98,9 @@ def rotate_gram(gram, cross, yy, N, shape):
     ``Y^T Y`` (weighted; ``N`` the sum of the weights): for sparse designs. ``shape``: ``(n, d)`` for the rank
     tolerance."""
     lam, U = np.linalg.eigh((gram + gram.T) / 2)
-    s = np.sqrt(np.clip(lam, 0.0, None))
-    keep = s > _rank_tol(s, shape)
+    # the eigenvalues of a Gram matrix carry an absolute error of about eps * lambda_max
+    # (not eps * s_max on the singular values): the tolerance is on lambda
+    keep = lam > _rank_tol(lam, shape)
     lam, U = lam[keep], U[:, keep]
     ytil = (U.T @ cross) / np.sqrt(lam)[:, None]
     E = yy - ytil.T @ ytil
@@ -270,7 +271,8 @@ def em_step(rs, omega, sigma2, method):
     return (new_omega + new_omega.T) / 2, np.maximum(resid / rs.N, 1e-300)
 
 
-def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_iter=20):
+def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_iter=20,
+                      sigma2_floor=None):
     """Maximise the likelihood over ``Omega`` (the parameters of ``structure``) and
     ``log sigma_t``: ``em_iter`` EM steps from a start where the features explain half
     of each target's variance, then L-BFGS-B on ``f / N`` with the analytic gradient
@@ -289,8 +291,12 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
                 omega, sigma2 = em_step(rs, omega, sigma2, method)
         if isinstance(structure, Diagonal):
             omega = np.diag(np.diag(omega))
-        x0 = np.concatenate([structure.start(omega), 0.5 * np.log(sigma2)])
         k = structure.n_params
+        floor = np.zeros(rs.n_tasks) if sigma2_floor is None else np.asarray(sigma2_floor)
+        with np.errstate(divide="ignore"):
+            lower = np.concatenate([np.full(k, -np.inf), 0.5 * np.log(floor)])
+        x0 = np.concatenate([structure.start(omega), 0.5 * np.log(np.maximum(sigma2, floor))])
+        bounds = [(None if np.isinf(lo) else lo, None) for lo in lower]
 
         def fun(x):
             om = structure.omega(x[:k])
@@ -300,15 +306,15 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
                                 2.0 * s2 * ev.grad_sigma2])
             return ev.value / N, g / N
 
-        res = minimize(fun, x0, jac=True, method="L-BFGS-B",
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                        options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": 20})
         x, n_iter, message = res.x, n_em + int(res.nit), str(res.message)
         value, g = fun(x)
-        if np.max(np.abs(g), initial=0.0) > tol and len(x) <= _NEWTON_MAX_PARAMS:
-            x, value, g, n_newton = _newton_polish(fun, x, value, g, tol, max_iter)
+        if _projected(x, g, lower) > tol and len(x) <= _NEWTON_MAX_PARAMS:
+            x, value, g, n_newton = _newton_polish(fun, x, value, g, lower, tol, max_iter)
             n_iter += n_newton
             message += f"; then {n_newton} regularised Newton step(s)"
-    gmax = float(np.max(np.abs(g), initial=0.0))
+    gmax = _projected(x, g, lower)
     return MatrixNormalFit(structure.omega(x[:k]), np.exp(2.0 * x[k:]), value * N, gmax,
                            n_iter, bool(gmax <= tol), message)
 
@@ -319,29 +325,40 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
 _NEWTON_MAX_PARAMS = 120
 
 
-def _newton_polish(fun, x, value, g, tol, max_iter, max_steps=50):
-    """Levenberg-Marquardt-regularised Newton steps with a backtracking line search on
-    ``fun`` (value and gradient); stops when the gradient is below ``tol`` or no step
-    decreases the value."""
+def _projected(x, g, lower):
+    """Max |projected gradient|: a coordinate at its lower bound pushing down counts 0."""
+    held = (x <= lower) & (g > 0)
+    return float(np.max(np.abs(np.where(held, 0.0, g)), initial=0.0))
+
+
+def _newton_polish(fun, x, value, g, lower, tol, max_iter, max_steps=50):
+    """Newton steps (absolute eigenvalues of a finite-difference Hessian of the gradient,
+    floored) on the coordinates not held at their lower bound, with a backtracking line
+    search on ``fun`` (value and gradient); stops when the projected gradient is below
+    ``tol`` or no step decreases the value."""
     steps = 0
     for steps in range(1, min(max_steps, max_iter) + 1):
+        free = np.flatnonzero(~((x <= lower) & (g > 0)))
         h = 1e-6 * np.maximum(1.0, np.abs(x))
-        H = np.empty((len(x), len(x)))
-        for i in range(len(x)):
+        H = np.empty((len(free), len(free)))
+        for col, i in enumerate(free):
             e = np.zeros(len(x))
             e[i] = h[i]
-            H[:, i] = (fun(x + e)[1] - fun(x - e)[1]) / (2.0 * h[i])
+            H[:, col] = (fun(x + e)[1][free] - fun(np.maximum(x - e, lower))[1][free]) \
+                / (x[i] + h[i] - max(x[i] - h[i], lower[i]))
         ev, vec = np.linalg.eigh((H + H.T) / 2)
-        floor = 1e-10 * max(float(np.max(np.abs(ev))), 1e-300)
-        step = -vec @ ((vec.T @ g) / np.maximum(np.abs(ev), floor))
+        floor = 1e-10 * max(float(np.max(np.abs(ev), initial=0.0)), 1e-300)
+        step = np.zeros(len(x))
+        step[free] = -vec @ ((vec.T @ g[free]) / np.maximum(np.abs(ev), floor))
         t, moved = 1.0, False
         while t > 1e-10:
-            v_new, g_new = fun(x + t * step)
+            x_new = np.maximum(x + t * step, lower)
+            v_new, g_new = fun(x_new)
             if v_new <= value:
-                x, value, g, moved = x + t * step, v_new, g_new, True
+                x, value, g, moved = x_new, v_new, g_new, True
                 break
             t /= 2.0
-        if not moved or np.max(np.abs(g)) <= tol:
+        if not moved or _projected(x, g, lower) <= tol:
             break
     return x, value, g, steps
 

@@ -196,8 +196,9 @@ CASES = [
      ValueError, r"Task\(s\) \[1\] have no labelled sample"),
     ("y_continuous_classifier", lambda: TraceNormClassifier().fit(CL.X, np.linspace(0, 1, 30)),
      ValueError, "Unknown label type"),
-    ("y_three_classes_per_task", lambda: DirtyClassifier(task_column=0).fit(
-        CP.X, np.arange(len(CP.y)) % 3), ValueError, "Only binary classification"),
+    ("y_three_classes_a_task_lacks_one", lambda: DirtyClassifier(task_column=0).fit(
+        CP.X, np.where(CP.task_ids == 1, np.arange(len(CP.y)) % 2, np.arange(len(CP.y)) % 3)),
+     ValueError, r"no sample \(after sample weighting\) of some of the 3 classes"),
     ("y_one_string_class", lambda: IndependentClassifier().fit(CL.X, np.array(["a"] * 30)),
      ValueError, r"only one class \(\['a'\]\)"),
     ("y_one_class_task_per_task", lambda: SparseGroupLassoClassifier(task_column=0).fit(

@@ -289,3 +289,31 @@ def test_temporal_group_lasso_per_class():
     prob = cp.Problem(cp.Minimize(cp.sum(terms) + pen))
     prob.solve(solver=cp.CLARABEL)
     assert abs(ours - prob.value) <= RTOL * abs(prob.value)
+
+
+def test_docstrings_state_the_multiclass_objective():
+    assert "[W_1, \\dots, W_K]" in GroupLassoClassifier.__doc__
+    assert "P_0(W_k)" in MeanRegularizedClassifier.__doc__
+    assert "P_0(W_k)" in FusedGroupLassoClassifier.__doc__
+    assert "Binary tasks only" in ClusteredClassifier.__doc__
+    assert "Binary tasks only" in RobustMultiTaskClassifier.__doc__
+
+
+def test_warm_start_and_unseen_tasks():
+    X, t, y = _data(seed=6)
+    Xt = np.column_stack([t, X])
+    est = GroupLassoClassifier(alpha=0.03, task_column=0, tol=1e-8, warm_start=True).fit(Xt, y)
+    first = est.n_iter_
+    est.fit(Xt, y)  # from the previous solution: already optimal
+    assert est.n_iter_ < first and est.n_iter_ <= 1
+    mr = MeanRegularizedClassifier(task_column=0, unseen_tasks="shared").fit(Xt, y)
+    with pytest.raises(ValueError, match="unseen_tasks='shared' is available for binary"):
+        mr.predict(np.column_stack([np.full(3, 9.0), X[:3]]))
+
+
+def test_dask_multiclass_is_refused():
+    da = pytest.importorskip("dask.array")
+    X, t, y = _data()
+    with pytest.raises(ValueError, match="exactly two classes"):
+        GroupLassoClassifier(alpha=0.03).fit(da.from_array(X, chunks=40),
+                                             da.from_array(y, chunks=40))

@@ -92,6 +92,9 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
                 _make_penalty._for_classes = True
                 cls._make_penalty = _make_penalty
+            if "__doc__" in cls.__dict__ and cls.__doc__:  # the multiclass objective
+                kind = _multiclass.penalty_kind(make(cls()))
+                cls.__doc__ += _multiclass.doc_section(kind, "\n    Notes\n    -----" in cls.__doc__)
 
     def _n_classes_fit(self):
         """The number of classes of the data being fitted (2 before ``_check_y``)."""

@@ -35,6 +35,7 @@ else a ``ValueError`` names the tasks (``fit_intercept=False`` fits them;
 ``intercept_reg > 0`` is not available for multiclass yet). Dask input is binary only.
 """
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -57,19 +58,70 @@ def _core(penalty):
         penalty = inner
 
 
+def penalty_kind(penalty):
+    """``"stacked"``, ``"per_class"`` or ``"refused"``: how ``penalty`` meets ``K > 2`` classes."""
+    core = _core(penalty)
+    if isinstance(core, _REFUSED):
+        return "refused"
+    return "per_class" if isinstance(core, _PER_CLASS) else "stacked"
+
+
 def penalty_for_classes(estimator, penalty, n_classes):
     """The penalty of ``estimator`` on the ``(n_features, K T)`` matrix of a ``K``-class fit."""
     if n_classes <= 2:
         return penalty
-    core = _core(penalty)
-    if isinstance(core, _REFUSED):
+    kind = penalty_kind(penalty)
+    if kind == "refused":
         raise ValueError(
             f"{type(estimator).__name__} fits binary tasks only (two classes); y has "
             f"{n_classes} classes. Multiclass tasks are supported by the other classifiers "
             "(e.g. GroupLassoClassifier, MeanRegularizedClassifier, TraceNormClassifier).")
-    if isinstance(core, _PER_CLASS):
-        return PerClass(penalty, n_classes)
-    return penalty
+    return PerClass(penalty, n_classes) if kind == "per_class" else penalty
+
+
+_PENALTY_DOC = {
+    "stacked": (r"and :math:`P` the penalty above applied to the ``n_features x (K n_tasks)`` "
+                r"matrix :math:`[W_1, \dots, W_K]` of every :math:`w_{tk}` (:math:`W_k`: the "
+                "``n_features x n_tasks`` matrix of class :math:`k`): a row is one feature "
+                "across the tasks *and* the classes"),
+    "per_class": (r"and :math:`P = \sum_k P_0(W_k)`, :math:`P_0` the penalty above and "
+                  r":math:`W_k` the ``n_features x n_tasks`` matrix of class :math:`k`: the "
+                  "tasks are coupled within each class (the coupling Kronecker "
+                  r":math:`I_K`), never across classes"),
+}
+
+
+def doc_section(kind, has_notes):
+    """The docstring paragraph on multiclass tasks for a classifier whose penalty is of
+    ``kind`` (:func:`penalty_kind`)."""
+    head = "" if has_notes else "\n    Notes\n    -----\n"
+    if kind == "refused":
+        return (head + "    **Binary tasks only**: ``y`` with more than two classes is a "
+                "``ValueError``.\n")
+    return head + r"""    **Multiclass tasks** (``K > 2`` classes in ``y``; ``classes_`` is their union
+    over the tasks): one coefficient vector :math:`w_{tk}` and intercept :math:`b_{tk}`
+    per task and class, and the softmax loss in place of the logistic one: minimises
+
+    .. math::
+
+        \sum_t \frac{\lambda_t}{n_t} \sum_{i \in t} s_i \Bigl[\log \sum_{k=1}^K
+        e^{x_i^\top w_{tk} + b_{tk}} - x_i^\top w_{t y_i} - b_{t y_i}\Bigr] + P
+
+    """ + "\n    ".join(_wrap(_PENALTY_DOC[kind] + ".")) + r"""
+    The softmax is unchanged by one shift of all the classes of a task: the intercepts
+    are pinned by :math:`\sum_k b_{tk} = 0`, the coefficients by the penalty (with no
+    penalty the minimiser is not unique, and the fit warns). ``coef_`` has shape
+    ``(n_tasks, K, n_features)``, ``intercept_`` ``(n_tasks, K)``, ``shared_intercept_``
+    ``(K,)``; ``decision_function`` and ``predict_proba`` give ``(n_samples, K)``, or
+    ``(n_samples, n_tasks, K)`` in the shared layout with a 2-D ``y``. Every task must
+    see every class (else a ``ValueError``; ``fit_intercept=False`` fits it);
+    ``intercept_reg > 0``, ``unseen_tasks="shared"`` and Dask input are for two
+    classes only. ``K = 2`` is the binary model above, unchanged.
+"""
+
+
+def _wrap(text):
+    return textwrap.wrap(text, 84)
 
 
 def check_task_classes(estimator, layout, tasks, n_classes):

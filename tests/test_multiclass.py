@@ -317,3 +317,26 @@ def test_dask_multiclass_is_refused():
     with pytest.raises(ValueError, match="exactly two classes"):
         GroupLassoClassifier(alpha=0.03).fit(da.from_array(X, chunks=40),
                                              da.from_array(y, chunks=40))
+
+
+def test_sparse_and_float32_designs_give_the_same_fit():
+    import scipy.sparse as sp
+
+    X, t, y = _data()
+    Xt = np.column_stack([t, X])
+    dense = GroupLassoClassifier(alpha=0.03, task_column=0, tol=1e-10).fit(Xt, y)
+    sparse = GroupLassoClassifier(alpha=0.03, task_column=0, tol=1e-10).fit(sp.csr_matrix(Xt), y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-8)  # observed 1.5e-10
+    Y = np.column_stack([y, (y + 1) % K])
+    dense = GroupLassoClassifier(alpha=0.03, tol=1e-10).fit(X, Y)
+    sparse = GroupLassoClassifier(alpha=0.03, tol=1e-10).fit(sp.csr_matrix(X), Y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, atol=1e-9)  # observed 7e-12
+
+
+def test_separated_classes_without_penalty_warn():
+    rng = np.random.default_rng(0)
+    t = np.arange(30) % 2
+    y = np.repeat([0, 1, 2], 10)
+    X = np.column_stack([t, np.array([0.0, 5.0, -5.0])[y] + 0.01 * rng.standard_normal(30)])
+    with pytest.warns(ConvergenceWarning, match="perfectly separated"):
+        IndependentClassifier(alpha=0.0, task_column=0, max_iter=200).fit(X, y)

@@ -17,8 +17,9 @@ targets) and exposes the interface of a layout of ``K T`` tasks: the linear oper
 * per-task rows: ``Z (n, K)``, ``Z[i, k] = (x_i - mu_t(i)) . w_t(i)k + b'_t(i)k``:
   ``K`` passes of the base layout's row kernels over ``X``, each with the ``T``
   columns of one class. No row of ``X`` is copied (repeating every row ``K`` times,
-  the other design, would hold ``K`` copies of ``X``: ``K n d`` numbers, 80 MB for
-  ``n = 10^5``, ``d = 100``, ``K = 10``, where this keeps ``Z``, ``n K`` numbers).
+  the other design, would hold ``K`` copies of ``X``: ``K n d`` numbers, 800 MB of
+  float64 for ``n = 10^5``, ``d = 100``, ``K = 10``, where this keeps ``Z``, ``n K``
+  numbers: 8 MB; the price is ``K`` passes over ``X`` per product instead of one).
 
 The observation weights ``c`` (the base layout's, ``c_it = lambda_t s_i / n_t``) and
 the labels are those of the base: ``by_class(Z)`` views ``Z`` as ``(n, K, m)`` with

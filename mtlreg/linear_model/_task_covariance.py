@@ -10,7 +10,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
-from ..mixed._matrix_normal import fit_matrix_normal, make_structure, rotate_design, rotate_gram
+from ..mixed._matrix_normal import (
+    fit_matrix_normal,
+    make_structure,
+    posterior,
+    rotate_design,
+    rotate_gram,
+)
+from ..mixed._matrix_normal_missing import TaskStatistics, posterior_missing, task_statistics
 from ..utils.validation import (
     Interval,
     StrOptions,
@@ -95,9 +102,12 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
     likelihood: with ``method="ml"`` the evidence that
     :class:`sklearn.linear_model.BayesianRidge` maximises with zero hyper-priors.
 
-    Missing labels (NaN in ``y``) are refused: they break the split into ``T x T``
-    problems (each task would see its own rows). Drop the rows with a missing label,
-    or use a model of this package that accepts them.
+    **Missing labels** (NaN in ``y``): task ``t`` is then fitted on its labelled rows
+    (its intercept free, its centring and ``n_t`` its own) and the split into ``T x T``
+    problems is lost; the same criteria are computed exactly from per-task statistics
+    at ``O((d T)^3)`` per evaluation (:mod:`mtlreg.mixed._matrix_normal_missing`): for
+    moderate ``d T`` (a sparse ``X`` is densified there). Every task needs at least two
+    labelled rows.
 
     Parameters
     ----------
@@ -168,7 +178,7 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The design shared by the tasks.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            One column per task; every label present (no NaN).
+            One column per task; NaN marks a missing label.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative frequency weights of the rows.
 
@@ -182,14 +192,6 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         name = type(self).__name__
         X, _, col_max = check_X(self, X, reset=True, scan=True)
         y = check_targets(y, X.shape[0], per_task=False, numeric=True)
-        missing = np.isnan(y.reshape(len(y), -1)).any(axis=0)
-        if missing.any():
-            raise ValueError(
-                f"{name} needs every label: y has missing values (NaN) in task(s) "
-                f"{np.flatnonzero(missing)[:20].tolist()}. Missing labels break the split "
-                "of the likelihood into per-feature T x T problems; drop the rows with a "
-                "missing label, or use HierarchicalRegressor or a penalised model (they "
-                "accept NaN labels).")
         w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         check_magnitudes(X, y, col_max)
         N = float(np.sum(w))
@@ -201,7 +203,10 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         self._y_ndim = y.ndim
         Y = y.reshape(len(y), -1)
         T = Y.shape[1]
-        rs, x_mean, x_scale, y_mean, y_scale = _rotated(X, Y, w, N)
+        if np.isnan(Y).any():
+            rs, x_mean, x_scale, y_mean, y_scale = _per_task(X, Y, w, name)
+        else:
+            rs, x_mean, x_scale, y_mean, y_scale = _rotated(X, Y, w, N)
         structure = make_structure(self.covariance, T, self.rank)
         floor = np.full(T, NOISE_FLOOR)  # the targets are scaled to unit variance
         fit = fit_matrix_normal(rs, structure, method=self.method, tol=self.tol,
@@ -216,14 +221,19 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         return self
 
     def _set_fitted(self, rs, fit, x_mean, x_scale, y_mean, y_scale):
-        from ..mixed._matrix_normal import posterior
-
-        omega = fit.omega if rs.rank > 0 else np.zeros_like(fit.omega)  # not identified
-        W = posterior(rs, omega, fit.sigma2)[0]  # (d, T), standardised units
-        coef = (W * y_scale).T / x_scale
         ddof = 1.0 if self.method == "reml" else 0.0
+        if isinstance(rs, TaskStatistics):  # missing labels
+            omega = fit.omega
+            W, b = posterior_missing(rs, fit.factor, fit.sigma2)
+            n_rows = rs.n
+        else:
+            omega = fit.omega if rs.rank > 0 else np.zeros_like(fit.omega)  # not identified
+            W, b = posterior(rs, omega, fit.sigma2)[0], np.zeros(len(y_scale))
+            n_rows = np.full(len(y_scale), rs.N)
+        # W: (d, T) standardised features, unit-variance targets; b: intercepts there
+        coef = (W * y_scale).T / x_scale
         self.coef_ = np.ascontiguousarray(coef)
-        self.intercept_ = y_mean - coef @ x_mean
+        self.intercept_ = y_mean + y_scale * b - coef @ x_mean
         self.task_covariance_ = omega * np.outer(y_scale, y_scale)
         sd = np.sqrt(np.diag(self.task_covariance_))
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -232,12 +242,11 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         np.fill_diagonal(corr, np.where(sd > 0, 1.0, 0.0))
         self.task_correlation_ = corr
         self.noise_variance_ = fit.sigma2 * y_scale ** 2
-        # -2 log L of Y is that of the unit-variance targets plus 2 (N - ddof) sum log s_t
-        self.log_likelihood_ = float(-fit.value / 2 - (rs.N - ddof) * np.sum(np.log(y_scale)))
+        # -2 log L of Y is that of the unit-variance targets plus 2 sum_t (n_t - ddof) log s_t
+        self.log_likelihood_ = float(-fit.value / 2 - (n_rows - ddof) @ np.log(y_scale))
         self.converged_ = fit.converged
         self.n_iter_ = fit.n_iter
         self.n_tasks_ = len(y_scale)
-
 
 
 def _rotated(X, Y, w, N):
@@ -267,6 +276,35 @@ def _rotated(X, Y, w, N):
         root = np.sqrt(w)[:, None]
         rs = rotate_design(root * np.where(varies, Xc / x_scale, 0.0), root * Ys, N)
     return rs, x_mean, x_scale, y_mean, y_scale
+
+
+def _per_task(X, Y, w, name):
+    """The per-task statistics (missing labels) of the standardised features (over all
+    rows) and of each target scaled to unit variance over its labelled rows."""
+    if sp.issparse(X):
+        X = X.toarray()
+    labelled = ~np.isnan(Y) & (w[:, None] > 0)
+    n_t = np.where(labelled, w[:, None], 0.0).sum(axis=0)
+    few = np.flatnonzero(n_t < 2)
+    if few.size:
+        raise ValueError(
+            f"{name} needs at least 2 labelled samples in every task (the sum of "
+            f"sample_weight over its labelled rows); task(s) {few[:20].tolist()} have "
+            f"{n_t[few][:20].tolist()}.")
+    N = float(np.sum(w))
+    x_mean = w @ X / N
+    Xc = X - x_mean
+    x_var = w @ Xc ** 2 / N
+    varies = _varies(x_var, w @ X ** 2 / N)
+    x_scale = np.where(varies, np.sqrt(x_var), 1.0)
+    Xs = np.where(varies, Xc / x_scale, 0.0)
+    Y0 = np.where(labelled, Y, 0.0)
+    y_mean = (w @ Y0) / n_t
+    y_var = (w @ np.where(labelled, (Y0 - y_mean) ** 2, 0.0)) / n_t
+    y_varies = _varies(y_var, (w @ Y0 ** 2) / n_t)
+    y_scale = np.where(y_varies, np.sqrt(y_var), 1.0)
+    Ys = np.where(labelled, np.where(y_varies, (Y0 - y_mean) / y_scale, 0.0), np.nan)
+    return task_statistics(Xs, Ys, w), x_mean, x_scale, y_mean, y_scale
 
 
 def _varies(var, mean_square):

@@ -176,10 +176,13 @@ class Full:
         L[self.rows, self.cols] = p
         return L @ L.T
 
-    def gradient(self, p, g_omega):
+    def factor(self, p):
         L = np.zeros((self.T, self.T))
         L[self.rows, self.cols] = p
-        return (2.0 * g_omega @ L)[self.rows, self.cols]
+        return L
+
+    def gradient(self, p, g_omega):
+        return (2.0 * g_omega @ self.factor(p))[self.rows, self.cols]
 
     def start(self, omega):
         T = self.T
@@ -196,6 +199,9 @@ class Diagonal:
 
     def omega(self, p):
         return np.diag(p ** 2)
+
+    def factor(self, p):
+        return np.diag(p)
 
     def gradient(self, p, g_omega):
         return 2.0 * p * np.diag(g_omega)
@@ -218,6 +224,10 @@ class LowRank:
     def omega(self, p):
         B, w = self._split(p)
         return B @ B.T + np.diag(w ** 2)
+
+    def factor(self, p):
+        B, w = self._split(p)
+        return np.hstack([B, np.diag(w)])
 
     def gradient(self, p, g_omega):
         B, w = self._split(p)
@@ -247,6 +257,7 @@ def make_structure(name, T, rank=1):
 @dataclass
 class MatrixNormalFit:
     omega: np.ndarray
+    factor: np.ndarray  # Lambda, with Omega = Lambda Lambda^T (the structure's factor)
     sigma2: np.ndarray
     value: float  # f at the solution
     gradient: float  # max |d(f / N) / d parameter| at the solution
@@ -274,19 +285,27 @@ def em_step(rs, omega, sigma2, method):
 def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_iter=20,
                       sigma2_floor=None):
     """Maximise the likelihood over ``Omega`` (the parameters of ``structure``) and
-    ``log sigma_t``: ``em_iter`` EM steps from a start where the features explain half
+    ``log sigma_t``; ``rs``: :class:`RotatedStatistics`, or, with missing labels,
+    :class:`mtlreg.mixed._matrix_normal_missing.TaskStatistics` (no EM then).
+    ``em_iter`` EM steps from a start where the features explain half
     of each target's variance, then L-BFGS-B on ``f / N`` with the analytic gradient
     (and, if it stalls above ``tol``, Newton steps on a finite-difference Hessian of that
     gradient for up to 120 parameters). Converged when every coordinate of the gradient
     of ``f / N`` is below ``tol``."""
+    from ._matrix_normal_missing import TaskStatistics, evaluate_missing
+
     N = rs.N
-    var = (np.diag(rs.E_perp) + np.sum(rs.ytil ** 2, axis=0)) / N
+    rotated = not isinstance(rs, TaskStatistics)
+    if rotated:
+        var = (np.diag(rs.E_perp) + np.sum(rs.ytil ** 2, axis=0)) / N
+    else:  # missing labels: per-task statistics, no EM
+        var = rs.q / rs.n
     var = np.where(var > 0, var, 1.0)
     omega = np.diag(var / (2.0 * max(rs.n_features, 1)))
     sigma2 = var / 2.0
     with single_threaded_blas():
         n_em = 0
-        if rs.rank > 0:
+        if rotated and rs.rank > 0:
             for n_em in range(1, em_iter + 1):
                 omega, sigma2 = em_step(rs, omega, sigma2, method)
         if isinstance(structure, Diagonal):
@@ -301,7 +320,8 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
         def fun(x):
             om = structure.omega(x[:k])
             s2 = np.exp(2.0 * x[k:])
-            ev = evaluate(rs, om, s2, method)
+            ev = (evaluate(rs, om, s2, method) if rotated
+                  else evaluate_missing(rs, structure.factor(x[:k]), s2, method))
             g = np.concatenate([structure.gradient(x[:k], ev.grad_omega),
                                 2.0 * s2 * ev.grad_sigma2])
             return ev.value / N, g / N
@@ -315,7 +335,8 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
             n_iter += n_newton
             message += f"; then {n_newton} regularised Newton step(s)"
     gmax = _projected(x, g, lower)
-    return MatrixNormalFit(structure.omega(x[:k]), np.exp(2.0 * x[k:]), value * N, gmax,
+    return MatrixNormalFit(structure.omega(x[:k]), structure.factor(x[:k]), np.exp(2.0 * x[k:]),
+                           value * N, gmax,
                            n_iter, bool(gmax <= tol), message)
 
 

@@ -6,7 +6,8 @@ documented form:
     sum_t lambda_t / n_t * sum_{i in t} s_i loss(y_it, x_i . w_t + b_t) + penalty(W)
 
 with ``loss(y, z) = (y - z)^2 / 2`` (squared) or ``log(1 + e^z) - y z`` (logistic,
-``y in {0, 1}``), ``n_t`` the sum of the sample weights over the labelled rows of
+``y in {0, 1}``), ``exp(z) - y z`` (poisson, counts ``y >= 0``) or the Huber loss at
+``HUBER_EPSILON`` (huber), ``n_t`` the sum of the sample weights over the labelled rows of
 task ``t`` and ``lambda_t`` the task weights (1 by default). ``W`` has shape
 ``(n_features, n_tasks)``. The penalties (``Spec.kind``):
 
@@ -86,15 +87,27 @@ def make_blocks(X, y, *, task_ids=None, sample_weight=None, task_weights=None):
 
 
 # --------------------------------------------------------------------------- numpy
+HUBER_EPSILON = 1.0  # the threshold of the "huber" loss in these references
+
+
 def _loss(loss, y, z):
     if loss == "squared":
         return 0.5 * (y - z) ** 2
+    if loss == "poisson":  # exp(z) - y z (no offset here)
+        return np.exp(z) - y * z
+    if loss == "huber":
+        a, e = np.abs(y - z), HUBER_EPSILON
+        return np.where(a <= e, 0.5 * a * a, e * a - 0.5 * e * e)
     return np.logaddexp(0.0, z) - y * z
 
 
 def _dloss(loss, y, z):
     if loss == "squared":
         return z - y
+    if loss == "poisson":
+        return np.exp(z) - y
+    if loss == "huber":
+        return np.clip(z - y, -HUBER_EPSILON, HUBER_EPSILON)
     return 0.5 * (1.0 + np.tanh(0.5 * z)) - y
 
 
@@ -209,6 +222,11 @@ def cvx_data_term(blocks, W, b, loss):
         z = blk.X @ W[:, t] + b[t]
         if loss == "squared":
             terms.append(0.5 * cp.sum_squares(cp.multiply(np.sqrt(blk.c), blk.y - z)))
+        elif loss == "poisson":
+            terms.append(cp.sum(cp.multiply(blk.c, cp.exp(z)))
+                         - cp.sum(cp.multiply(blk.c * blk.y, z)))
+        elif loss == "huber":  # cp.huber(r, M) is twice our loss
+            terms.append(0.5 * cp.sum(cp.multiply(blk.c, cp.huber(blk.y - z, HUBER_EPSILON))))
         else:
             terms.append(cp.sum(cp.multiply(blk.c, cp.logistic(z)))
                          - cp.sum(cp.multiply(blk.c * blk.y, z)))

@@ -24,13 +24,16 @@ first-order methods only.
 """
 
 from ._base import _LinearDatafit, _stack
+from ._huber import Huber
 from ._logistic import Logistic
 from ._parts import SumOfParts
+from ._poisson import Poisson
 from ._squared import GramQuadratic, Quadratic, QuadraticModel
 
-__all__ = ["GramQuadratic", "Logistic", "Quadratic", "QuadraticModel", "SumOfParts", "make_datafit"]
+__all__ = ["GramQuadratic", "Huber", "Logistic", "Poisson", "Quadratic", "QuadraticModel", "SumOfParts",
+           "make_datafit"]
 
-DATAFITS = {"squared": Quadratic, "logistic": Logistic}
+DATAFITS = {"squared": Quadratic, "logistic": Logistic, "poisson": Poisson, "huber": Huber}
 
 # Use the Gram form when its per-iteration cost T k^2 is well below the data's
 # (about 2 nnz(X) multiply-adds per iteration), its memory stays small, and the

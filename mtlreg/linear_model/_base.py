@@ -280,7 +280,8 @@ class MultiTaskLinearModel(BaseEstimator):
             del self._offset
 
     def _fit(self, X, y, sample_weight):
-        if isinstance(self.solver, str) and self.solver not in self._solvers:
+        # the Poisson and Huber losses: 'auto', 'newton' or 'fista' on every formulation
+        if not check_solver(self) and isinstance(self.solver, str) and self.solver not in self._solvers:
             raise ValueError(
                 f"{type(self).__name__} does not support solver={self.solver!r}: "
                 f"use one of {', '.join(repr(s) for s in self._solvers)} "
@@ -289,7 +290,6 @@ class MultiTaskLinearModel(BaseEstimator):
                    "logistic loss)." if self.solver == "newton"
                    else "(BCD needs a row-separable penalty)."))
         self._check_intercept_reg()
-        check_solver(self)
         layout, datafit, tasks = self._prepare(X, y, sample_weight)
         self._estimate_strengths(layout)
         penalty = self._make_penalty()

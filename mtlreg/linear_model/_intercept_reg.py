@@ -159,13 +159,24 @@ def weighted_mean(layout, u):
     return float(np.sum(lam * u) / np.sum(lam))
 
 
-def null_intercepts(layout, loss, s):
+def null_intercepts(layout, loss, s, datafit=None):
     """The intercepts ``b`` and ``b_bar`` minimising the objective at ``W = 0``:
     ``sum_t lambda_t [phi(b_t) - ybar_t b_t] + s / 2 sum_t lambda_t (b_t - b_bar)^2``
     (``phi(b) = b^2 / 2`` for the squared loss, ``log(1 + e^b)`` for the logistic:
     every row of a task then has the prediction ``b_t``, so the data term only sees the
     task's weighted target mean ``ybar_t``). One-class tasks of a classifier get a
-    finite intercept, between ``b_bar`` and their class's side."""
+    finite intercept, between ``b_bar`` and their class's side. Other losses (Poisson
+    with an offset, Huber): the ``datafit`` gives each task's minimiser at a given
+    ``b_bar`` (``shrunk_null_intercepts``)."""
+    if loss not in ("squared", "logistic"):
+        base = getattr(datafit, "datafit", datafit)  # the dirty model's SumOfParts
+
+        def f_other(m):
+            return float(np.sum(lam * base.shrunk_null_intercepts(s, m)) / np.sum(lam)) - m
+
+        lam = np.asarray(layout.lambdas, dtype=np.float64)
+        m = _root(f_other, base.shrunk_null_start(), slope=-1.0 / (1.0 + s), tol=1e-14)[0]
+        return base.shrunk_null_intercepts(s, m), m
     ybar = np.asarray(layout.target_means(), dtype=np.float64)
     lam = np.asarray(layout.lambdas, dtype=np.float64)
     if loss == "squared":

@@ -10,7 +10,6 @@ import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._tasks.classes import ClassLayout
@@ -21,55 +20,74 @@ from ..utils._messages import format_tasks
 from ..utils.validation import check_targets, check_X, is_dask_collection
 from . import _multiclass
 from ._docs import LOGISTIC_SOLVERS
+from ._loss import check_counts, check_zero_tasks, internal_loss, mean_of, pointwise_loss, score_of
 
 
 class MultiTaskRegressorMixin(RegressorMixin):
-    """Squared loss, real targets."""
+    """Real targets: the squared loss, or (the linear models' ``loss`` parameter,
+    :mod:`._loss`) the Poisson or Huber loss."""
 
-    _loss = "squared"
+    @property
+    def _loss(self):
+        return internal_loss(self)
 
     def _check_y(self, y, n_samples, per_task):
-        return check_targets(y, n_samples, per_task=per_task, numeric=True)
+        y = check_targets(y, n_samples, per_task=per_task, numeric=True)
+        return check_counts(y) if self._loss == "poisson" else y
 
-    def predict(self, X):
-        """Predict with the linear model of each row's task.
+    def _check_layout(self, layout, tasks):
+        check_zero_tasks(self, layout, tasks)
+
+    def predict(self, X, offset=None):
+        """Predict with the linear model of each row's task: ``x . w_t + b_t``; with
+        ``loss="poisson"`` the mean ``exp(x . w_t + b_t + offset)``.
 
         Returns ``(n_samples,)`` in the per-task layout (and for a 1-D fit ``y``),
-        ``(n_samples, n_tasks)`` in the shared layout.
+        ``(n_samples, n_tasks)`` in the shared layout. ``offset`` (``loss="poisson"``
+        only): ``(n_samples,)``, or in the shared layout ``(n_samples, n_tasks)``.
         """
-        return self._decision(X)
+        return mean_of(self._decision(X), offset, self._loss)
 
-    def score(self, X, y, sample_weight=None):
-        """R^2 of the prediction; in the shared layout, averaged over tasks using only
-        the labelled entries of each task (NaN = missing label).
+    def score(self, X, y, sample_weight=None, offset=None):
+        """R^2 of the prediction (``loss="poisson"``: ``D^2``, the share of the Poisson
+        deviance explained, as :class:`~sklearn.linear_model.PoissonRegressor`); in the
+        shared layout, averaged over tasks using only the labelled entries of each task
+        (NaN = missing label).
 
         A row of a task not seen in ``fit`` raises a ``ValueError`` (naming
         :class:`~mtlreg.model_selection.TaskStratifiedKFold`) rather than giving a
         NaN score, unless ``unseen_tasks="shared"``."""
-        y_pred = self.predict(X)
+        y_pred = self.predict(X, offset) if offset is not None else self.predict(X)
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y_pred.ndim == 1 and y.shape[1] == 1:
             y = y[:, 0]
-        if not np.isnan(y).any():
-            return r2_score(y, y_pred, sample_weight=sample_weight)
+        loss = self._loss
+        if not np.isnan(y).any() and (y.ndim == 1 or loss != "poisson"):
+            return score_of(y, y_pred, loss, sample_weight)  # r2_score: mean over tasks
         Y, P = y.reshape(len(y), -1), y_pred.reshape(len(y), -1)
         sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         scores = []
         for t in range(Y.shape[1]):
             seen = ~np.isnan(Y[:, t])
-            scores.append(r2_score(Y[seen, t], P[seen, t],
-                                   sample_weight=None if sw is None else sw[seen]))
+            scores.append(score_of(Y[seen, t], P[seen, t], loss,
+                                   None if sw is None else sw[seen]))
         return float(np.mean(scores))
 
     def _test_loss(self, X, y, sample_weight=None):
-        """Mean squared error over the labelled entries (used by the ``*CV`` estimators)."""
+        """Mean test loss over the labelled entries (used by the ``*CV`` estimators):
+        squared error, Poisson deviance (``loss="poisson"``) or Huber loss at
+        ``epsilon`` (``loss="huber"``)."""
         y = self._check_y(y, len(y), per_task=self.task_column is not None)
         y = y.reshape(len(y), -1)
-        pred = self._decision(X).reshape(len(y), -1)
-        return _weighted_mean((y - pred) ** 2, sample_weight)
+        pred = self.predict(X).reshape(len(y), -1)
+        return _weighted_mean(pointwise_loss(y, pred, self._loss, getattr(self, "epsilon", None)),
+                              sample_weight)
 
     def __sklearn_tags__(self):
-        return self._more_tags_common(super().__sklearn_tags__())
+        tags = self._more_tags_common(super().__sklearn_tags__())
+        if self._loss == "poisson":
+            tags.target_tags.positive_only = True
+        return tags
 
 
 class MultiTaskClassifierMixin(ClassifierMixin):

@@ -340,3 +340,17 @@ def test_separated_classes_without_penalty_warn():
     X = np.column_stack([t, np.array([0.0, 5.0, -5.0])[y] + 0.01 * rng.standard_normal(30)])
     with pytest.warns(ConvergenceWarning, match="perfectly separated"):
         IndependentClassifier(alpha=0.0, task_column=0, max_iter=200).fit(X, y)
+
+
+def test_sample_and_task_weights_match_cvxpy():
+    X, t, y = _data(seed=7)
+    rng = np.random.default_rng(7)
+    sw = rng.uniform(0.2, 2.0, len(y))
+    lam = np.array([1.0, 2.0, 0.5])
+    bl = ref.blocks(X, y, t, sample_weight=sw, task_weights=lam)
+    est = GroupLassoClassifier(alpha=0.03, task_column=0, task_weights=lam, tol=1e-10)
+    est.fit(np.column_stack([t, X]), y, sample_weight=sw)
+    ours = ref.objective("gl", bl, est.coef_, est.intercept_, alpha=0.03)
+    _, _, value = ref.cvx_solve("gl", bl, alpha=0.03)
+    assert abs(ours - value) <= RTOL * abs(value)
+    np.testing.assert_allclose(est.shared_intercept_, lam @ est.intercept_ / lam.sum(), rtol=1e-12)

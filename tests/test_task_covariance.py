@@ -385,3 +385,21 @@ def test_max_iter_warns():
     with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=1"):
         est = TaskCovarianceRegressor(max_iter=1, tol=1e-14).fit(X, Y)
     assert not est.converged_
+
+
+@pytest.mark.parametrize("seed, T", [(3, 3), (11, 2), (12, 1)])
+def test_auto_keeps_the_structure_with_the_smaller_aic(seed, T):
+    X, Y = _data(seed=seed, n=25, T=T)
+    auto = TaskCovarianceRegressor("auto").fit(X, Y)
+    aic = {}
+    for name, k in (("diagonal", T), ("full", T * (T + 1) // 2)):
+        est = TaskCovarianceRegressor(name).fit(X, Y)
+        aic[name] = -2 * est.log_likelihood_ + 2 * (k + T)
+        assert abs(auto.aic_[name] - aic[name]) <= 1e-12 * abs(aic[name])
+        if auto.covariance_structure_ == name:
+            assert_allclose(auto.coef_, est.coef_, rtol=0, atol=0)
+            assert auto.log_likelihood_ == est.log_likelihood_
+    chosen = "full" if aic["full"] < aic["diagonal"] else "diagonal"
+    assert auto.covariance_structure_ == chosen
+    if T == 1:
+        assert chosen == "diagonal"

@@ -111,10 +111,17 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    covariance : {"full", "diagonal", "low_rank"}, default="full"
+    covariance : {"full", "diagonal", "low_rank", "auto"}, default="full"
         The structure of ``Omega``: unstructured (``T (T + 1) / 2`` parameters);
-        independent tasks (per-target ridge, ``T``); or ``B B^T + diag(omega^2)`` with
-        ``B`` of ``rank`` columns (``T (rank + 1)``: for many tasks).
+        independent tasks (per-target ridge, ``T``); ``B B^T + diag(omega^2)`` with
+        ``B`` of ``rank`` columns (``T (rank + 1)``: for many tasks); or ``"auto"``:
+        both ``"diagonal"`` and ``"full"`` are fitted and the one with the smaller AIC
+        (``-2 log L + 2`` (free parameters of ``Omega`` + ``T``), on the criterion of
+        ``method``, as mixed models compare covariance structures by REML-AIC) is kept,
+        ``"diagonal"`` on a tie. ``Omega`` is estimated from the ``d`` rows of ``W``:
+        with few features a full ``Omega`` is poorly determined and often estimated
+        singular (tasks forced to proportional coefficients), which ``"auto"`` guards
+        against.
     rank : int, default=1
         Columns of ``B`` with ``covariance="low_rank"`` (capped at ``T``).
     method : {"reml", "ml"}, default="reml"
@@ -145,6 +152,11 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         Whether the projected gradient reached ``tol`` (else a ``ConvergenceWarning``).
     n_iter_ : int
         EM steps plus L-BFGS-B iterations (plus Newton steps where L-BFGS-B stalled).
+    covariance_structure_ : str
+        The structure fitted: ``covariance``, or the one ``"auto"`` chose.
+    aic_ : dict
+        ``-2 log_likelihood_ + 2 (free parameters of Omega + T)`` of each structure
+        fitted (both with ``"auto"``).
     n_tasks_ : int
         ``T``, the columns of ``y`` (1 for a 1-D ``y``).
     n_features_in_ : int
@@ -154,7 +166,7 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "covariance": [StrOptions({"full", "diagonal", "low_rank"})],
+        "covariance": [StrOptions({"full", "diagonal", "low_rank", "auto"})],
         "rank": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"reml", "ml"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -207,17 +219,27 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
             rs, x_mean, x_scale, y_mean, y_scale = _per_task(X, Y, w, name)
         else:
             rs, x_mean, x_scale, y_mean, y_scale = _rotated(X, Y, w, N)
-        structure = make_structure(self.covariance, T, self.rank)
         floor = np.full(T, NOISE_FLOOR)  # the targets are scaled to unit variance
-        fit = fit_matrix_normal(rs, structure, method=self.method, tol=self.tol,
-                                max_iter=self.max_iter, sigma2_floor=floor)
-        if not fit.converged:
-            warnings.warn(
-                f"{name} did not converge in max_iter={self.max_iter} iterations: "
-                f"projected gradient {fit.gradient:.3e} > tol={self.tol:g} ({fit.message}). "
-                "The likelihood may be below its maximum; increase max_iter or tol.",
-                ConvergenceWarning)
-        self._set_fitted(rs, fit, x_mean, x_scale, y_mean, y_scale)
+        names = ["diagonal", "full"] if self.covariance == "auto" else [self.covariance]
+        fits, aic = {}, {}
+        for structure_name in names:
+            structure = make_structure(structure_name, T, self.rank)
+            fit = fit_matrix_normal(rs, structure, method=self.method, tol=self.tol,
+                                    max_iter=self.max_iter, sigma2_floor=floor)
+            if not fit.converged:
+                warnings.warn(
+                    f"{name} (covariance={structure_name!r}) did not converge in "
+                    f"max_iter={self.max_iter} iterations: projected gradient "
+                    f"{fit.gradient:.3e} > tol={self.tol:g} ({fit.message}). The likelihood "
+                    "may be below its maximum; increase max_iter or tol.", ConvergenceWarning)
+            fits[structure_name] = fit
+            # -2 log L + 2 (free parameters of Omega + the T noise variances); the
+            # scaling of y shifts every structure's -2 log L by the same constant
+            aic[structure_name] = fit.value + 2.0 * (_n_free(structure_name, T, self.rank) + T)
+        chosen = min(names, key=lambda k: aic[k])  # ties: the first, "diagonal"
+        self._set_fitted(rs, fits[chosen], x_mean, x_scale, y_mean, y_scale)
+        self.covariance_structure_ = chosen
+        self.aic_ = {k: float(v + 2.0 * self._y_shift) for k, v in aic.items()}
         return self
 
     def _set_fitted(self, rs, fit, x_mean, x_scale, y_mean, y_scale):
@@ -243,7 +265,8 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         self.task_correlation_ = corr
         self.noise_variance_ = fit.sigma2 * y_scale ** 2
         # -2 log L of Y is that of the unit-variance targets plus 2 sum_t (n_t - ddof) log s_t
-        self.log_likelihood_ = float(-fit.value / 2 - (n_rows - ddof) @ np.log(y_scale))
+        self._y_shift = float((n_rows - ddof) @ np.log(y_scale))
+        self.log_likelihood_ = float(-fit.value / 2 - self._y_shift)
         self.converged_ = fit.converged
         self.n_iter_ = fit.n_iter
         self.n_tasks_ = len(y_scale)
@@ -276,6 +299,17 @@ def _rotated(X, Y, w, N):
         root = np.sqrt(w)[:, None]
         rs = rotate_design(root * np.where(varies, Xc / x_scale, 0.0), root * Ys, N)
     return rs, x_mean, x_scale, y_mean, y_scale
+
+
+def _n_free(structure, T, rank):
+    """Free parameters of ``Omega`` for each structure (``B B^T`` is invariant under
+    rotations of ``B``'s ``k`` columns: ``k (k - 1) / 2`` fewer)."""
+    if structure == "full":
+        return T * (T + 1) // 2
+    if structure == "diagonal":
+        return T
+    k = min(rank, T)
+    return T * (k + 1) - k * (k - 1) // 2
 
 
 def _per_task(X, Y, w, name):

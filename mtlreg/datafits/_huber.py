@@ -21,7 +21,19 @@ The gradient is ``-c psi(r)`` with ``psi(r) = clip(r, -epsilon, epsilon)``: Lips
 with curvature 1 (FISTA's bound is the squared loss's). Its second derivative is
 ``1{|r| <= epsilon}`` except at the kinks: proximal Newton's quadratic model is the
 weighted least-squares problem with those weights (a generalised Hessian: semismooth
-Newton, locally exact once the set of small residuals settles).
+Newton, locally exact once the set of small residuals settles). A task with fewer
+residuals inside the band than coefficients (``d + 1``; e.g. targets in units much
+larger than ``epsilon`` at the start) would get a singular model, unbounded along
+some direction; there the weights are ``min(1, epsilon / |r|)`` instead, the
+half-quadratic majoriser of the Huber loss (IRLS; Huber 1981): the model then lies
+above the loss and has its gradient, so its minimiser decreases the objective.
+
+``solver="auto"`` takes FISTA for this loss (``prefer_first_order``), ``"newton"`` is
+available: where most residuals lie beyond ``epsilon`` (an l1-like regression) the
+majoriser's steps converge slowly. Measured (tests/test_huber.py's per-task data,
+targets x 10, ``epsilon=1``, 10% of residuals inside): Newton had not reached
+``tol=1e-10`` after 5000 iterations where FISTA stopped after 100; with 45% inside,
+Newton 7 iterations, FISTA 90.
 """
 
 import numpy as np
@@ -36,6 +48,7 @@ class Huber(_LinearDatafit):
 
     curvature = 1.0
     exact_quadratic = False
+    prefer_first_order = True  # solver="auto": FISTA (module docstring)
 
     def __init__(self, layout, epsilon=1.35):
         super().__init__(layout)
@@ -94,11 +107,21 @@ class Huber(_LinearDatafit):
 
     def quadratic_model(self, W, b):
         """Model at ``(W, b)`` in Gram form: ``H_t = sum_i c_i 1{|r_i| <= epsilon} a_i
-        a_i^T`` (the generalised Hessian), ``r_t = H_t v_t - g_t`` (the model's gradient at
-        ``v_t`` is the Huber gradient ``g_t``)."""
+        a_i^T`` (the generalised Hessian; the majoriser's weights ``min(1, epsilon /
+        |r_i|)`` on a task with fewer than ``k`` residuals inside the band), ``r_t = H_t
+        v_t - g_t`` (the model's gradient at ``v_t`` is the Huber gradient ``g_t``)."""
         layout = self.layout
         Z = self.linear_predictor(W, b)
-        H = layout.weighted_gram(layout.c * (np.abs(layout.y - Z) <= self.epsilon))
+        r = np.abs(layout.y - Z)
+        inside = r <= self.epsilon
+        k = layout.n_features + int(layout.fit_intercept)
+        few = layout._task_sums((inside & (layout.c > 0)).astype(float)) < k
+        weights = inside.astype(float)
+        if few.any():  # the majoriser's weights on those tasks (module docstring)
+            with np.errstate(divide="ignore"):
+                mm = np.minimum(1.0, self.epsilon / r)
+            weights = np.where(broadcast_intercepts(layout, few.astype(float)) > 0, mm, weights)
+        H = layout.weighted_gram(layout.c * weights)
         G, gb = self.gradient(Z)
         fit_intercept = layout.fit_intercept
         V = _stack(W, b, fit_intercept)

@@ -106,6 +106,10 @@ class ShrunkDesign:
     def exact_quadratic(self):
         return getattr(self.inner, "exact_quadratic", False)
 
+    @property
+    def prefer_first_order(self):
+        return getattr(self.inner, "prefer_first_order", False)
+
     def linear_predictor(self, W, b):
         return _Prediction(self.inner.linear_predictor(W, b),
                            self.layout.uncentre_intercept(W, b))

@@ -23,8 +23,9 @@ otherwise), tunable by ``GridSearchCV`` like any other.
 
 Each enters the objective as ``sum_t lambda_t / n_t sum_{i in t} s_i l(y_it, x_i . w_t
 + b_t)`` (:mod:`mtlreg._tasks.layout`). The Poisson and Huber losses are solved by
-proximal Newton (``solver="auto"`` or ``"newton"``) or FISTA; ADMM and BCD, and the
-direct solve of the quadratic penalties, need the squared loss. Fits from Dask
+proximal Newton (``"newton"``; ``"auto"`` for Poisson) or FISTA (``"fista"``; ``"auto"``
+for Huber); ADMM and BCD, and the direct solve of the quadratic penalties, need the
+squared loss. Fits from Dask
 collections take the squared loss only.
 """
 

@@ -77,6 +77,8 @@ def prefers_newton(datafit, penalty):
     base = _base(datafit)
     if not supports_newton(datafit, penalty) or getattr(base, "exact_quadratic", True):
         return False
+    if getattr(base, "prefer_first_order", False):  # the Huber loss: see datafits._huber
+        return False
     layout = base.layout
     k = layout.n_features + int(layout.fit_intercept)
     return k <= _GRAM_MAX_K and layout.n_tasks * k * k <= _GRAM_MAX_ENTRIES

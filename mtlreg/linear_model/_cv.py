@@ -335,7 +335,8 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     ``alpha_max`` down to ``eps * alpha_max``, ``n_alphas`` values, computed on the
     full data{', one path per value of ``' + second[1] + '``' if second else ''}),
     scores it on its test part ({'mean logistic loss' if is_classifier else
-    'mean squared error'} over the labelled entries) and the best parameters
+    'mean squared error; with loss="poisson" the mean Poisson deviance, with loss="huber" '
+    'the mean Huber loss'} over the labelled entries) and the best parameters
     are refitted on all the data. The objective and the other parameters are
     those of :class:`mtlreg.{estimator_class.__name__}`.
 

@@ -45,14 +45,20 @@ LOSSES = {"squared_error": "squared", "poisson": "poisson", "huber": "huber"}
 FIRST_AND_SECOND_ORDER = ("auto", "fista", "newton")
 
 LOSS_DOC = """loss : {"squared_error", "poisson", "huber"}, default="squared_error"
-        The loss ``l``: ``(y - z)^2 / 2``; ``"poisson"``: counts ``y >= 0`` with the log
-        link, ``exp(z + o) - y (z + o)`` (``o``: ``offset`` of ``fit`` and ``predict``;
-        ``predict`` returns ``exp(z + o)``); ``"huber"``: ``r^2 / 2`` for
-        ``|r| <= epsilon``, ``epsilon |r| - epsilon^2 / 2`` beyond (``r = y - z``).
-        See :mod:`mtlreg.linear_model._loss`.
+        The loss ``l(y, z)`` of each observation, ``z = x . w_t + b_t``: the objective
+        above is written for ``"squared_error"``, ``(y - z)^2 / 2``; the other losses
+        replace that term, with the same weights ``lambda_t s_i / n_t``.
+        ``"poisson"``: counts ``y >= 0``, log link, ``exp(z + o) - y (z + o)`` (``o``:
+        the ``offset`` of ``fit``; ``predict`` returns the mean ``exp(z + o)`` and
+        ``score`` is ``D^2``, as :class:`~sklearn.linear_model.PoissonRegressor`).
+        ``"huber"``: ``r^2 / 2`` for ``|r| <= epsilon``, ``epsilon |r| - epsilon^2 / 2``
+        beyond (``r = y - z``). ADMM and BCD need the squared loss; fits from Dask too.
     epsilon : float, default=1.35
-        The Huber threshold, in the units of ``y`` (``loss="huber"`` only).
+        The Huber threshold, in the units of ``y`` (``loss="huber"`` only): not scale
+        invariant, scale it with ``y`` (or standardise ``y``).
 """
+
+_DOC_ANCHOR = "    fit_intercept : bool, default=True\n"
 
 
 def add_loss_params(cls):
@@ -77,6 +83,8 @@ def add_loss_params(cls):
     __init__.__doc__ = init.__doc__
     __init__.__module__ = cls.__module__
     cls.__init__ = __init__
+    if cls.__doc__ and _DOC_ANCHOR in cls.__doc__:  # the parameters, before the shared ones
+        cls.__doc__ = cls.__doc__.replace(_DOC_ANCHOR, "    " + LOSS_DOC.lstrip() + _DOC_ANCHOR, 1)
     cls._parameter_constraints = {
         **cls._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],

@@ -9,6 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
 from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 
 from mtlreg import HierarchicalClassifier
 from mtlreg.mixed._laplace import LaplaceData, laplace
@@ -332,3 +333,12 @@ def test_sparse_input_is_the_dense_fit_and_dask_is_refused():
     with pytest.raises(TypeError, match="compute them first"):
         est.fit(LazyArray(), y)
     assert_array_equal(est.coef_, dense.coef_)
+
+
+def test_non_convergence_warns_and_says_so():
+    g, X, y = binary_data(seed=14)
+    with pytest.warns(ConvergenceWarning, match="did not converge in max_iter=2"):
+        est = HierarchicalClassifier(task_column=0, max_iter=2).fit(np.column_stack([g, X]), y)
+    assert not est.converged_ and est.n_iter_ == 2
+    full = _fit(g, X, y)
+    assert est.log_likelihood_ < full.log_likelihood_

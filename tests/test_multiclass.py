@@ -217,8 +217,43 @@ def test_task_lacking_a_class():
     _, _, value = ref.cvx_solve("gl", bl, fit_intercept=False, alpha=0.03)
     ours = ref.objective("gl", bl, est.coef_, np.zeros((T, K)), alpha=0.03)
     assert abs(ours - value) <= RTOL * abs(value)
-    with pytest.raises(ValueError, match="intercept_reg > 0 is not supported"):
-        GroupLassoClassifier(alpha=0.03, task_column=0, intercept_reg=1.0).fit(Xt, y)
+
+
+
+@pytest.mark.parametrize("solver", ["newton", "fista"])
+def test_intercept_reg_fits_a_task_lacking_a_class(solver):
+    """intercept_reg = s: + s/2 sum_k sum_t lambda_t (b_tk - b_bar_k)^2, b_bar_k free;
+    against cvxpy with b_bar a variable (observed rel. gap 1.9e-12, bound 1e-6)."""
+    import cvxpy as cp
+
+    X, t, y = _data()
+    y = y.copy()
+    y[(t == 1) & (y == 2)] = 0  # task 1 never sees class 2
+    lam, s, a = np.array([1.0, 2.0, 0.5]), 0.7, 0.03
+    bl = ref.blocks(X, y, t, task_weights=lam)
+    est = GroupLassoClassifier(alpha=a, task_column=0, intercept_reg=s, task_weights=lam,
+                               tol=1e-10, solver=solver, max_iter=50000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(np.column_stack([t, X]), y)
+    b = est.intercept_
+    np.testing.assert_allclose(est.shared_intercept_, lam @ b / lam.sum(), rtol=1e-12)
+    ours = (ref.objective("gl", bl, est.coef_, b, alpha=a)
+            + 0.5 * s * np.sum(lam[:, None] * (b - est.shared_intercept_) ** 2))
+    Wk = [cp.Variable((D, T)) for _ in range(K)]
+    bv, bbar = cp.Variable((T, K)), cp.Variable(K)
+    terms = []
+    for task, (Xk, Y, c) in enumerate(bl):
+        Wt = cp.hstack([Wk[k][:, task:task + 1] for k in range(K)])
+        Z = Xk @ Wt + np.ones((len(c), 1)) @ cp.reshape(bv[task], (1, K), order="C")
+        terms.append(c @ cp.log_sum_exp(Z, axis=1) - cp.sum(cp.multiply(c[:, None] * Y, Z)))
+    dev = bv - np.ones((T, 1)) @ cp.reshape(bbar, (1, K), order="C")
+    pen = a * cp.sum(cp.norm(cp.hstack(Wk), 2, axis=1))
+    pen = pen + 0.5 * s * cp.sum(cp.multiply(lam[:, None], cp.square(dev)))
+    prob = cp.Problem(cp.Minimize(cp.sum(terms) + pen))
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+    assert abs(ours - prob.value) <= RTOL * abs(prob.value)
+    np.testing.assert_allclose(b.sum(axis=1), 0.0, atol=1e-12)
 
 
 def test_refused_formulations_name_themselves():

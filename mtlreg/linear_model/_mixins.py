@@ -171,6 +171,21 @@ class MultiTaskClassifierMixin(ClassifierMixin):
                 else np.zeros(K)
         return self
 
+    def _null_model(self, layout, datafit):
+        if not (self._n_classes_fit() > 2 and self._shrinks()):
+            return super()._null_model(layout, datafit)
+        # K > 2 with intercept_reg > 0: the term per class, b_bar in closed form
+        datafit, b0 = _multiclass.shrunk_null_model(datafit, layout, self._intercept_strength())
+        W0 = np.zeros((self._n_variable_rows(layout.n_features), layout.n_tasks))
+        return W0, b0, datafit.gradient(datafit.linear_predictor(W0, b0))[0]
+
+    def _solve(self, layout, datafit, penalty, W0, b0, gradient_scale):
+        if not (self._n_classes_fit() > 2 and self._shrinks()):
+            return super()._solve(layout, datafit, penalty, W0, b0, gradient_scale)
+        self._check_intercept_reg()
+        datafit = _multiclass.shrunk(datafit, layout, self._intercept_strength())
+        return self._solve_fixed(layout, datafit, penalty, W0, b0, gradient_scale)
+
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
         if self._n_classes_fit() > 2:

@@ -29,10 +29,12 @@ loss does not change). The coefficients are pinned by any penalty that grows alo
 that direction (all of the above with a positive strength); with no penalty and
 ``l2_reg=0`` the minimiser is not unique and the fit warns.
 
-Classes: ``classes_`` is the union of the labels of every task. A task must see every
-class when intercepts are fitted (a class it never sees would need ``b_tk = -inf``):
-else a ``ValueError`` names the tasks (``fit_intercept=False`` fits them;
-``intercept_reg > 0`` is not available for multiclass yet). Dask input is binary only.
+Classes: ``classes_`` is the union of the labels of every task. With free intercepts
+(``intercept_reg=0``) a task must see every class (a class it never sees would need
+``b_tk = -inf``): else a ``ValueError`` names the tasks. ``intercept_reg = s > 0`` fits
+them: it adds ``s / 2 sum_k sum_t lambda_t (b_tk - b_bar_k)^2`` with ``b_bar_k`` free
+(:class:`ClassShrunk`), the binary term of every class. ``fit_intercept=False`` fits
+them too. Dask input and ``unseen_tasks="shared"`` are binary only.
 """
 
 import textwrap
@@ -114,9 +116,11 @@ def doc_section(kind, has_notes):
     ``(n_tasks, K, n_features)``, ``intercept_`` ``(n_tasks, K)``, ``shared_intercept_``
     ``(K,)``; ``decision_function`` and ``predict_proba`` give ``(n_samples, K)``, or
     ``(n_samples, n_tasks, K)`` in the shared layout with a 2-D ``y``. Every task must
-    see every class (else a ``ValueError``; ``fit_intercept=False`` fits it);
-    ``intercept_reg > 0``, ``unseen_tasks="shared"`` and Dask input are for two
-    classes only. ``K = 2`` is the binary model above, unchanged.
+    see every class with free intercepts (else a ``ValueError``); ``intercept_reg > 0``
+    fits a task that lacks a class: with :math:`s` = ``intercept_reg`` the term
+    :math:`\frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2` shrinks each
+    class's intercepts toward their own :math:`\bar b_k` (``shared_intercept_[k]``).
+    ``unseen_tasks="shared"`` and Dask input are for two classes only. ``K = 2`` is the binary model above, unchanged.
 """
 
 
@@ -125,14 +129,9 @@ def _wrap(text):
 
 
 def check_task_classes(estimator, layout, tasks, n_classes):
-    """Refuse a task that lacks a class (intercepts fitted), and ``intercept_reg > 0``."""
-    name = type(estimator).__name__
-    if getattr(estimator, "intercept_reg", 0) != 0 and estimator.fit_intercept:
-        raise ValueError(
-            f"{name}: intercept_reg > 0 is not supported with more than two classes "
-            f"(y has {n_classes}); set intercept_reg=0.")
-    if not estimator.fit_intercept:
-        return
+    """Refuse a task that lacks a class (free intercepts: ``intercept_reg=0``)."""
+    if not estimator.fit_intercept or estimator._shrinks():
+        return  # without intercepts, or shrunk ones (finite for a class a task lacks)
     counts = np.stack([layout._task_sums(layout.c * (layout.y == k)) for k in range(n_classes)],
                       axis=1)
     lacking = np.flatnonzero((counts <= 0).any(axis=1))
@@ -143,7 +142,8 @@ def check_task_classes(estimator, layout, tasks, n_classes):
             f"sample weighting) of some of the {n_classes} classes of y (missing: "
             f"{missing}{' ...' if lacking.size > 3 else ''}): the intercept of a class a "
             "task never sees is unbounded (-inf). Give every task every class, or set "
-            "fit_intercept=False.")
+            "intercept_reg > 0 (the intercepts are then pulled toward shared ones, per "
+            "class), or fit_intercept=False.")
 
 
 def check_solution(estimator, layout, W, b, tasks):
@@ -182,3 +182,129 @@ def to_task_class(A, n_classes):
     T = A.shape[0] // n_classes
     return np.ascontiguousarray(np.swapaxes(A.reshape(n_classes, T, *A.shape[1:]), 0, 1))
 
+
+
+# ---------------------------------------------------------------- shrunk intercepts
+class _Prediction:
+    """``(Z, u)``: the base datafit's prediction and the uncentred intercepts, closed
+    under ``+``, ``-`` and scalar ``*`` as the solvers use predictions."""
+
+    def __init__(self, z, u):
+        self.z, self.u = z, u
+
+    def __add__(self, other):
+        return _Prediction(self.z + other.z, self.u + other.u)
+
+    def __sub__(self, other):
+        return _Prediction(self.z - other.z, self.u - other.u)
+
+    def __mul__(self, scalar):
+        return _Prediction(scalar * self.z, scalar * self.u)
+
+    __rmul__ = __mul__
+
+
+class ClassShrunk:
+    r"""A multiclass datafit plus the intercept term of ``intercept_reg = s > 0``,
+
+    .. math::
+
+        \frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2, \qquad
+        \bar b_k = \frac{\sum_t \lambda_t b_{tk}}{\sum_t \lambda_t},
+
+    with ``b_tk`` the uncentred intercepts: the binary term of every class, ``b_bar_k``
+    (``shared_intercept_[k]``) minimised over in closed form, so no outer iteration is
+    needed. Its gradient in ``u = b - mu . w`` is ``s lambda_t (u_tk - b_bar_k)`` (the
+    derivative through ``b_bar`` vanishes), its Hessian ``s (diag(lambda) - lambda
+    lambda^T / Lambda)`` per class, of norm at most ``s max_t lambda_t``; through
+    ``u_j = [−mu_j; 1] . [w_j; b_j]`` the Lipschitz bound adds
+    ``s max_t lambda_t (1 + ||mu_t||^2)``. The term is quadratic: the quadratic model is
+    the base's model wrapped alike (solved by FISTA inside proximal Newton).
+    """
+
+    def __init__(self, inner, s, layout):
+        self.inner, self.s, self.layout = inner, float(s), layout
+        self.curvature = getattr(inner, "curvature", 1.0)
+        self.exact_quadratic = getattr(inner, "exact_quadratic", False)
+        self._lam_t = np.asarray(layout.lambdas, dtype=np.float64).ravel()  # (T,)
+        self._lam = np.tile(self._lam_t, layout.n_classes)  # (K T,), class-major
+        self._mu = np.asarray(layout.mu, dtype=np.float64)
+        self._lipschitz = None
+
+    def _centre(self, u):
+        """``u - b_bar`` (per class, ``lambda``-weighted)."""
+        U = u.reshape(self.layout.n_classes, -1)
+        return (U - (U @ self._lam_t / self._lam_t.sum())[:, None]).ravel()
+
+    def _term(self, u):
+        return 0.5 * self.s * float(np.sum(self._lam * self._centre(u) ** 2))
+
+    def linear_predictor(self, W, b):
+        return _Prediction(self.inner.linear_predictor(W, b), self.layout.uncentre_intercept(W, b))
+
+    def value(self, Z):
+        return self.inner.value(Z.z) + self._term(Z.u)
+
+    def exact_value(self, W, b):
+        return self.inner.exact_value(W, b) + self._term(self.layout.uncentre_intercept(W, b))
+
+    def gradient(self, Z):
+        G, gb = self.inner.gradient(Z.z)
+        g = self.s * self._lam * self._centre(Z.u)
+        return G - self._mu.T * g, gb + g
+
+    def lipschitz(self):
+        if self._lipschitz is None:
+            a2 = 1.0 + np.sum(self._mu**2, axis=1)
+            self._lipschitz = self.inner.lipschitz() + self.s * float(np.max(self._lam * a2))
+        return self._lipschitz
+
+    def intercept_gradient_bound(self):
+        return np.inf  # the term's gradient is not bounded by lambda_t
+
+    def initial_intercept(self):
+        return self.inner.initial_intercept()
+
+    def quadratic_model(self, W, b):
+        return ClassShrunk(self.inner.quadratic_model(W, b), self.s, self.layout)
+
+
+class _ZeroW:
+    """The constraint ``W = 0`` as a penalty (the intercept-only problem)."""
+
+    def value(self, W):
+        return 0.0
+
+    def prox(self, W, step):
+        return np.zeros_like(W)
+
+    def subdiff_distance(self, W, G):
+        return 0.0
+
+
+def shrunk(datafit, layout, s):
+    """``datafit`` with the term of :class:`ClassShrunk` (inside the dirty models'
+    ``SumOfParts``: the term acts on ``W = B + S``)."""
+    from ..datafits import SumOfParts
+
+    if isinstance(datafit, SumOfParts):
+        return SumOfParts(ClassShrunk(datafit.datafit, s, layout))
+    return ClassShrunk(datafit, s, layout)
+
+
+def shrunk_null_model(datafit, layout, s):
+    """``(datafit with the term, b0)``: ``b0`` the intercepts minimising the objective at
+    ``W = 0`` (FISTA on the intercepts alone, from the centred logs of the task's class
+    shares averaged with the pooled ones: finite for a task that lacks a class)."""
+    from ..solvers import fista
+
+    wrapped = shrunk(datafit, layout, s)
+    shares = layout.class_shares()  # (T, K)
+    lam = np.asarray(layout.lambdas, dtype=np.float64).ravel()
+    logp = np.log(0.5 * (shares + lam @ shares / lam.sum()))
+    logp -= logp.mean(axis=1, keepdims=True)
+    inner = getattr(wrapped, "datafit", wrapped)
+    W0 = np.zeros((layout.n_features, layout.n_tasks))
+    res = fista(inner, _ZeroW(), W0, np.ascontiguousarray(logp.T).ravel(), tol=1e-12,
+                max_iter=100_000, gradient_scale=1.0)
+    return wrapped, res.b

@@ -38,11 +38,11 @@ class HierarchicalClassifier(MultiTaskClassifierMixin, BaseEstimator):
 
     .. math::
 
-        \operatorname{logit} P(y_i = c_1) = x_i \cdot (\beta + u_t) + b_0 + c_t,
+        \operatorname{logit} P(y_i = 1) = x_i \cdot (\beta + u_t) + b_0 + c_t,
         \qquad (c_t, u_t) \sim N(0, \Sigma),
 
-    (``c_1 = classes_[1]``) where only the effects named by ``random_effects`` vary
-    between tasks. Write ``Sigma = Lambda Lambda^T``, ``b_t = Lambda v_t`` the random
+    (``y_i = 1``: the class ``classes_[1]``) where only the effects named by
+    ``random_effects`` vary between tasks. Write ``Sigma = Lambda Lambda^T``, ``b_t = Lambda v_t`` the random
     effects of task ``t`` (``v_t ~ N(0, I)``), ``eta_i`` its linear predictor,
     ``mu_i = 1 / (1 + exp(-eta_i))``, ``Z_t`` the columns of ``[1, X_t]`` with a random
     effect and ``w_i`` the sample weights (frequency weights: an integer weight is the

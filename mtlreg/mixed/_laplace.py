@@ -87,7 +87,10 @@ class LaplaceData:
         starts = np.searchsorted(codes, np.arange(n_tasks))
         if len(np.unique(codes)) != n_tasks:
             raise ValueError("Every task needs at least one row with a positive weight.")
-        f64 = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order])  # noqa: E731
+
+        def f64(a):
+            return np.ascontiguousarray(np.asarray(a, dtype=np.float64)[order])
+
         return cls(f64(X), f64(Z), f64(y), f64(w), starts, codes)
 
 

@@ -464,3 +464,90 @@ def test_wishart_prior_maximum_against_scipy_and_nondegenerate(method):
         best = max(best, -r.fun)
     assert ours >= best - 1e-9 * abs(best)  # observed: ours higher, by up to 1.4e-14 relative
     assert abs(ours - best) <= 1e-6 * abs(best)
+
+
+def _shared_design(Xs, T, scale):
+    """The fixed-effects design of shared_mean=True in the user's units: the task
+    intercepts, and beta on the targets scaled to unit variance (task t's block of
+    beta's columns is scale_t Xs)."""
+    n = len(Xs)
+    return np.hstack([np.kron(np.eye(T), np.ones((n, 1))), np.kron(scale[:, None], Xs)])
+
+
+def _dense_loglik_fixed(Xs, Y, omega, s2, F, method):
+    """scipy's density of vec(Y) with fixed effects of design F: ML at their GLS
+    estimate; REML the contrasts orthogonal to F minus log|F^T F| / 2 (lme4)."""
+    n, T = Y.shape
+    cov = np.kron(np.diag(s2), np.eye(n)) + np.kron(omega, Xs @ Xs.T)
+    y = Y.T.ravel()
+    if method == "ml":
+        Vi = np.linalg.inv(cov)
+        g = np.linalg.solve(F.T @ Vi @ F, F.T @ Vi @ y)
+        return multivariate_normal(F @ g, cov).logpdf(y)
+    K = null_space(F.T)
+    return (multivariate_normal(np.zeros(K.shape[1]), K.T @ cov @ K).logpdf(K.T @ y)
+            - 0.5 * np.linalg.slogdet(F.T @ F)[1])
+
+
+@pytest.mark.parametrize("method", ["ml", "reml"])
+def test_shared_mean_criterion_gradient_and_posterior(method):
+    Xc, Yc, omega, s2 = _problem(seed=13, n=12)
+    n, T = Yc.shape
+    d = Xc.shape[1]
+    rs = rotate_design(Xc, Yc, n)
+    dense = _dense_loglik_fixed(Xc, Yc + 2.0, omega, s2, _shared_design(Xc, T, np.ones(T)),
+                                method)
+    ours = -evaluate(rs, omega, s2, method, gradient=False, shared_mean=True).value / 2
+    assert abs(ours - dense) <= 1e-10 * abs(dense)  # observed <= 6.4e-16
+    st = make_structure("full", T)
+    x = np.concatenate([np.random.default_rng(1).standard_normal(st.n_params), 0.5 * np.log(s2)])
+    k = st.n_params
+
+    def f(x):
+        return evaluate(rs, st.omega(x[:k]), np.exp(2 * x[k:]), method, False, True).value
+
+    ev = evaluate(rs, st.omega(x[:k]), s2, method, True, True)
+    g = np.concatenate([st.gradient(x[:k], ev.grad_omega), 2 * s2 * ev.grad_sigma2])
+    fd = np.array([(f(x + 1e-5 * e) - f(x - 1e-5 * e)) / 2e-5 for e in np.eye(len(x))])
+    assert_allclose(g, fd, rtol=0, atol=1e-7 * np.max(np.abs(g)))  # observed <= 2.7e-10
+    # posterior: the joint minimiser over W and beta of
+    # sum_t ||y_t - X w_t||^2 / s2_t + tr((W - beta 1^T) Omega^-1 (W - beta 1^T)^T)
+    Oi = np.kron(np.linalg.inv(omega), np.eye(d))
+    J = np.kron(np.ones((T, 1)), np.eye(d))  # vec(beta 1^T) = J beta (task-major)
+    A = np.block([[np.kron(np.diag(1 / s2), Xc.T @ Xc) + Oi, -Oi @ J], [-J.T @ Oi, J.T @ Oi @ J]])
+    r = np.concatenate([np.kron(np.diag(1 / s2), np.eye(d)) @ (Xc.T @ Yc).T.ravel(), np.zeros(d)])
+    W = np.linalg.solve(A, r)[:d * T].reshape(T, d).T
+    assert_allclose(posterior(rs, omega, s2, shared_mean=True)[0], W, rtol=1e-10,
+                    atol=1e-12 * np.abs(W).max())  # observed <= 5.5e-16
+
+
+@pytest.mark.parametrize("method", ["ml", "reml"])
+def test_shared_mean_estimator_matches_dense(method):
+    """log_likelihood_ in the user's units (beta shared by the unit-variance targets:
+    its design scales with each target's standard deviation) and coef_ = the joint
+    GLS + posterior mean; a single task is least squares (beta takes all)."""
+    X, Y = _data(seed=14, n=30)
+    est = TaskCovarianceRegressor(shared_mean=True, method=method).fit(X, Y)
+    assert est.converged_
+    Xs, sy = _standardised(X), Y.std(0)
+    T, d = Y.shape[1], X.shape[1]
+    omega, s2 = est.task_covariance_, est.noise_variance_
+    dense = _dense_loglik_fixed(Xs, Y, omega, s2, _shared_design(Xs, T, sy), method)
+    assert abs(est.log_likelihood_ - dense) <= 1e-9 * abs(dense)  # observed <= 1.4e-14
+    # posterior in the unit-variance scale, mapped back, in y-space (Omega may be
+    # singular at the maximum): W = beta 1^T + (Omega (x) Xs^T) V^-1 (y - F gamma)
+    om, v = omega / np.outer(sy, sy), s2 / sy ** 2
+    y = ((Y - Y.mean(0)) / sy).T.ravel()
+    n = len(X)
+    V = np.kron(np.diag(v), np.eye(n)) + np.kron(om, Xs @ Xs.T)
+    F = _shared_design(Xs, T, np.ones(T))
+    Vi = np.linalg.inv(V)
+    gamma = np.linalg.solve(F.T @ Vi @ F, F.T @ Vi @ y)
+    U = (np.kron(om, Xs.T) @ Vi @ (y - F @ gamma)).reshape(T, d)
+    W = U + gamma[T:]
+    assert_allclose(est.coef_, W * sy[:, None] / X.std(0), rtol=1e-8)  # observed <= 5.7e-14
+    one = TaskCovarianceRegressor(shared_mean=True).fit(X, Y[:, 0])
+    ols = np.linalg.lstsq(np.column_stack([np.ones(len(X)), X]), Y[:, 0], rcond=None)[0]
+    assert_allclose(one.coef_[0], ols[1:], rtol=1e-9)  # observed <= 1e-13
+    with pytest.raises(ValueError, match=r"shared_mean=True\) does not fit missing labels"):
+        TaskCovarianceRegressor(shared_mean=True).fit(X, _missing(Y))

@@ -137,6 +137,20 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         Psychometrika 78). It keeps ``Omega`` positive definite: with few features the
         likelihood's maximum is often a singular ``Omega`` (tasks forced to proportional
         coefficients). ``log_likelihood_`` stays the likelihood at the estimate.
+    shared_mean : bool, default=False
+        ``False``: the prior mean of ``W`` is 0 (coefficients shrink toward 0). ``True``:
+        ``W = beta 1^T + U``, the rows of ``U`` ``~ N(0, Omega)`` and ``beta`` (``d``,
+        one common coefficient per feature) a free fixed effect, estimated by
+        generalised least squares and profiled out (REML also drops its degrees of
+        freedom): each feature's coefficients shrink toward their common value across
+        tasks, as in mean-regularised multi-task learning (Evgeniou & Pontil 2004) but
+        with a learned ``Omega``. ``beta`` is common to the targets scaled to unit
+        variance (the model is stated on them; the fit is then mapped back). In the
+        rotated basis each row gets its GLS mean, so the cost is unchanged (the
+        criteria above with each ``y~_j`` centred at its GLS mean ``mu_j 1`` in the
+        quadratic form; REML adds ``sum_j log(lambda_j 1^T V_j^{-1} 1) - r log 2 pi``,
+        the ``log|F^T V^{-1} F|`` and the degrees of freedom of ``beta``). Not
+        available with missing labels.
     rank : int, default=1
         Columns of ``B`` with ``covariance="low_rank"`` (capped at ``T``).
     method : {"reml", "ml"}, default="reml"
@@ -183,6 +197,7 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "covariance": [StrOptions({"full", "diagonal", "low_rank", "auto"})],
         "covariance_prior": [None, StrOptions({"wishart"})],
+        "shared_mean": ["boolean"],
         "rank": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"reml", "ml"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -191,8 +206,8 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
 
     task_column = None  # the shared layout only (read by the package's input checks)
 
-    def __init__(self, covariance="full", *, covariance_prior=None, rank=1, method="reml",
-                 tol=1e-7, max_iter=1000):
+    def __init__(self, covariance="full", *, covariance_prior=None, shared_mean=False, rank=1,
+                 method="reml", tol=1e-7, max_iter=1000):
         store_params(self, locals())
 
     _decision = MultiTaskLinearModel._decision
@@ -236,6 +251,11 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         # 9 s against 0.2 s at load 6 on 2 cores)
         with single_threaded_blas():
             if np.isnan(Y).any():
+                if self.shared_mean:
+                    raise ValueError(
+                        f"{name}(shared_mean=True) does not fit missing labels (NaN in y, "
+                        f"task(s) {np.flatnonzero(np.isnan(Y).any(axis=0))[:20].tolist()}): "
+                        "drop the rows with a missing label, or set shared_mean=False.")
                 rs, x_mean, x_scale, y_mean, y_scale = _per_task(X, Y, w, name)
             else:
                 rs, x_mean, x_scale, y_mean, y_scale = _rotated(X, Y, w, N)
@@ -246,7 +266,8 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
             structure = make_structure(structure_name, T, self.rank)
             fit = fit_matrix_normal(rs, structure, method=self.method, tol=self.tol,
                                     max_iter=self.max_iter, sigma2_floor=floor,
-                                    logdet_weight=WISHART_WEIGHT if self.covariance_prior else 0.0)
+                                    logdet_weight=WISHART_WEIGHT if self.covariance_prior else 0.0,
+                                    shared_mean=self.shared_mean)
             if not fit.converged:
                 warnings.warn(
                     f"{name} (covariance={structure_name!r}) did not converge: projected "
@@ -273,7 +294,8 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
             n_rows = rs.n
         else:
             omega = fit.omega if rs.rank > 0 else np.zeros_like(fit.omega)  # not identified
-            W, b = posterior(rs, omega, fit.sigma2)[0], np.zeros(len(y_scale))
+            W = posterior(rs, omega, fit.sigma2, self.shared_mean)[0]
+            b = np.zeros(len(y_scale))
             n_rows = np.full(len(y_scale), rs.N)
         # W: (d, T) standardised features, unit-variance targets; b: intercepts there
         coef = (W * y_scale).T / x_scale

@@ -125,37 +125,63 @@ def null_rows(rs, method):
     return rs.N - rs.rank - (1.0 if method == "reml" else 0.0)
 
 
-def evaluate(rs, omega, sigma2, method="reml", gradient=True):
+def _centred_rows(V, ytil, shared_mean):
+    """``(ytil_j - mu_j 1, V_j^{-1} 1, 1^T V_j^{-1} 1)`` with ``mu_j`` the GLS mean of
+    row ``j`` (``shared_mean``), else ``(ytil, None, None)``."""
+    if not shared_mean:
+        return ytil, None, None
+    b = np.linalg.solve(V, np.ones(V.shape[:2])[:, :, None])[:, :, 0]
+    s = b.sum(axis=1)
+    mu = np.sum(b * ytil, axis=1) / s
+    return ytil - mu[:, None], b, s
+
+
+def evaluate(rs, omega, sigma2, method="reml", gradient=True, shared_mean=False):
     """``f`` (``-2`` log-likelihood, module docstring) and its gradient in ``Omega``
-    (symmetric) and ``sigma^2``."""
+    (symmetric) and ``sigma^2``. ``shared_mean``: the rows of ``W`` have a free common
+    mean ``beta_j`` across tasks (profiled out by GLS, row by row in the rotated basis:
+    ``y~_j ~ N(sqrt(lambda_j) beta~_j 1, V_j)``); REML then also drops the ``r``
+    degrees of freedom of ``beta`` and adds ``sum_j log(lambda_j 1^T V_j^{-1} 1)``
+    (``log|F^T V^{-1} F|`` of ``beta``'s design)."""
     T = rs.n_tasks
     V = rs.lam[:, None, None] * omega + np.diag(sigma2)
     C = np.linalg.cholesky(V)
     logdet = 2.0 * float(np.sum(np.log(np.einsum("jtt->jt", C))))
-    a = np.linalg.solve(V, rs.ytil[:, :, None])[:, :, 0]
+    resid, b, s = _centred_rows(V, rs.ytil, shared_mean)
+    a = np.linalg.solve(V, resid[:, :, None])[:, :, 0]
     nu = null_rows(rs, method)
     N = rs.N
-    value = (logdet + float(np.sum(a * rs.ytil)) + nu * float(np.sum(np.log(sigma2)))
+    value = (logdet + float(np.sum(a * resid)) + nu * float(np.sum(np.log(sigma2)))
              + float(np.sum(np.diag(rs.E_perp) / sigma2)))
     if method == "reml":
         value += (N - 1.0) * T * LOG_2PI + T * np.log(N)
+        if shared_mean:
+            value += float(np.sum(np.log(rs.lam * s))) - rs.rank * LOG_2PI
     else:
         value += N * T * LOG_2PI
     if not gradient:
         return Evaluation(value, None, None)
     Vinv = np.linalg.inv(V)
     G = Vinv - a[:, :, None] * a[:, None, :]
+    if shared_mean and method == "reml":  # d log(1^T V^{-1} 1) / dV
+        G = G - b[:, :, None] * b[:, None, :] / s[:, None, None]
     g_omega = np.einsum("j,jst->st", rs.lam, G)
     g_sigma2 = (np.einsum("jtt->t", G) + nu / sigma2 - np.diag(rs.E_perp) / sigma2 ** 2)
     return Evaluation(value, (g_omega + g_omega.T) / 2, g_sigma2)
 
 
-def posterior(rs, omega, sigma2):
-    """Posterior mean ``(d, T)`` of ``W`` and the rotated posterior covariances
-    ``S_j`` ``(r, T, T)`` (module docstring)."""
+def posterior(rs, omega, sigma2, shared_mean=False):
+    """Posterior mean ``(d, T)`` of ``W`` (with ``shared_mean``: the GLS common part
+    ``beta 1^T`` plus the posterior mean of the deviations), its rotated rows ``(r, T)``
+    and the rotated posterior covariances ``S_j`` ``(r, T, T)`` (module docstring; of
+    the deviations given ``beta``)."""
     V = rs.lam[:, None, None] * omega + np.diag(sigma2)
-    a = np.linalg.solve(V, rs.ytil[:, :, None])[:, :, 0]
-    M = np.sqrt(rs.lam)[:, None] * (a @ omega)  # rows m_j^T = sqrt(lam_j) a_j^T Omega
+    resid, _, _ = _centred_rows(V, rs.ytil, shared_mean)
+    a = np.linalg.solve(V, resid[:, :, None])[:, :, 0]
+    root = np.sqrt(rs.lam)[:, None]
+    M = root * (a @ omega)  # rows m_j^T = sqrt(lam_j) a_j^T Omega
+    if shared_mean:  # + beta~_j 1^T, beta~_j = mu_j / sqrt(lam_j)
+        M = M + (rs.ytil - resid) / root
     OV = np.linalg.solve(V, np.broadcast_to(omega, V.shape))  # V_j^{-1} Omega
     S = omega - rs.lam[:, None, None] * (omega @ OV)
     return rs.U @ M, M, (S + np.swapaxes(S, 1, 2)) / 2
@@ -283,7 +309,7 @@ def em_step(rs, omega, sigma2, method):
 
 
 def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_iter=20,
-                      sigma2_floor=None, logdet_weight=0.0):
+                      sigma2_floor=None, logdet_weight=0.0, shared_mean=False):
     """Maximise the likelihood over ``Omega`` (the parameters of ``structure``) and
     ``log sigma_t``; ``rs``: :class:`RotatedStatistics`, or, with missing labels,
     :class:`mtlreg.mixed._matrix_normal_missing.TaskStatistics` (no EM then).
@@ -293,7 +319,8 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
     gradient for up to 120 parameters). Converged when every coordinate of the gradient
     of ``f / N`` is below ``tol``. With ``logdet_weight = c > 0`` the criterion is
     ``f - 2 c log|Omega|`` (a prior density ``|Omega|^c``, which keeps ``Omega`` away
-    from singular; the EM warm start stays unpenalised); the fit's ``value`` is ``f``."""
+    from singular; the EM warm start stays unpenalised); the fit's ``value`` is ``f``.
+    ``shared_mean``: see :func:`evaluate` (rotated statistics only; no EM then)."""
     from ._matrix_normal_missing import TaskStatistics, evaluate_missing
 
     N = rs.N
@@ -307,7 +334,7 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
     sigma2 = var / 2.0
     with single_threaded_blas():
         n_em = 0
-        if rotated and rs.rank > 0:
+        if rotated and rs.rank > 0 and not shared_mean:
             for n_em in range(1, em_iter + 1):
                 omega, sigma2 = em_step(rs, omega, sigma2, method)
         if isinstance(structure, Diagonal):
@@ -322,7 +349,7 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
         def fun(x):
             om = structure.omega(x[:k])
             s2 = np.exp(2.0 * x[k:])
-            ev = (evaluate(rs, om, s2, method) if rotated
+            ev = (evaluate(rs, om, s2, method, shared_mean=shared_mean) if rotated
                   else evaluate_missing(rs, structure.factor(x[:k]), s2, method))
             value, g_omega = ev.value, ev.grad_omega
             if logdet_weight:
@@ -345,7 +372,7 @@ def fit_matrix_normal(rs, structure, method="reml", tol=1e-7, max_iter=1000, em_
     gmax = _projected(x, g, lower)
     omega, sigma2 = structure.omega(x[:k]), np.exp(2.0 * x[k:])
     if logdet_weight:  # the likelihood itself at the estimate
-        value = (evaluate(rs, omega, sigma2, method, gradient=False) if rotated else
+        value = (evaluate(rs, omega, sigma2, method, False, shared_mean) if rotated else
                  evaluate_missing(rs, structure.factor(x[:k]), sigma2, method, False)).value / N
     return MatrixNormalFit(omega, structure.factor(x[:k]), sigma2, value * N, gmax, n_iter,
                            bool(gmax <= tol), message)

@@ -293,6 +293,10 @@ def test_reml_intercepts_refusals_keep_the_previous_fit():
         model.fit(Xt[:, :2], y[:3])  # bad input: nothing lost
     assert (model.alpha_, model.intercept_reg_) == before[:2]
     np.testing.assert_array_equal(model.coef_, before[2])
+    from mtlreg import MeanRegularizedRegressorCV
+
+    with pytest.raises(ValueError, match="intercept_reg='reml' is estimated by"):
+        MeanRegularizedRegressorCV(intercept_reg="reml", task_column=0).fit(Xt, y)
     # without intercepts, intercept_reg='reml' has nothing to shrink: alpha alone
     free = MeanRegularizedRegressor(alpha="reml", intercept_reg="reml", task_column=0,
                                     fit_intercept=False).fit(Xt, y)

@@ -56,9 +56,17 @@ class _MeanRegularizedMixin:
         return self._reml_intercepts() or super()._shrinks()
 
     def _intercept_strength(self):
-        if isinstance(self.intercept_reg, str):
-            return self.intercept_reg_ if self.fit_intercept else 0.0
-        return float(self.intercept_reg)
+        if not isinstance(self.intercept_reg, str):
+            return float(self.intercept_reg)
+        if not self.fit_intercept:
+            return 0.0
+        if not hasattr(self, "intercept_reg_"):  # a path / *CV search: no REML fit here
+            raise ValueError(
+                f"intercept_reg='reml' is estimated by {type(self).__name__}(alpha='reml', "
+                "intercept_reg='reml').fit; a search over alpha (the *CV estimators, "
+                "regularization paths) needs a number: give intercept_reg a number, or tune "
+                "it with intercept_regs.")
+        return self.intercept_reg_
 
     def _check_intercept_reg(self):
         """Before the data are read (so that these messages come first): the parameter

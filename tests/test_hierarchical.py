@@ -225,3 +225,22 @@ def test_non_convergence_warns():
         est = HierarchicalRegressor(task_column=0, max_iter=1, tol=1e-12)
         est.fit(np.column_stack([g, X]), y)
     assert not est.converged_
+
+
+def test_isotropic_covariance_is_isotropic_in_the_users_units():
+    """One common variance for the intercept and every slope, as the docstring says:
+    ``covariance_`` is a multiple of the identity in the units of ``X`` (it was a
+    multiple of the identity in standardised units, hence not here, before the fix),
+    and equals the maximum of statsmodels-free dense criterion over that one variance."""
+    g, X, y = grouped_data(d=2)
+    X = X * np.array([1.0, 30.0])  # features on different scales
+    est = HierarchicalRegressor(covariance="isotropic", task_column=0).fit(np.column_stack([g, X]), y)
+    cov = est.covariance_
+    assert_allclose(cov, cov[0, 0] * np.eye(3), rtol=0, atol=1e-12 * cov[0, 0])
+    # the likelihood is maximised over the scalar variance: a 1-D search on the same criterion
+    stats = from_statistics(per_task_block_statistics(X, g, y, None), [0, 1, 2])
+    structure = make_structure("isotropic", 3, rank=1)
+    from scipy.optimize import minimize_scalar
+    best = minimize_scalar(lambda t: evaluate(stats, structure, np.array([t]), reml=True).deviance,
+                           bounds=(0.0, 50.0), method="bounded", options={"xatol": 1e-10})
+    assert est.log_likelihood_ >= -0.5 * best.fun - 1e-7

@@ -76,7 +76,9 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
         slope, plus the intercept (``[j]``: statsmodels' random intercept and slope).
     covariance : {"full", "diagonal", "isotropic", "low_rank"}, default="full"
         The structure of ``Sigma`` over the ``q`` random effects: unstructured;
-        independent effects; one common variance; or ``B B^T + diag(d)`` with ``B``
+        independent effects; one common variance (in the units of ``X``: the only
+        structure that changes with the features' scale, so it is fitted on ``X`` as
+        given while the others are fitted on standardised features); or ``B B^T + diag(d)`` with ``B``
         of ``rank`` columns (for many random effects).
     rank : int, default=1
         Rank of the low-rank part with ``covariance="low_rank"`` (capped at ``q``).
@@ -257,7 +259,12 @@ class HierarchicalRegressor(MultiTaskRegressorMixin, BaseEstimator):
         d = stats.mx.shape[1]
         random = self._identifiable(self._random_columns(d), stats)
         p = d + 1
-        stats, scale = _standardised(stats)
+        # isotropic: one variance for the intercept and every slope, in the user's units;
+        # rescaling the features would make it isotropic in other units (a different model)
+        if self.covariance == "isotropic":
+            scale = np.ones(p)
+        else:
+            stats, scale = _standardised(stats)
         fixed = independent_columns(from_statistics(stats, [0]).S.sum(axis=0)[:p, :p])
         mstats = from_statistics(stats, random, fixed)
         N = float(np.sum(stats.n))

@@ -1,10 +1,17 @@
-"""Linear mixed models (hierarchical, random-effects models) fitted by empirical Bayes.
+"""Mixed models (hierarchical, random-effects models) fitted by empirical Bayes.
 
-The criterion (:mod:`._criterion`: profiled ML / REML deviance and its gradient), the
-covariance parametrisations (:mod:`._covariance`), the per-task statistics
-(:mod:`._statistics`) and the optimiser (:mod:`._fit`); the estimator is
-:class:`mtlreg.linear_model.HierarchicalRegressor`. Everything works from per-task
-sufficient statistics, never from the rows.
+* Linear mixed models, tasks as groups: the criterion (:mod:`._criterion`: profiled
+  ML / REML deviance and its gradient), the covariance parametrisations
+  (:mod:`._covariance`), the per-task statistics (:mod:`._statistics`) and the
+  optimiser (:mod:`._fit`), for :class:`mtlreg.linear_model.HierarchicalRegressor`.
+  Everything works from per-task sufficient statistics, never from the rows.
+* The Bayesian twins of the quadratic penalties (:mod:`._twins`: ``alpha="reml"``).
+* The logistic mixed model by the Laplace approximation (:mod:`._laplace`), for
+  :class:`mtlreg.linear_model.HierarchicalClassifier`: it needs the rows (no
+  sufficient statistics for the logistic likelihood).
+* The matrix-normal model of the shared layout, a covariance between tasks
+  (:mod:`._matrix_normal`, with missing labels :mod:`._matrix_normal_missing`), for
+  :class:`mtlreg.linear_model.TaskCovarianceRegressor`.
 """
 
 from ._covariance import make_structure

@@ -44,7 +44,7 @@ def available(task, n_features):
     import mtlreg
 
     names = [(n, n, {}) for n in (REGRESSORS if task == "regression" else CLASSIFIERS)]
-    for name in (REGRESSORS if task == "regression" else CLASSIFIERS):
+    for name in (REGRESSORS if task == "regression" else []):  # REML: the squared loss
         base = name[:-2]  # alpha="reml" (tuning without a grid), where the estimator offers it
         try:
             getattr(mtlreg, base)(alpha="reml")._validate_params()
@@ -217,22 +217,22 @@ def run_plain_model(sp, name, params):
     aic = float("nan")
     if hasattr(est, "converged_"):
         extra = f", converged={est.converged_}, log-likelihood {est.log_likelihood_:.2f}"
-        aic = reml_aic(est, params)
-        extra += f", REML AIC {aic:.2f}"
+        aic = hierarchical_aic(est, params)
+        extra += f", {'REML' if sp.task == 'regression' else 'Laplace'} AIC {aic:.2f}"
     return Outcome(test_score(sp.task, sp.yte, _predict(sp, est, Xte)), loss, seconds,
                    f"{scaling}, {params or 'defaults'}{extra}{notes}", aic=aic)
 
 
-def reml_aic(est, params):
-    """``-2 llf + 2 k`` of a fitted HierarchicalRegressor (REML), ``k`` its covariance
-    parameters (``q (q + 1) / 2`` full, ``q`` diagonal, ``q`` random effects, the
-    intercept's included) plus the noise variance. Every configuration here has the same
-    fixed effects (all features), so their restricted likelihoods compare (Pinheiro &
-    Bates 2000, sec. 2.4.2: REML criteria compare covariance structures with the same
-    fixed effects)."""
+def hierarchical_aic(est, params):
+    """``-2 llf + 2 k`` of a fitted hierarchical model, ``k`` its covariance parameters
+    (``q (q + 1) / 2`` full, ``q`` diagonal, ``q`` random effects, the intercept's
+    included) plus the regressor's noise variance. Every configuration here has the same
+    fixed effects (all features), so their likelihoods compare: the regressor's REML ones
+    (Pinheiro & Bates 2000, sec. 2.4.2: REML criteria compare covariance structures with
+    the same fixed effects), the classifier's Laplace-approximated ML ones."""
     q = len(est.random_features_) + 1
     k = q if params.get("covariance") == "diagonal" else q * (q + 1) // 2
-    return -2.0 * est.log_likelihood_ + 2.0 * (k + 1)
+    return -2.0 * est.log_likelihood_ + 2.0 * (k + int(hasattr(est, "noise_variance_")))
 
 
 def run(sp, name, params=None, const=False, n_alphas=30):

@@ -58,7 +58,7 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
     covariance of a feature's coefficients across the tasks. The intercepts ``b`` are
     free. ``Omega`` and ``D`` are estimated by maximising the restricted likelihood of
     ``vec(Y)`` (``method="reml"``: the density of the ``T (N - 1)`` error contrasts, as
-    lme4 and :class:`~mtlreg.linear_model.HierarchicalRegressor`) or its likelihood at
+    lme4 and :class:`~mtlreg.HierarchicalRegressor`) or its likelihood at
     the GLS intercepts (``method="ml"``). With ``N`` the number of rows (the sum of the
     weights), ``X_s^T X_s = U diag(lambda) U^T`` (``r`` positive eigenvalues),
     ``y~_j = U_j^T X_s^T Y / sqrt(lambda_j)``, ``V_j = D + lambda_j Omega`` and
@@ -125,18 +125,19 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
         ``method``, as mixed models compare covariance structures by REML-AIC) is kept,
         ``"diagonal"`` on a tie. ``Omega`` is estimated from the ``d`` rows of ``W``:
         with few features a full ``Omega`` is poorly determined and often estimated
-        singular (tasks forced to proportional coefficients), which ``"auto"`` guards
-        against.
+        singular (tasks forced to proportional coefficients); ``"auto"`` keeps the
+        diagonal unless the full structure improves the AIC.
     covariance_prior : {None, "wishart"}, default=None
         ``None``: ``Omega`` maximises the (restricted) likelihood, as above.
-        ``"wishart"``: it maximises ``log L + 0.75 log|Omega|`` instead (the same for the
-        noise variances): the log density, up to a constant, of a Wishart prior with
+        ``"wishart"``: it maximises ``log L + 0.75 log|Omega|`` instead (the noise
+        variances jointly, as before): the log density, up to a constant, of a Wishart prior with
         ``T + 2.5`` degrees of freedom and an infinite scale, the default covariance
         prior of the R package blme (Chung et al. 2013, "A nondegenerate penalized
         likelihood estimator for variance parameters in multilevel models",
         Psychometrika 78). It keeps ``Omega`` positive definite: with few features the
         likelihood's maximum is often a singular ``Omega`` (tasks forced to proportional
-        coefficients). ``log_likelihood_`` stays the likelihood at the estimate.
+        coefficients); it also rewards a larger ``Omega`` (less shrinkage) whatever
+        the data. ``log_likelihood_`` stays the likelihood at the estimate.
     shared_mean : bool, default=False
         ``False``: the prior mean of ``W`` is 0 (coefficients shrink toward 0). ``True``:
         ``W = beta 1^T + U``, the rows of ``U`` ``~ N(0, Omega)`` and ``beta`` (``d``,

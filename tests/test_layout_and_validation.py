@@ -455,9 +455,9 @@ def test_classifier_target_checks():
     per = make_data("per_task", "logistic", seed=1)
     # three classes: refused where the formulation is binary only (GroupLassoClassifier
     # fits them: tests/test_multiclass.py)
-    with pytest.raises(ValueError, match="fits binary tasks only"):
+    with pytest.raises(ValueError, match="Only binary classification"):
         ClusteredClassifier().fit(data.X, np.arange(40) % 3)
-    with pytest.raises(ValueError, match="fits binary tasks only"):
+    with pytest.raises(ValueError, match="Only binary classification"):
         ClusteredClassifier(task_column=0).fit(per.X, np.arange(len(per.y)) % 3)
     with pytest.raises(ValueError, match="Unknown label type"):
         GroupLassoClassifier().fit(data.X, np.linspace(0, 1, 40))

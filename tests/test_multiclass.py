@@ -260,7 +260,7 @@ def test_refused_formulations_name_themselves():
     X, t, y = _data()
     Xt = np.column_stack([t, X])
     for Est in (ClusteredClassifier, RobustMultiTaskClassifier):
-        with pytest.raises(ValueError, match=f"{Est.__name__} fits binary tasks only"):
+        with pytest.raises(ValueError, match=f"Only binary classification is supported: {Est.__name__}"):
             Est(task_column=0).fit(Xt, y)
 
 

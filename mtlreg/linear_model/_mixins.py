@@ -101,7 +101,6 @@ class MultiTaskClassifierMixin(ClassifierMixin):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if any(base.__name__ == "MultiTaskLinearModel" for base in cls.__mro__):
-            cls._multiclass = True
             make = cls._make_penalty
             if not getattr(make, "_for_classes", False):
                 @functools.wraps(make)
@@ -110,8 +109,9 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
                 _make_penalty._for_classes = True
                 cls._make_penalty = _make_penalty
+            kind = _multiclass.penalty_kind(make(cls()))
+            cls._multiclass = kind != "refused"  # the clustered and robust models: binary
             if "__doc__" in cls.__dict__ and cls.__doc__:  # the multiclass objective
-                kind = _multiclass.penalty_kind(make(cls()))
                 cls.__doc__ += _multiclass.doc_section(kind, "\n    Notes\n    -----" in cls.__doc__)
 
     def _n_classes_fit(self):
@@ -128,10 +128,12 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         check_classification_targets(observed)
         classes = np.unique(observed)
         if len(classes) > 2 and not self._multiclass:
+            others = (" (the other linear classifiers, e.g. GroupLassoClassifier, fit "
+                      "multiclass tasks)" if hasattr(self, "_make_penalty") else "")
             raise ValueError(
                 "Only binary classification is supported: "
                 f"{type(self).__name__} fits one binary problem per task, with two classes "
-                f"overall; y has {len(classes)} classes: {classes[:10].tolist()}."
+                f"overall; y has {len(classes)} classes: {classes[:10].tolist()}{others}."
             )
         if len(classes) < 2:
             raise ValueError(

@@ -551,3 +551,19 @@ def test_shared_mean_estimator_matches_dense(method):
     assert_allclose(one.coef_[0], ols[1:], rtol=1e-9)  # observed <= 1e-13
     with pytest.raises(ValueError, match=r"shared_mean=True\) does not fit missing labels"):
         TaskCovarianceRegressor(shared_mean=True).fit(X, _missing(Y))
+
+
+def test_missing_labels_with_weights_and_sparse_input():
+    import scipy.sparse as sp
+
+    X, Y = _data(seed=15, n=30)
+    Ym = _missing(Y, seed=4)
+    w = np.random.default_rng(1).integers(0, 3, len(X))
+    a = TaskCovarianceRegressor().fit(X, Ym, sample_weight=w)
+    assert a.converged_
+    b = TaskCovarianceRegressor().fit(np.repeat(X, w, axis=0), np.repeat(Ym, w, axis=0))
+    s = TaskCovarianceRegressor().fit(sp.csr_matrix(X), Ym, sample_weight=w)
+    for other in (b, s):  # observed <= 2e-8 (two optimiser runs) and 0 (the same run)
+        assert_allclose(other.coef_, a.coef_, rtol=1e-6)
+        assert_allclose(other.intercept_, a.intercept_, rtol=1e-6)
+        assert abs(other.log_likelihood_ - a.log_likelihood_) <= 1e-9 * abs(a.log_likelihood_)

@@ -396,6 +396,8 @@ def test_errors():
         TaskCovarianceRegressor().fit(X[:1], Y[:1])
     with pytest.raises(ValueError, match="y has shape"):
         TaskCovarianceRegressor().fit(X, Y[:-1])
+    with pytest.raises(ValueError, match=r"sample_weight sums to 4, fewer than 1 \+ the rank"):
+        TaskCovarianceRegressor().fit(X, Y, sample_weight=np.full(len(X), 0.1))
 
 
 def test_max_iter_warns():

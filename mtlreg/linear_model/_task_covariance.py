@@ -260,6 +260,11 @@ class TaskCovarianceRegressor(MultiTaskRegressorMixin, BaseEstimator):
                 rs, x_mean, x_scale, y_mean, y_scale = _per_task(X, Y, w, name)
             else:
                 rs, x_mean, x_scale, y_mean, y_scale = _rotated(X, Y, w, N)
+                if N - 1.0 < rs.rank:
+                    raise ValueError(
+                        f"{name}: sample_weight sums to {N:g}, fewer than 1 + the rank of "
+                        f"the centred X ({rs.rank}); as frequency weights they must count "
+                        "at least as many rows (weights below 1 are not row counts).")
         floor = np.full(T, NOISE_FLOOR)  # the targets are scaled to unit variance
         names = ["diagonal", "full"] if self.covariance == "auto" else [self.covariance]
         fits, aic = {}, {}

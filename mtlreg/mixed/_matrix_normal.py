@@ -84,8 +84,8 @@ class RotatedStatistics:
 def rotate_design(Xc, Yc, N):
     """:class:`RotatedStatistics` from a dense centred design ``Xc`` (``n x d``, rows
     already multiplied by the square roots of their weights), targets ``Yc`` and the
-    number of rows ``N`` (the sum of the weights), by a
-    thin SVD (more accurate than the Gram matrix for nearly collinear features)."""
+    number of rows ``N`` (the sum of the weights), by a thin SVD (more accurate than
+    the Gram matrix for nearly collinear features)."""
     P, s, Vt = np.linalg.svd(Xc, full_matrices=False)
     keep = s > _rank_tol(s, Xc.shape)
     ytil = P[:, keep].T @ Yc
@@ -95,8 +95,8 @@ def rotate_design(Xc, Yc, N):
 
 def rotate_gram(gram, cross, yy, N, shape):
     """:class:`RotatedStatistics` from the centred ``X^T X`` (``d x d``), ``X^T Y`` and
-    ``Y^T Y`` (weighted; ``N`` the sum of the weights): for sparse designs. ``shape``: ``(n, d)`` for the rank
-    tolerance."""
+    ``Y^T Y`` (weighted; ``N`` the sum of the weights): for sparse designs. ``shape``:
+    ``(n, d)`` for the rank tolerance."""
     lam, U = np.linalg.eigh((gram + gram.T) / 2)
     # the eigenvalues of a Gram matrix carry an absolute error of about eps * lambda_max
     # (not eps * s_max on the singular values): the tolerance is on lambda

@@ -26,12 +26,13 @@ first-order methods only.
 from ._base import _LinearDatafit, _stack
 from ._huber import Huber
 from ._logistic import Logistic
+from ._multinomial import Multinomial
 from ._parts import SumOfParts
 from ._poisson import Poisson
 from ._squared import GramQuadratic, Quadratic, QuadraticModel
 
-__all__ = ["GramQuadratic", "Huber", "Logistic", "Poisson", "Quadratic", "QuadraticModel", "SumOfParts",
-           "make_datafit"]
+__all__ = ["GramQuadratic", "Huber", "Logistic", "Multinomial", "Poisson", "Quadratic", "QuadraticModel",
+           "SumOfParts", "make_datafit"]
 
 DATAFITS = {"squared": Quadratic, "logistic": Logistic, "poisson": Poisson, "huber": Huber}
 

@@ -5,7 +5,7 @@ intercept ``b_tk``; with ``z_itk = x_i . w_tk + b_tk`` every formulation minimis
 
     sum_t lambda_t / n_t sum_{i in t} s_i [ log sum_k exp(z_itk) - z_{it y_i} ] + P(W)
 
-(:class:`mtlreg.datafits._multinomial.Multinomial`) over ``W`` of shape ``(n_features, K T)``
+(:class:`mtlreg.datafits.Multinomial`) over ``W`` of shape ``(n_features, K T)``
 (column ``k T + t`` = ``w_tk``, :mod:`mtlreg._tasks.classes`). ``K = 2`` stays the
 binary model (one column per task, :class:`mtlreg.datafits.Logistic`).
 
@@ -14,7 +14,7 @@ The penalty ``P`` (:func:`penalty_for_classes`):
 * on the stacked ``(n_features, K T)`` matrix -- the row penalties (l1, l2,1, sparse
   group, the dirty model's parts: a row is a feature across tasks *and* classes), the
   trace norms (the rank of ``[W_1, ..., W_K]``), ridge;
-* per class (``sum_k P(W_k)``, :class:`mtlreg.penalties._per_class.PerClass`: the task coupling
+* per class (``sum_k P(W_k)``, :class:`mtlreg.penalties.PerClass`: the task coupling
   Kronecker ``I_K``) -- mean regularisation (``w_tk`` pulled toward ``w_bar_k``, the
   mean over tasks of class ``k``), the task graph and the fused penalty of tasks
   ordered in time, each with its own sparse part;
@@ -43,8 +43,15 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..penalties import ClusteredMTL, ColumnL21, FusedSparseGroup, GraphSmoothness, MeanRegularization, TwoParts
-from ..penalties._per_class import PerClass
+from ..penalties import (
+    ClusteredMTL,
+    ColumnL21,
+    FusedSparseGroup,
+    GraphSmoothness,
+    MeanRegularization,
+    PerClass,
+    TwoParts,
+)
 from ..utils._messages import format_tasks
 
 _PER_CLASS = (MeanRegularization, GraphSmoothness, FusedSparseGroup)

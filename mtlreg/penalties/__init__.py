@@ -28,6 +28,7 @@ from ._cluster import ClusteredMTL
 from ._composite import ColumnL21, Dirty, TwoParts, WithRidge, with_ridge
 from ._fused import FusedSparseGroup
 from ._graph import GraphSmoothness, task_graph_matrix
+from ._per_class import PerClass
 from ._quadratic import MeanRegularization, Zero
 from ._row import L1, L21, L1Inf, SparseGroupL1L21
 from ._sparse_trace import SparseTraceNorm
@@ -43,6 +44,7 @@ __all__ = [
     "L1Inf",
     "L21",
     "MeanRegularization",
+    "PerClass",
     "SparseGroupL1L21",
     "SparseTraceNorm",
     "TraceNorm",

@@ -388,3 +388,17 @@ def test_sample_and_task_weights_match_cvxpy():
     _, _, value = ref.cvx_solve("gl", bl, alpha=0.03)
     assert abs(ours - value) <= RTOL * abs(value)
     np.testing.assert_allclose(est.shared_intercept_, lam @ est.intercept_ / lam.sum(), rtol=1e-12)
+
+
+def test_shared_layout_one_task_equals_sklearn():
+    """A 1-D y in the shared layout (one task, K = 5): decision_function (n, K), and the
+    ridge model equals scikit-learn's multinomial LogisticRegression, C = 1/(n alpha)."""
+    X, _, y = _data(n=200, seed=8, n_tasks=1, n_classes=5)
+    alpha = 0.02
+    est = IndependentClassifier(alpha=alpha, penalty="l2", tol=1e-10).fit(X, y)
+    sk = LogisticRegression(C=1.0 / (len(y) * alpha), solver="newton-cholesky", tol=1e-14,
+                            max_iter=100).fit(X, y)
+    assert est.decision_function(X).shape == (len(y), 5) and est.coef_.shape == (1, 5, D)
+    np.testing.assert_allclose(est.coef_[0], sk.coef_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(est.predict_proba(X), sk.predict_proba(X), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(est.predict(X), sk.predict(X))

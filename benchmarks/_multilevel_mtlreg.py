@@ -33,8 +33,10 @@ INTERCEPT_REGS = [0.0, 0.01, 0.1, 1.0, 10.0]
 # 3.3 s full, so every data set here now gets them)
 HIERARCHICAL_CONFIGS = {"intercept": {"random_effects": "intercept"},
                         "intercept + main slope": {"random_effects": "main"},
-                        "all, diagonal": {"covariance": "diagonal"},
-                        "defaults (all, full)": {}}
+                        "all, diagonal": {"random_effects": "all", "covariance": "diagonal"},
+                        "all, full": {"random_effects": "all", "covariance": "full"}}
+# (explicit: HierarchicalClassifier's default random_effects is "intercept", so the
+# configurations written as the regressor's defaults fitted a random intercept only)
 MAX_FULL_EFFECTS = 40
 
 

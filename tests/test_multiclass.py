@@ -402,3 +402,18 @@ def test_shared_layout_one_task_equals_sklearn():
     np.testing.assert_allclose(est.coef_[0], sk.coef_, rtol=0, atol=1e-9)
     np.testing.assert_allclose(est.predict_proba(X), sk.predict_proba(X), rtol=0, atol=1e-9)
     np.testing.assert_array_equal(est.predict(X), sk.predict(X))
+
+
+def test_auto_solver_leaves_large_coupled_hessians_to_fista():
+    """T (K k)^2 > 4e6 (here 2 (8 x 251)^2 = 8.1e6, while K T k^2 = 1e6 passes Newton's
+    own test): solver="auto" takes FISTA; below the limit, Newton."""
+    from mtlreg.solvers import fista, newton, select_solver
+
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((64, 250))
+    y = np.arange(64) % 8
+    for n_classes, expected in ((8, fista), (3, newton)):
+        yk = y % n_classes
+        est = GroupLassoClassifier(alpha=0.1)
+        layout, datafit, _ = est._prepare(X, yk, None)
+        assert select_solver("auto", datafit, est._make_penalty()) is expected

@@ -75,6 +75,18 @@ class Multinomial:
         logp -= logp.mean(axis=1, keepdims=True)
         return np.ascontiguousarray(logp.T).ravel()
 
+    @property
+    def prefer_first_order(self):
+        """``solver="auto"`` takes FISTA rather than proximal Newton when the coupled
+        Hessians of :meth:`quadratic_model`, ``T (K k)^2`` numbers (``k = n_features + 1``),
+        exceed the Gram-form limit of the squared loss (``_GRAM_MAX_ENTRIES``, 4e6):
+        ``K`` times the size Newton's own test (``K T k^2``) sees."""
+        from . import _GRAM_MAX_ENTRIES
+
+        layout = self.layout
+        k = layout.n_features + int(layout.fit_intercept)
+        return layout.n_base_tasks * (layout.n_classes * k) ** 2 > _GRAM_MAX_ENTRIES
+
     def intercept_gradient_bound(self):
         """``|grad_{b_tk} F| = |sum_i c_i (p_ik - y_ik)| <= sum_i c_i = lambda_t``."""
         return float(np.max(self.layout.task_sums(self.layout.weights), initial=0.0))

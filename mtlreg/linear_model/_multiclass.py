@@ -266,6 +266,10 @@ class ClassShrunk:
             self._lipschitz = self.inner.lipschitz() + self.s * float(np.max(self._lam * a2))
         return self._lipschitz
 
+    @property
+    def prefer_first_order(self):
+        return getattr(self.inner, "prefer_first_order", False)
+
     def intercept_gradient_bound(self):
         return np.inf  # the term's gradient is not bounded by lambda_t
 

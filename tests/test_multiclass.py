@@ -417,3 +417,16 @@ def test_auto_solver_leaves_large_coupled_hessians_to_fista():
         est = GroupLassoClassifier(alpha=0.1)
         layout, datafit, _ = est._prepare(X, yk, None)
         assert select_solver("auto", datafit, est._make_penalty()) is expected
+
+
+def test_regularization_path_shapes_match_the_fits():
+    from mtlreg import regularization_path
+
+    X, t, y = _data(seed=10)
+    Xt = np.column_stack([t, X])
+    base = GroupLassoClassifier(task_column=0, tol=1e-10)
+    path = regularization_path(base, Xt, y, alphas=[0.05, 0.02])
+    assert path.coefs.shape == (1, 2, T, K, D) and path.intercepts.shape == (1, 2, T, K)
+    est = GroupLassoClassifier(alpha=0.02, task_column=0, tol=1e-10).fit(Xt, y)
+    np.testing.assert_allclose(path.coefs[0, 1], est.coef_, atol=1e-7)  # observed ~1e-9
+    np.testing.assert_allclose(path.intercepts[0, 1], est.intercept_, atol=1e-7)

@@ -193,8 +193,20 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         if self._n_classes_fit() > 2:
             K = self._n_classes_fit()
             self.coef_ = _multiclass.to_task_class(self.coef_, K)  # (T, K, d)
-            b = _multiclass.to_task_class(intercept, K)  # (T, K)
+            b = np.asarray(intercept)  # (K T,), or (T, K) from a path
+            b = b if b.ndim == 2 else _multiclass.to_task_class(b, K)
             self.intercept_ = b - b.mean(axis=1, keepdims=True)  # sum_k b_tk = 0
+
+    def _path_arrays(self, coefs, intercepts):
+        """A path's ``(..., K T, d)`` coefficients and ``(..., K T)`` intercepts as
+        ``(..., T, K, d)`` and ``(..., T, K)`` (centred over the classes), as ``coef_``."""
+        K = self._n_classes_fit()
+        if K <= 2:
+            return coefs, intercepts
+        lead = coefs.shape[:-2]
+        coefs = np.swapaxes(coefs.reshape(*lead, K, -1, coefs.shape[-1]), -3, -2)
+        b = np.swapaxes(intercepts.reshape(*lead, K, -1), -2, -1)
+        return np.ascontiguousarray(coefs), b - b.mean(axis=-1, keepdims=True)
 
     def _variable_from_fitted(self):
         V = super()._variable_from_fitted()

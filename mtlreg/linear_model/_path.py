@@ -20,8 +20,8 @@ class RegularizationPath:
     alphas: np.ndarray  # (G, A): alphas are per second-parameter value
     second_name: str | None
     second_values: np.ndarray  # (G,)
-    coefs: np.ndarray  # (G, A, n_tasks, n_features)
-    intercepts: np.ndarray  # (G, A, n_tasks)
+    coefs: np.ndarray  # (G, A, n_tasks, n_features); (G, A, n_tasks, K, n_features) for K > 2
+    intercepts: np.ndarray  # (G, A, n_tasks); (G, A, n_tasks, K) for K > 2 classes
     stop_crits: np.ndarray  # (G, A) optimality measure at each solution
     n_iters: np.ndarray  # (G, A)
     tol_abs: float  # what stop_crits are compared with
@@ -122,10 +122,13 @@ def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_a
             "not reach tol within max_iter.",
             ConvergenceWarning,
         )
+    coefs, intercepts = np.asarray(coefs), np.asarray(intercepts)
+    if hasattr(est, "_path_arrays"):  # K > 2 classes: per task and class, as coef_
+        coefs, intercepts = est._path_arrays(coefs, intercepts)
     return RegularizationPath(
         alphas=np.asarray(grids), second_name=name,
         second_values=np.asarray(values, dtype=object if name is None else float),
-        coefs=np.asarray(coefs), intercepts=np.asarray(intercepts),
+        coefs=coefs, intercepts=intercepts,
         stop_crits=np.asarray(crits), n_iters=np.asarray(iters),
         tol_abs=est.tol * max(scale, np.finfo(float).tiny), tasks=tasks,
         extra={"variables": np.asarray(parts)},

@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from mtlreg import ClusteredClassifier, GroupLassoClassifier, GroupLassoRegressor
+from mtlreg import GroupLassoClassifier, GroupLassoRegressor, RobustMultiTaskClassifier
 from mtlreg._tasks.layout import SharedDesign, TaskBlocks, rowwise_predict, task_sample_counts
 from mtlreg.datafits import Logistic, Quadratic
 from mtlreg.utils.validation import resolve_task_weights
@@ -456,9 +456,9 @@ def test_classifier_target_checks():
     # three classes: refused where the formulation is binary only (GroupLassoClassifier
     # fits them: tests/test_multiclass.py)
     with pytest.raises(ValueError, match="Only binary classification"):
-        ClusteredClassifier().fit(data.X, np.arange(40) % 3)
+        RobustMultiTaskClassifier().fit(data.X, np.arange(40) % 3)
     with pytest.raises(ValueError, match="Only binary classification"):
-        ClusteredClassifier(task_column=0).fit(per.X, np.arange(len(per.y)) % 3)
+        RobustMultiTaskClassifier(task_column=0).fit(per.X, np.arange(len(per.y)) % 3)
     with pytest.raises(ValueError, match="Unknown label type"):
         GroupLassoClassifier().fit(data.X, np.linspace(0, 1, 40))
     with pytest.raises(ValueError, match="only one class"):
@@ -555,7 +555,7 @@ def _failing_fits():
         ("bad task weights", GroupLassoRegressor(task_weights=[1.0]), shared.X, shared.y),
         ("y length", GroupLassoRegressor(), shared.X, shared.y[:-2]),
         ("single class task", GroupLassoClassifier(task_column=0), per.X, y_one),
-        ("multiclass", ClusteredClassifier(task_column=0), per.X, np.arange(len(per.y)) % 3),
+        ("multiclass", RobustMultiTaskClassifier(task_column=0), per.X, np.arange(len(per.y)) % 3),
     ]
 
 

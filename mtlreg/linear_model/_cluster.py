@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from ..penalties import ClusteredMTL, with_ridge
+from ..penalties._per_class import TaskStacked
 from ..utils._threads import single_threaded_blas, single_threaded_openmp
 from ..utils.validation import Interval
 from ._base import (
@@ -55,6 +56,8 @@ class _ClusteredMixin:
     def _set_coef(self, V, intercept):
         super()._set_coef(V, intercept)
         penalty = ClusteredMTL(self.alpha, self.eta, self.n_clusters)
+        if getattr(self, "_n_classes_fit", lambda: 2)() > 2:  # K classes: one column per task
+            V = TaskStacked(penalty, self._n_classes_fit()).stack(V)
         with single_threaded_blas():  # T x T: a second thread only waits (and on a
             # busy machine made this eigh 100 times slower)
             M = penalty.task_similarity(V)

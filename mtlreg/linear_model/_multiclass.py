@@ -18,9 +18,12 @@ The penalty ``P`` (:func:`penalty_for_classes`):
   Kronecker ``I_K``) -- mean regularisation (``w_tk`` pulled toward ``w_bar_k``, the
   mean over tasks of class ``k``), the task graph and the fused penalty of tasks
   ordered in time, each with its own sparse part;
-* refused -- the clustered model (its task clusters would have to be shared by the
-  classes or not: not decided) and the robust models (their outlier-task columns
-  would have to group the ``K`` columns of a task).
+* on the task-stacked ``(K n_features, T)`` matrix ``[W_1; ...; W_K]``
+  (:class:`mtlreg.penalties._per_class.TaskStacked`) -- the clustered model: one
+  clustering of the tasks, shared by the classes (its penalty sees the tasks through
+  ``sum_k W_k^T W_k``);
+* refused -- the robust models (their outlier-task columns would have to group the
+  ``K`` columns of a task: not built).
 
 Identifiability: the softmax is unchanged when one vector is added to ``w_tk`` and one
 number to ``b_tk`` for every ``k`` of a task. The intercepts are pinned by
@@ -52,10 +55,12 @@ from ..penalties import (
     PerClass,
     TwoParts,
 )
+from ..penalties._per_class import TaskStacked
 from ..utils._messages import format_tasks
 
 _PER_CLASS = (MeanRegularization, GraphSmoothness, FusedSparseGroup)
-_REFUSED = (ClusteredMTL, TwoParts, ColumnL21)
+_TASK_STACKED = (ClusteredMTL,)
+_REFUSED = (TwoParts, ColumnL21)
 
 
 def _core(penalty):
@@ -68,10 +73,13 @@ def _core(penalty):
 
 
 def penalty_kind(penalty):
-    """``"stacked"``, ``"per_class"`` or ``"refused"``: how ``penalty`` meets ``K > 2`` classes."""
+    """``"stacked"``, ``"per_class"``, ``"task_stacked"`` or ``"refused"``: how ``penalty``
+    meets ``K > 2`` classes."""
     core = _core(penalty)
     if isinstance(core, _REFUSED):
         return "refused"
+    if isinstance(core, _TASK_STACKED):
+        return "task_stacked"
     return "per_class" if isinstance(core, _PER_CLASS) else "stacked"
 
 
@@ -84,7 +92,9 @@ def penalty_for_classes(estimator, penalty, n_classes):
         raise ValueError(
             f"{type(estimator).__name__} fits binary tasks only (two classes); y has "
             f"{n_classes} classes. Multiclass tasks are supported by the other classifiers "
-            "(e.g. GroupLassoClassifier, MeanRegularizedClassifier, TraceNormClassifier).")
+            "(e.g. GroupLassoClassifier, MeanRegularizedClassifier, ClusteredClassifier).")
+    if kind == "task_stacked":
+        return TaskStacked(penalty, n_classes)
     return PerClass(penalty, n_classes) if kind == "per_class" else penalty
 
 
@@ -97,6 +107,10 @@ _PENALTY_DOC = {
                   r":math:`W_k` the ``n_features x n_tasks`` matrix of class :math:`k`: the "
                   "tasks are coupled within each class (the coupling Kronecker "
                   r":math:`I_K`), never across classes"),
+    "task_stacked": (r"and :math:`P = P_0(S)`, :math:`P_0` the penalty above and :math:`S` the "
+                     r"``(K n_features) x n_tasks`` matrix :math:`[W_1; \dots; W_K]` (one column "
+                     "per task holding all its classes): one clustering of the tasks, shared by "
+                     "the classes (``task_similarity_`` and ``task_clusters_`` are over tasks)"),
 }
 
 

@@ -56,3 +56,45 @@ class _PerClassSmooth(PerClass):
 
     def lipschitz(self):
         return self.penalty.lipschitz()
+
+
+class TaskStacked:
+    r"""``P(S)`` with ``S = [W_1; ...; W_K]`` the ``(K n_features, T)`` vertical stack of
+    the classes' ``(n_features, T)`` blocks: one column per task holding all its classes.
+
+    For a penalty that sees the tasks only through the columns' Gram matrix
+    ``S^T S = sum_k W_k^T W_k`` (the clustered penalty), this couples the tasks once,
+    with one structure shared by the classes (one clustering of the tasks, where
+    :class:`PerClass` would cluster each class separately). The map ``W -> S`` only
+    moves entries, so the prox, the optimality measure and ``alpha_max`` are those of
+    ``P`` at ``S`` mapped back.
+    """
+
+    def __init__(self, penalty, n_classes):
+        self.penalty = penalty
+        self.n_classes = int(n_classes)
+
+    def stack(self, W):
+        d, KT = W.shape
+        K = self.n_classes
+        return np.ascontiguousarray(W.reshape(d, K, KT // K).transpose(1, 0, 2).reshape(K * d, -1))
+
+    def unstack(self, S):
+        Kd, T = S.shape
+        K = self.n_classes
+        return np.ascontiguousarray(S.reshape(K, Kd // K, T).transpose(1, 0, 2).reshape(Kd // K, -1))
+
+    def value(self, W):
+        return self.penalty.value(self.stack(W))
+
+    def prox(self, W, step):
+        return self.unstack(self.penalty.prox(self.stack(W), step))
+
+    def subdiff_distance(self, W, G):
+        return self.penalty.subdiff_distance(self.stack(W), self.stack(G))
+
+    def alpha_max(self, G0):
+        return self.penalty.alpha_max(self.stack(G0))
+
+    def forward_backward_split(self):
+        return None

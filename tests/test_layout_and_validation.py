@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from mtlreg import GroupLassoClassifier, GroupLassoRegressor, RobustMultiTaskClassifier
+from mtlreg import GroupLassoClassifier, GroupLassoRegressor
 from mtlreg._tasks.layout import SharedDesign, TaskBlocks, rowwise_predict, task_sample_counts
 from mtlreg.datafits import Logistic, Quadratic
 from mtlreg.utils.validation import resolve_task_weights
@@ -453,12 +453,9 @@ def test_unseen_task_at_predict(per_task):
 def test_classifier_target_checks():
     data = make_data("shared", "logistic", seed=1)
     per = make_data("per_task", "logistic", seed=1)
-    # three classes: refused where the formulation is binary only (GroupLassoClassifier
-    # fits them: tests/test_multiclass.py)
-    with pytest.raises(ValueError, match="Only binary classification"):
-        RobustMultiTaskClassifier().fit(data.X, np.arange(40) % 3)
-    with pytest.raises(ValueError, match="Only binary classification"):
-        RobustMultiTaskClassifier(task_column=0).fit(per.X, np.arange(len(per.y)) % 3)
+    # three classes: the softmax model (tests/test_multiclass.py); the classes are the union
+    assert GroupLassoClassifier().fit(data.X, np.arange(40) % 3).coef_.shape[1] == 3
+    assert len(GroupLassoClassifier(task_column=0).fit(per.X, np.arange(len(per.y)) % 3).classes_) == 3
     with pytest.raises(ValueError, match="Unknown label type"):
         GroupLassoClassifier().fit(data.X, np.linspace(0, 1, 40))
     with pytest.raises(ValueError, match="only one class"):
@@ -555,7 +552,8 @@ def _failing_fits():
         ("bad task weights", GroupLassoRegressor(task_weights=[1.0]), shared.X, shared.y),
         ("y length", GroupLassoRegressor(), shared.X, shared.y[:-2]),
         ("single class task", GroupLassoClassifier(task_column=0), per.X, y_one),
-        ("multiclass", RobustMultiTaskClassifier(task_column=0), per.X, np.arange(len(per.y)) % 3),
+        ("multiclass task lacking a class", GroupLassoClassifier(task_column=0), per.X,
+         np.where(per.task_ids == 0, np.arange(len(per.y)) % 2, np.arange(len(per.y)) % 3)),
     ]
 
 

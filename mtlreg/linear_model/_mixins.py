@@ -165,7 +165,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         super()._fit(X, y, sample_weight)
         if self._is_multiclass():
             K = len(self.classes_)
-            for name in ("coef_shared_", "coef_specific_"):  # the dirty model's parts
+            for name in ("coef_shared_", "coef_specific_", "coef_lowrank_", "coef_outlier_"):
                 if hasattr(self, name) and getattr(self, name).ndim == 2:
                     setattr(self, name, _multiclass.to_task_class(getattr(self, name), K))
             lam = self._task_lambdas

@@ -22,8 +22,9 @@ The penalty ``P`` (:func:`penalty_for_classes`):
   (:class:`mtlreg.penalties._per_class.TaskStacked`) -- the clustered model: one
   clustering of the tasks, shared by the classes (its penalty sees the tasks through
   ``sum_k W_k^T W_k``);
-* refused -- the robust models (their outlier-task columns would have to group the
-  ``K`` columns of a task: not built).
+* the robust models: the first part (trace norm, l2,1) on the stacked matrix, the
+  outlier part (column l2,1) on the task-stacked one, so that a task is an outlier for
+  all its classes at once.
 
 Identifiability: the softmax is unchanged when one vector is added to ``w_tk`` and one
 number to ``b_tk`` for every ``k`` of a task. The intercepts are pinned by
@@ -54,13 +55,15 @@ from ..penalties import (
     MeanRegularization,
     PerClass,
     TwoParts,
+    WithRidge,
 )
 from ..penalties._per_class import TaskStacked
 from ..utils._messages import format_tasks
 
 _PER_CLASS = (MeanRegularization, GraphSmoothness, FusedSparseGroup)
 _TASK_STACKED = (ClusteredMTL,)
-_REFUSED = (TwoParts, ColumnL21)
+_TWO_PARTS = (TwoParts,)  # the robust models: first part stacked, outlier part per task
+_REFUSED = (ColumnL21,)  # a column group alone (not used by any estimator)
 
 
 def _core(penalty):
@@ -80,6 +83,8 @@ def penalty_kind(penalty):
         return "refused"
     if isinstance(core, _TASK_STACKED):
         return "task_stacked"
+    if isinstance(core, _TWO_PARTS):
+        return "two_parts"
     return "per_class" if isinstance(core, _PER_CLASS) else "stacked"
 
 
@@ -95,6 +100,8 @@ def penalty_for_classes(estimator, penalty, n_classes):
             "(e.g. GroupLassoClassifier, MeanRegularizedClassifier, ClusteredClassifier).")
     if kind == "task_stacked":
         return TaskStacked(penalty, n_classes)
+    if kind == "two_parts":
+        return _outliers_per_task(penalty, n_classes)
     return PerClass(penalty, n_classes) if kind == "per_class" else penalty
 
 
@@ -111,6 +118,12 @@ _PENALTY_DOC = {
                      r"``(K n_features) x n_tasks`` matrix :math:`[W_1; \dots; W_K]` (one column "
                      "per task holding all its classes): one clustering of the tasks, shared by "
                      "the classes (``task_similarity_`` and ``task_clusters_`` are over tasks)"),
+    "two_parts": (r"and :math:`P` the penalty above with its first part on the ``n_features x "
+                  r"(K n_tasks)`` matrix :math:`[P_1, \dots, P_K]` of every class and task, and "
+                  r"its outlier part on the ``(K n_features) x n_tasks`` matrix "
+                  r":math:`[Q_1; \dots; Q_K]`: a column holds every class of a task, so a task "
+                  "is an outlier for all its classes (``outlier_scores_`` and ``outlier_tasks_`` "
+                  "are over tasks)"),
 }
 
 
@@ -147,6 +160,14 @@ def doc_section(kind, has_notes):
 
 def _wrap(text):
     return textwrap.wrap(text, 84)
+
+
+def _outliers_per_task(penalty, n_classes):
+    """``TwoParts(first, second)`` (under its ridge) with ``second`` on the task-stacked
+    matrix: the outlier part's column group holds every class of a task."""
+    if isinstance(penalty, WithRidge):
+        return WithRidge(_outliers_per_task(penalty.penalty, n_classes), penalty.l2_reg)
+    return TwoParts(penalty.first, TaskStacked(penalty.second, n_classes))
 
 
 def check_task_classes(estimator, layout, tasks, n_classes):

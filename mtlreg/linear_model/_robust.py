@@ -12,9 +12,11 @@ stacked variable ``[P; Q]``) with a :class:`mtlreg.penalties.TwoParts` penalty.
 from numbers import Real
 
 import numpy as np
+from sklearn.base import clone
 
 from ..datafits import SumOfParts
 from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
+from ..penalties._per_class import TaskStacked
 from ..utils.validation import Interval
 from ._base import (
     MultiTaskClassifierMixin,
@@ -69,13 +71,17 @@ class _OutlierTasksMixin:
         P, Q = TwoParts.split(V)
         setattr(self, self._first_name, np.ascontiguousarray(P.T))
         self.coef_outlier_ = np.ascontiguousarray(Q.T)
+        if getattr(self, "_n_classes_fit", lambda: 2)() > 2:  # K classes: a column per task
+            Q = TaskStacked(None, self._n_classes_fit()).stack(Q)
         self.outlier_scores_ = np.sqrt((Q**2).sum(axis=0))
         self.outlier_tasks_ = self.tasks_[self.outlier_scores_ > 0]
 
     def compute_beta_max(self, X, y, sample_weight=None):
         """Smallest ``beta`` for which ``Q = 0`` when ``P = 0``: the largest column norm
         of the data-fit gradient at ``W = 0``."""
-        return self._make_penalty().beta_max(self._null_gradient(X, y, sample_weight))
+        est = clone(self)  # the penalty of this data (its number of classes), on a clone
+        layout, datafit, _ = est._prepare(X, y, sample_weight)
+        return est._make_penalty().beta_max(est._null_model(layout, datafit)[2])
 
 
 class _RobustMixin(_OutlierTasksMixin):

@@ -510,3 +510,15 @@ def test_clustered_shares_one_clustering_across_classes(solver):
     value = ref.data_term(bl, Wr, bv.value) + c * inner(np.vstack([Wk[j].value for j in range(K)]))
     assert abs(ours - value) <= RTOL * abs(value)
     assert est.objective_ == pytest.approx(ours, rel=1e-7)
+
+
+def test_mean_regularization_without_ridge_warns_not_unique():
+    """alpha > 0 penalises the deviations from each class's task mean only: one vector
+    added to every task and class leaves the objective unchanged."""
+    X, t, y = _data(n=300)
+    Xt = np.column_stack([t, X])
+    with pytest.warns(UserWarning, match="not unique"):
+        MeanRegularizedClassifier(alpha=1.0, l2_reg=0.0, task_column=0).fit(Xt, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        MeanRegularizedClassifier(alpha=1.0, l2_reg=0.01, task_column=0).fit(Xt, y)

@@ -29,9 +29,11 @@ The penalty ``P`` (:func:`penalty_for_classes`):
 Identifiability: the softmax is unchanged when one vector is added to ``w_tk`` and one
 number to ``b_tk`` for every ``k`` of a task. The intercepts are pinned by
 ``sum_k b_tk = 0`` (``intercept_`` is centred over the classes after the fit; the
-loss does not change). The coefficients are pinned by any penalty that grows along
-that direction (all of the above with a positive strength); with no penalty and
-``l2_reg=0`` the minimiser is not unique and the fit warns.
+loss does not change). The coefficients are pinned where the penalty bounds them (the
+estimator's ``_penalty_is_coercive``: e.g. ``alpha > 0`` for the sparse and trace
+penalties, ``l2_reg > 0`` for mean regularisation, whose ``alpha`` leaves a shift of
+every task and class free); otherwise the minimiser is not unique and the fit warns
+(:func:`check_solution`).
 
 Classes: ``classes_`` is the union of the labels of every task. With free intercepts
 (``intercept_reg=0``) a task must see every class (a class it never sees would need
@@ -145,8 +147,8 @@ def doc_section(kind, has_notes):
 
     """ + "\n    ".join(_wrap(_PENALTY_DOC[kind] + ".")) + r"""
     The softmax is unchanged by one shift of all the classes of a task: the intercepts
-    are pinned by :math:`\sum_k b_{tk} = 0`, the coefficients by the penalty (with no
-    penalty the minimiser is not unique, and the fit warns). ``coef_`` has shape
+    are pinned by :math:`\sum_k b_{tk} = 0`, the coefficients by the penalty where it
+    bounds them (else the minimiser is not unique, and the fit warns). ``coef_`` has shape
     ``(n_tasks, K, n_features)``, ``intercept_`` ``(n_tasks, K)``, ``shared_intercept_``
     ``(K,)``; ``decision_function`` and ``predict_proba`` give ``(n_samples, K)``, or
     ``(n_samples, n_tasks, K)`` in the shared layout with a 2-D ``y``. Every task must

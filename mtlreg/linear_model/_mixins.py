@@ -294,12 +294,22 @@ class MultiTaskClassifierMixin(ClassifierMixin):
             Z = Z.reshape(X.shape[0], T, K)
             return Z[:, 0, :] if self._y_ndim == 1 else Z
         codes = self._task_codes(task_ids)
-        if np.any(codes == T):
-            raise ValueError(f"{type(self).__name__} was fitted with {K} classes: "
-                             "unseen_tasks='shared' is available for binary tasks only; the "
-                             f"data hold tasks not seen in fit (fitted on {T} tasks).")
-        return np.column_stack([rowwise_predict(X, codes, self.coef_[:, k, :], self.intercept_[:, k])
+        coef, intercept = self.coef_, self.intercept_
+        if np.any(codes == T):  # unseen tasks, unseen_tasks="shared": (K, d) and (K,)
+            w, b = self._shared_model()
+            coef, intercept = np.concatenate([coef, w[None]]), np.vstack([intercept, b])
+        return np.column_stack([rowwise_predict(X, codes, coef[:, k, :], intercept[:, k])
                                 for k in range(K)])
+
+    def _shared_intercept(self):
+        """The intercept(s) for unseen tasks; with ``K > 2`` classes one per class
+        (``(K,)``): ``shared_intercept_`` when the intercepts are shrunk toward it, else
+        the mean over tasks of ``intercept_`` (the binary rule, per class)."""
+        if not self._is_multiclass():
+            return super()._shared_intercept()
+        if self._shrinks():
+            return np.asarray(self.shared_intercept_, dtype=np.float64)
+        return self.intercept_.mean(axis=0)
 
     def decision_function(self, X):
         """Linear predictor: ``x . w_t + b_t`` of the positive class ``classes_[1]``

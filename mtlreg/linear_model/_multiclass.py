@@ -40,7 +40,14 @@ Classes: ``classes_`` is the union of the labels of every task. With free interc
 ``b_tk = -inf``): else a ``ValueError`` names the tasks. ``intercept_reg = s > 0`` fits
 them: it adds ``s / 2 sum_k sum_t lambda_t (b_tk - b_bar_k)^2`` with ``b_bar_k`` free
 (:class:`ClassShrunk`), the binary term of every class. ``fit_intercept=False`` fits
-them too. Dask input and ``unseen_tasks="shared"`` are binary only.
+them too. Dask input is binary only.
+
+Unseen tasks (``unseen_tasks="shared"``, where the estimator has it): the binary rule
+per class. Class ``k`` of a task not seen in ``fit`` gets the score ``x . w_bar_k +
+b_bar_k``, ``w_bar_k`` the mean over tasks of the class's population vectors (``w_tk``
+for mean regularisation, the shared part ``B`` for the dirty model) and ``b_bar_k``
+= ``shared_intercept_[k]`` with ``intercept_reg > 0``, else the mean over tasks of
+``intercept_[:, k]``; its probabilities are the softmax of these scores.
 """
 
 import textwrap
@@ -156,7 +163,12 @@ def doc_section(kind, has_notes):
     fits a task that lacks a class: with :math:`s` = ``intercept_reg`` the term
     :math:`\frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2` shrinks each
     class's intercepts toward their own :math:`\bar b_k` (``shared_intercept_[k]``).
-    ``unseen_tasks="shared"`` and Dask input are for two classes only. ``K = 2`` is the binary model above, unchanged.
+    Dask input is for two classes only. Where the estimator has ``unseen_tasks``,
+    ``"shared"`` applies its rule per class: class :math:`k` of a new task gets the
+    mean over tasks of the vectors the rule names for class :math:`k` and
+    ``shared_intercept_[k]`` (``intercept_reg > 0``) or the mean of
+    ``intercept_[:, k]``; the probabilities are their softmax. ``K = 2`` is the binary
+    model above, unchanged.
 """
 
 

@@ -8,7 +8,10 @@ from scipy.special import softmax
 
 from mtlreg import (
     DirtyClassifier,
+    GroupLassoClassifier,
     MeanRegularizedClassifier,
+    RobustFeatureLearningClassifier,
+    RobustMultiTaskClassifier,
 )
 
 T, K, D = 3, 3, 4
@@ -65,3 +68,33 @@ def test_unseen_tasks_error_stays_an_error():
     est = MeanRegularizedClassifier(alpha=0.3, task_column=0).fit(np.column_stack([t, X]), y)
     with pytest.raises(ValueError, match="Unknown task"):
         est.predict(np.column_stack([np.full(3, 9.0), X[:3]]))
+
+
+# ------------------------------------------------------------ warm starts
+@pytest.mark.parametrize("make", [
+    lambda: DirtyClassifier(alpha=0.1, beta=0.03, task_column=0),  # B and S both non-zero
+    lambda: RobustMultiTaskClassifier(alpha=0.05, beta=0.05, task_column=0),
+    lambda: RobustFeatureLearningClassifier(alpha=0.05, beta=0.05, task_column=0),
+    lambda: GroupLassoClassifier(alpha=0.03, task_column=0),
+], ids=["dirty", "robust", "robust_feature", "group_lasso"])
+@pytest.mark.parametrize("solver", ["newton", "fista"])
+def test_warm_start_of_a_multiclass_fit_starts_at_the_solution(make, solver):
+    X, t, y = _data(seed=4)
+    Xt = np.column_stack([t, X])
+    est = make().set_params(tol=1e-8, max_iter=20_000, solver=solver).fit(Xt, y)
+    coef, n_cold = est.coef_.copy(), est.n_iter_
+    assert n_cold > 2
+    est.set_params(warm_start=True).fit(Xt, y)
+    assert est.n_iter_ <= 1, (n_cold, est.n_iter_)
+    np.testing.assert_allclose(est.coef_, coef, atol=1e-6)
+    # both parts are read: from zero parts the solver iterates again
+    parts = [n for n in ("coef_shared_", "coef_specific_", "coef_lowrank_", "coef_outlier_")
+             if hasattr(est, n)]
+    assert all(np.abs(getattr(est, n)).max() > 1e-3 for n in parts)
+    for name in parts:
+        setattr(est, name, np.zeros_like(getattr(est, name)))
+    if parts:
+        est.fit(Xt, y)
+        assert est.n_iter_ > 1
+    est.set_params(warm_start=False).fit(Xt, y)
+    assert est.n_iter_ == n_cold

@@ -109,6 +109,18 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
                 _make_penalty._for_classes = True
                 cls._make_penalty = _make_penalty
+            from_fitted = cls._variable_from_fitted
+            if not getattr(from_fitted, "_for_classes", False):
+                # the warm start's variable: (rows, K, T) from (T, K, d) attributes, as
+                # the solver's (rows, K T); wrapped here so that the models that build it
+                # from their parts (dirty, robust: [B; S]) get it too
+                @functools.wraps(from_fitted)
+                def _variable_from_fitted(self):
+                    V = from_fitted(self)
+                    return V.reshape(V.shape[0], -1) if V.ndim == 3 else V
+
+                _variable_from_fitted._for_classes = True
+                cls._variable_from_fitted = _variable_from_fitted
             kind = _multiclass.penalty_kind(make(cls()))
             cls._multiclass = kind != "refused"  # the clustered and robust models: binary
             if "__doc__" in cls.__dict__ and cls.__doc__:  # the multiclass objective
@@ -207,10 +219,6 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         coefs = np.swapaxes(coefs.reshape(*lead, K, -1, coefs.shape[-1]), -3, -2)
         b = np.swapaxes(intercepts.reshape(*lead, K, -1), -2, -1)
         return np.ascontiguousarray(coefs), b - b.mean(axis=-1, keepdims=True)
-
-    def _variable_from_fitted(self):
-        V = super()._variable_from_fitted()
-        return V.reshape(V.shape[0], -1) if V.ndim == 3 else V  # (d, K, T) -> (d, K T)
 
     def _can_warm_start(self, tasks, n_features):
         K = self._n_classes_fit()

@@ -12,6 +12,7 @@ from mtlreg import (
     MeanRegularizedClassifier,
     RobustFeatureLearningClassifier,
     RobustMultiTaskClassifier,
+    TraceNormClassifier,
 )
 
 T, K, D = 3, 3, 4
@@ -98,3 +99,61 @@ def test_warm_start_of_a_multiclass_fit_starts_at_the_solution(make, solver):
         assert est.n_iter_ > 1
     est.set_params(warm_start=False).fit(Xt, y)
     assert est.n_iter_ == n_cold
+
+
+# ------------------------------------------------------------ TorchFISTA
+def _relative_optimality(est, X, y):
+    """The optimality measure of a fitted multiclass estimator recomputed with the NumPy
+    datafit and penalty (outside TorchFISTA), relative to the gradient at ``W = 0``."""
+    layout, datafit, _ = est._prepare(X, y, None, reset=False)
+    W = est._variable_from_fitted()
+    b = layout.centre_intercept(W, est.intercept_)
+    G, gb = datafit.gradient(datafit.linear_predictor(W, b))
+    crit = max(est._make_penalty().subdiff_distance(W, G), float(np.abs(gb).max()))
+    return crit / np.abs(est._null_model(layout, datafit)[2]).max()
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+@pytest.mark.parametrize("layout", ["shared", "per_task"])
+@pytest.mark.parametrize("make", [
+    lambda: GroupLassoClassifier(alpha=0.03),
+    lambda: MeanRegularizedClassifier(alpha=0.3, l2_reg=0.01),  # PerClass penalty
+    lambda: TraceNormClassifier(alpha=0.05),
+], ids=["group_lasso", "mean", "trace"])
+def test_torch_fista_fits_multiclass_tasks(make, layout):
+    pytest.importorskip("torch")
+    from mtlreg.torch import TorchFISTA
+
+    X, t, y = _data(seed=5)
+    if layout == "shared":
+        X, y = X[t == 0], np.column_stack([y[t == 0], y[t == 1], y[t == 2]])
+        params = dict()
+    else:
+        X, params = np.column_stack([t, X]), dict(task_column=0)
+    ref = make().set_params(**params, tol=1e-10, max_iter=50_000).fit(X, y)
+    tor = make().set_params(**params, tol=1e-9, max_iter=50_000,
+                            solver=TorchFISTA(device="cpu")).fit(X, y)
+    assert tor.coef_.shape == ref.coef_.shape == (T, K, D)
+    scale = np.abs(ref.coef_).max()
+    assert scale > 0.1
+    np.testing.assert_allclose(tor.coef_, ref.coef_, atol=1e-5 * scale)
+    np.testing.assert_allclose(tor.intercept_, ref.intercept_, atol=1e-5 * max(scale, 1))
+    assert _relative_optimality(tor, X, y) < 1e-8  # fitted at tol 1e-9
+
+
+def test_torch_prox_twin_per_class_and_refusals():
+    torch = pytest.importorskip("torch")
+    from mtlreg.penalties import MeanRegularization, PerClass, with_ridge
+    from mtlreg.torch import TorchFISTA
+    from mtlreg.torch._linear import prox_twin
+
+    W = np.random.default_rng(0).standard_normal((5, K * T))
+    pen = PerClass(with_ridge(MeanRegularization(2.0), 0.1), K)
+    expected = pen.prox(W.copy(), 0.7)
+    np.testing.assert_allclose(prox_twin(pen)(torch.as_tensor(W), 0.7).numpy(), expected,
+                               atol=1e-13)
+    X, t, y = _data(seed=6)
+    Xt = np.column_stack([t, X])
+    with pytest.raises(ValueError, match=r"multinomial \(softmax, K > 2 classes\).*two-part"):
+        DirtyClassifier(alpha=0.1, beta=0.03, task_column=0,
+                        solver=TorchFISTA("cpu")).fit(Xt, y)

@@ -1,7 +1,8 @@
 """The linear estimators' proximal solver on torch tensors (CPU or GPU).
 
 ``TorchFISTA`` is a solver with the signature of :func:`mtlreg.solvers.fista`;
-pass it as the ``solver`` of any linear estimator except the dirty models::
+pass it as the ``solver`` of a linear estimator whose penalty has a torch twin
+(:func:`prox_twin`; not the dirty and robust models' two-part variable)::
 
     GroupLassoRegressor(alpha=0.1, solver=TorchFISTA(device="cuda")).fit(X, Y)
 
@@ -21,11 +22,12 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from ..datafits import GramQuadratic, Logistic, Quadratic
+from ..datafits import GramQuadratic, Logistic, Multinomial, Quadratic
 from ..penalties import (
     L1,
     L21,
     MeanRegularization,
+    PerClass,
     SparseGroupL1L21,
     TraceNorm,
     WithRidge,
@@ -54,6 +56,9 @@ def prox_twin(penalty):
             shrink = 1.0 + step * l2
             return inner(W / shrink, step / shrink)
         return prox
+    if isinstance(penalty, PerClass):  # K classes: the penalty on each class's T columns
+        inner, K = prox_twin(penalty.penalty), penalty.n_classes
+        return lambda W, step: torch.cat([inner(Wk, step) for Wk in W.chunk(K, dim=1)], dim=1)
     if isinstance(penalty, Zero):
         return (lambda W, step: torch.clamp(W, min=0.0)) if penalty.positive else (
             lambda W, step: W)
@@ -80,39 +85,84 @@ def prox_twin(penalty):
     raise ValueError(
         f"TorchFISTA has no torch version of the penalty {type(penalty).__name__} "
         "(supported: lasso, group lasso, sparse group lasso, trace norm, "
-        "mean-regularization, ridge)."
+        "mean-regularization, ridge; per class for multiclass tasks)."
     )
 
 
 class _TorchLayout:
-    """The layout's operator ``(W, b) -> Z`` and its adjoint, on tensors."""
+    """The layout's operator ``(W, b) -> Z`` and its adjoint, on tensors.
+
+    A multiclass layout (:class:`mtlreg._tasks.classes.ClassLayout`, ``K T`` virtual
+    tasks, column ``k T + t`` of ``W``) gives ``Z (n, K T)`` on a shared design (the
+    binary operator as it is) and ``Z (n, K)`` with per-task rows (``Z[i, k]`` the score
+    of class ``k`` of row ``i``'s task), as the NumPy layout."""
 
     def __init__(self, layout, device, dtype):
         as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
         X = layout.X.toarray() if sp.issparse(layout.X) else layout.X
         self.X = as_t(X)
-        self.y, self.c, self.mu = as_t(layout.y), as_t(layout.c), as_t(layout.mu)
+        self.c, self.mu = as_t(layout.c), as_t(layout.mu)
         self.fit_intercept = layout.fit_intercept
         self.n_tasks = layout.n_tasks
-        self.codes = (torch.as_tensor(layout.codes, dtype=torch.long, device=device)
+        self.n_classes = getattr(layout, "n_classes", 1)  # 1: one column per task
+        base = getattr(layout, "base", layout)
+        self.y = as_t(base.y) if self.n_classes == 1 else None
+        self.codes = (torch.as_tensor(base.codes, dtype=torch.long, device=device)
                       if layout.layout == "blocks" else None)
 
     def matvec(self, W, b):
         offset = b - (self.mu * W.T).sum(dim=1)
         if self.codes is None:
             return self.X @ W + offset
+        if self.n_classes > 1:  # (n, K): per class, the row's task column
+            K = self.n_classes
+            Wk, ok = W.T.reshape(K, -1, W.shape[0]), offset.reshape(K, -1)
+            return torch.stack([(self.X * Wk[k][self.codes]).sum(dim=1) for k in range(K)],
+                               dim=1) + ok[:, self.codes].T
         return (self.X * W.T[self.codes]).sum(dim=1) + offset[self.codes]
+
+    def _task_sums(self, R):
+        """``(T, d)`` and ``(T,)``: per task, ``sum_i r_i x_i`` and ``sum_i r_i``."""
+        T, d = self.n_tasks // self.n_classes, self.X.shape[1]
+        G = torch.zeros(T, d, dtype=R.dtype, device=R.device).index_add_(
+            0, self.codes, self.X * R[:, None])
+        return G, torch.zeros(T, dtype=R.dtype, device=R.device).index_add_(0, self.codes, R)
 
     def rmatvec(self, R):
         if self.codes is None:
             G, gb = self.X.T @ R, R.sum(dim=0)
+        elif self.n_classes > 1:  # R (n, K): class k fills the columns k T .. (k + 1) T
+            parts = [self._task_sums(R[:, k]) for k in range(self.n_classes)]
+            G = torch.cat([g for g, _ in parts], dim=0).T
+            gb = torch.cat([s for _, s in parts])
         else:
-            T, d = self.n_tasks, self.X.shape[1]
-            G = torch.zeros(T, d, dtype=R.dtype, device=R.device).index_add_(
-                0, self.codes, self.X * R[:, None]).T
-            gb = torch.zeros(T, dtype=R.dtype, device=R.device).index_add_(0, self.codes, R)
+            G, gb = self._task_sums(R)
+            G = G.T
         G = G - self.mu.T * gb
         return G, (gb if self.fit_intercept else torch.zeros_like(gb))
+
+
+def _softmax_value_and_residual(layout, device, dtype):
+    """The softmax loss of :class:`mtlreg.datafits.Multinomial` on tensors: ``value(Z)``
+    and ``residual(Z) = c (p - onehot(y))`` in the shape of ``Z``."""
+    K, n = layout.n_classes, layout.weights.shape[0]
+    as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)  # noqa: E731
+    weights, onehot = as_t(layout.weights), as_t(layout.onehot())  # (n, m), (n, K, m)
+    labels = torch.as_tensor(layout.labels, dtype=torch.long, device=device)[:, None, :]
+
+    def by_class(Z):
+        return Z.reshape(n, K, -1)  # shared (n, K T) -> (n, K, T); per-task (n, K) -> (n, K, 1)
+
+    def value(Z):
+        Zs = by_class(Z)
+        zy = torch.gather(Zs, 1, labels)[:, 0, :]
+        return float(torch.sum(weights * (torch.logsumexp(Zs, dim=1) - zy)))
+
+    def residual(Z):
+        P = (torch.softmax(by_class(Z), dim=1) - onehot) * weights[:, None, :]
+        return P.reshape(Z.shape)
+
+    return value, residual
 
 
 def _loss_and_derivative(kind):
@@ -136,9 +186,11 @@ class TorchFISTA:
 
     Notes
     -----
-    Supported: squared and logistic losses, both layouts, every penalty but the
-    dirty model's (``L1``, ``L21``, sparse group lasso, trace norm,
-    mean-regularization, ridge). A sparse ``X`` is densified on the device.
+    Supported: squared and logistic losses, the multinomial (softmax) loss of
+    classifiers fitted to ``K > 2`` classes (free intercepts), both layouts, the
+    penalties ``L1``, ``L21``, sparse group lasso, trace norm, mean-regularization
+    (per class for ``K > 2``) and ridge; not the dirty and robust models' two-part
+    variable. A sparse ``X`` is densified on the device.
     """
 
     def __init__(self, device="auto", dtype="float64", check_every=10):
@@ -158,21 +210,33 @@ class TorchFISTA:
             kind = "squared"
         elif isinstance(datafit, Logistic):
             kind = "logistic"
+        elif isinstance(datafit, Multinomial):
+            kind = "multinomial"
         else:
             raise ValueError(
-                f"TorchFISTA does not support the datafit {type(datafit).__name__} (the "
-                "dirty models' B + S variable); use solver='fista' for them.")
+                f"TorchFISTA does not support the datafit {type(datafit).__name__}: it "
+                "solves the squared, logistic and multinomial (softmax, K > 2 classes) "
+                "losses on one coefficient matrix; not the dirty and robust models' "
+                "two-part variable (SumOfParts, binary or multiclass), the shrunk "
+                "multiclass intercepts of intercept_reg > 0, nor the Poisson and Huber "
+                "losses. Use solver='fista' (or 'auto') for them.")
         prox = prox_twin(penalty)
         device = resolve_device(self.device)
         dtype = {"float64": torch.float64, "float32": torch.float32}[self.dtype]
         op = _TorchLayout(datafit.layout, device, dtype)
-        loss, dloss = _loss_and_derivative(kind)
+        if kind == "multinomial":
+            value, residual = _softmax_value_and_residual(datafit.layout, device, dtype)
 
-        def value(Z):
-            return float(torch.sum(op.c * loss(op.y, Z)))
+            def gradient(Z):
+                return op.rmatvec(residual(Z))
+        else:
+            loss, dloss = _loss_and_derivative(kind)
 
-        def gradient(Z):
-            return op.rmatvec(op.c * dloss(op.y, Z))
+            def value(Z):
+                return float(torch.sum(op.c * loss(op.y, Z)))
+
+            def gradient(Z):
+                return op.rmatvec(op.c * dloss(op.y, Z))
 
         def kkt(W, Z):
             G, gb = gradient(Z)

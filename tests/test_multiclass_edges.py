@@ -64,6 +64,12 @@ def test_unseen_task_uses_the_population_model_per_class(make, centre):
     assert abs(b.sum()) <= 1e-12
 
 
+def test_docstrings_state_the_unseen_task_rule_where_it_applies():
+    rule = "applies its rule per\n    class"
+    assert rule in MeanRegularizedClassifier.__doc__ and rule in DirtyClassifier.__doc__
+    assert rule not in GroupLassoClassifier.__doc__
+
+
 def test_unseen_tasks_error_stays_an_error():
     X, t, y = _data(seed=3)
     est = MeanRegularizedClassifier(alpha=0.3, task_column=0).fit(np.column_stack([t, X]), y)

@@ -124,7 +124,9 @@ class MultiTaskClassifierMixin(ClassifierMixin):
             kind = _multiclass.penalty_kind(make(cls()))
             cls._multiclass = kind != "refused"  # the clustered and robust models: binary
             if "__doc__" in cls.__dict__ and cls.__doc__:  # the multiclass objective
-                cls.__doc__ += _multiclass.doc_section(kind, "\n    Notes\n    -----" in cls.__doc__)
+                cls.__doc__ += _multiclass.doc_section(
+                    kind, "\n    Notes\n    -----" in cls.__doc__,
+                    unseen="unseen_tasks" in getattr(cls, "_parameter_constraints", {}))
 
     def _n_classes_fit(self):
         """The number of classes of the data being fitted (2 before ``_check_y``)."""

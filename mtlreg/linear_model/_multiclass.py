@@ -136,9 +136,9 @@ _PENALTY_DOC = {
 }
 
 
-def doc_section(kind, has_notes):
+def doc_section(kind, has_notes, unseen=False):
     """The docstring paragraph on multiclass tasks for a classifier whose penalty is of
-    ``kind`` (:func:`penalty_kind`)."""
+    ``kind`` (:func:`penalty_kind`); ``unseen``: whether it has ``unseen_tasks``."""
     head = "" if has_notes else "\n    Notes\n    -----\n"
     if kind == "refused":
         return (head + "    **Binary tasks only**: ``y`` with more than two classes is a "
@@ -163,13 +163,15 @@ def doc_section(kind, has_notes):
     fits a task that lacks a class: with :math:`s` = ``intercept_reg`` the term
     :math:`\frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2` shrinks each
     class's intercepts toward their own :math:`\bar b_k` (``shared_intercept_[k]``).
-    Dask input is for two classes only. Where the estimator has ``unseen_tasks``,
-    ``"shared"`` applies its rule per class: class :math:`k` of a new task gets the
-    mean over tasks of the vectors the rule names for class :math:`k` and
-    ``shared_intercept_[k]`` (``intercept_reg > 0``) or the mean of
-    ``intercept_[:, k]``; the probabilities are their softmax. ``K = 2`` is the binary
-    model above, unchanged.
+    Dask input is for two classes only.""" + (_UNSEEN_DOC if unseen else "") + """ ``K = 2`` is
+    the binary model above, unchanged.
 """
+
+
+_UNSEEN_DOC = r""" ``unseen_tasks="shared"`` applies its rule per
+    class: class :math:`k` of a new task gets the mean over tasks of the vectors the
+    rule names for class :math:`k` and ``shared_intercept_[k]`` (``intercept_reg > 0``)
+    or the mean of ``intercept_[:, k]``; the probabilities are their softmax."""
 
 
 def _wrap(text):

@@ -83,7 +83,8 @@ def test_unseen_tasks_error_stays_an_error():
     lambda: RobustMultiTaskClassifier(alpha=0.05, beta=0.05, task_column=0),
     lambda: RobustFeatureLearningClassifier(alpha=0.05, beta=0.05, task_column=0),
     lambda: GroupLassoClassifier(alpha=0.03, task_column=0),
-], ids=["dirty", "robust", "robust_feature", "group_lasso"])
+    lambda: DirtyClassifier(alpha=0.1, beta=0.03, intercept_reg=0.5, task_column=0),
+], ids=["dirty", "robust", "robust_feature", "group_lasso", "dirty_shrunk_intercepts"])
 @pytest.mark.parametrize("solver", ["newton", "fista"])
 def test_warm_start_of_a_multiclass_fit_starts_at_the_solution(make, solver):
     X, t, y = _data(seed=4)
@@ -119,15 +120,23 @@ def _relative_optimality(est, X, y):
     return crit / np.abs(est._null_model(layout, datafit)[2]).max()
 
 
-@pytest.mark.usefixtures("torch_one_thread")
+@pytest.fixture
+def torch_single():
+    """torch (skipped without it) with one intra-op thread, restored after the test."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("layout", ["shared", "per_task"])
 @pytest.mark.parametrize("make", [
     lambda: GroupLassoClassifier(alpha=0.03),
     lambda: MeanRegularizedClassifier(alpha=0.3, l2_reg=0.01),  # PerClass penalty
     lambda: TraceNormClassifier(alpha=0.05),
 ], ids=["group_lasso", "mean", "trace"])
-def test_torch_fista_fits_multiclass_tasks(make, layout):
-    pytest.importorskip("torch")
+def test_torch_fista_fits_multiclass_tasks(make, layout, torch_single):
     from mtlreg.torch import TorchFISTA
 
     X, t, y = _data(seed=5)
@@ -147,8 +156,8 @@ def test_torch_fista_fits_multiclass_tasks(make, layout):
     assert _relative_optimality(tor, X, y) < 1e-8  # fitted at tol 1e-9
 
 
-def test_torch_prox_twin_per_class_and_refusals():
-    torch = pytest.importorskip("torch")
+def test_torch_prox_twin_per_class_and_refusals(torch_single):
+    torch = torch_single
     from mtlreg.penalties import MeanRegularization, PerClass, with_ridge
     from mtlreg.torch import TorchFISTA
     from mtlreg.torch._linear import prox_twin

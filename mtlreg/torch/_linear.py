@@ -2,7 +2,7 @@
 
 ``TorchFISTA`` is a solver with the signature of :func:`mtlreg.solvers.fista`;
 pass it as the ``solver`` of a linear estimator whose penalty has a torch twin
-(:func:`prox_twin`; not the dirty and robust models' two-part variable)::
+(``prox_twin``; not the dirty and robust models' two-part variable)::
 
     GroupLassoRegressor(alpha=0.1, solver=TorchFISTA(device="cuda")).fit(X, Y)
 

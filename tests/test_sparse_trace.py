@@ -301,7 +301,9 @@ def test_special_cases_are_the_lasso_and_the_trace_norm():
 # ---------------------------------------------------------- estimator checks
 @parametrize_with_checks([
     mtlreg.SparseTraceNormRegressor(tol=1e-10, max_iter=5000),
-    mtlreg.SparseTraceNormClassifier(tol=1e-10, max_iter=5000),
+    # tol 1e-11: the sample-weight checks fit three classes (multiclass tag); fraction
+    # of their rtol used 0.21 / 0.20 at 1e-10 (dense / sparse), 0.039 / 0.009 at 1e-11
+    mtlreg.SparseTraceNormClassifier(tol=1e-11, max_iter=5000),
 ])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():

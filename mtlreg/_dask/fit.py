@@ -103,11 +103,10 @@ def task_statistics(estimator, X, y, sample_weight, *, reset=True):
         _check_size(n_columns - 1)
         blocks = _per_task_blocks(X, y, sample_weight, _task_position(estimator, X))
         y_ndim, layout = 1, "blocks"
-    positive = None
-    if getattr(estimator, "_loss", "squared") != "squared":
-        positive = _binary_classes(estimator, blocks)
+    loss = getattr(estimator, "_loss", "squared")
+    classes = _classes(estimator, blocks) if loss == "logistic" else None
     stat = dask.delayed(_block_statistics, pure=True)
-    (stats,) = dask.compute(_tree_reduce([stat(b, positive) for b in blocks]))
+    (stats,) = dask.compute(_tree_reduce([stat(b, classes, loss) for b in blocks]))
     if stats.n_rows == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
     return stats, layout, y_ndim, blocks
@@ -129,9 +128,14 @@ def _tree_reduce(parts, merge=merge_statistics):
     return parts[0]
 
 
-def _block_statistics(block, positive):
+def _block_statistics(block, classes, loss="squared"):
     features, task_ids, y, s = block
-    y = as_binary(y, positive)
+    y = class_codes(y, classes)
+    if loss == "poisson" and np.any(y[~np.isnan(y)] < 0):
+        negative = y[y < 0]
+        raise ValueError(
+            f"loss='poisson' needs non-negative targets y (counts); y has {len(negative)} "
+            f"negative value(s) in a partition, e.g. {float(negative[0])!r}.")
     if task_ids is None:
         return shared_block_statistics(features, y, s)
     return per_task_block_statistics(features, task_ids, y, s)
@@ -147,6 +151,18 @@ def as_binary(y, positive):
     return np.where(missing, np.nan, y == positive).astype(np.float64)
 
 
+def class_codes(y, classes):
+    """``y`` as floats (``classes=None``), else the position of each label in
+    ``classes`` (0 .. K-1; for two classes 1.0 is ``classes[1]``), NaN where missing."""
+    if classes is None:
+        return np.asarray(y, dtype=np.float64)
+    y = np.asarray(y)
+    missing = _missing(y)
+    codes = np.full(y.shape, np.nan)
+    codes[~missing] = np.searchsorted(classes, y[~missing])
+    return codes
+
+
 def _missing(y):
     if y.dtype.kind == "f":
         return np.isnan(y)
@@ -156,16 +172,21 @@ def _missing(y):
     return np.zeros(y.shape, dtype=bool)
 
 
-def _binary_classes(estimator, blocks):
-    """The two classes of a classifier's ``y`` (one pass over the targets only)."""
+def _classes(estimator, blocks):
+    """The classes of a classifier's ``y``: the union over the partitions (one pass
+    over the targets only); sets ``classes_`` and the number of classes fitted."""
     uniq = dask.delayed(_classes_of, pure=True)
     classes = dask.compute(_tree_reduce([uniq(b) for b in blocks], _union))[0]
     name = type(estimator).__name__
-    if len(classes) != 2:
-        raise ValueError(f"{name} needs exactly two classes in y (binary classification); "
-                         f"y has {len(classes)}: {list(classes)[:10]}.")
+    if len(classes) < 2:
+        raise ValueError(f"{name} needs samples of two classes; only one class "
+                         f"({list(classes)}) is present in y.")
+    if len(classes) > 2 and not getattr(estimator, "_multiclass", False):
+        raise ValueError(f"{name} fits binary tasks only (two classes overall); y has "
+                         f"{len(classes)} classes: {list(classes)[:10]}.")
     estimator.classes_ = classes
-    return classes[1]
+    estimator._n_classes = len(classes)
+    return classes
 
 
 def _classes_of(block):
@@ -305,6 +326,20 @@ def _unpack_per_task(block, y, s, position):
     return features, task_ids, y.ravel(), _weights(s)
 
 
+def offset_blocks(estimator, X, offset, n_blocks):
+    """Delayed blocks of ``offset`` row-aligned with the blocks of ``X`` (checked as
+    ``sample_weight``: a Dask collection partitioned like a DataFrame ``X``; with a Dask
+    array ``X`` also an in-memory array, chunked like it)."""
+    if offset is None:
+        return None
+    if _is_dataframe(X):
+        return _partitions(offset, n_blocks, "offset")
+    X = _to_array(X, "X")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    return _aligned_blocks(offset, X.chunks[0], "offset", X.shape[0])
+
+
 # -------------------------------------------------------------- predict
 def decision(estimator, X):
     """Lazy ``X W + b`` (shared layout) or ``x_i . w_t(i) + b_t(i)`` (per-task layout)."""
@@ -374,4 +409,4 @@ def _predict_partition(block, position, tasks, coef, intercept, unseen=("error",
                      index=block.index, dtype=np.float64)
 
 
-__all__ = ["as_binary", "decision", "fit_statistics", "map_result"]
+__all__ = ["as_binary", "class_codes", "decision", "fit_statistics", "map_result", "offset_blocks"]

@@ -105,6 +105,13 @@ class Huber(_LinearDatafit):
         lam = np.asarray(self.layout.lambdas, dtype=np.float64)
         return float(np.sum(lam * self.initial_intercept()) / np.sum(lam))
 
+    def _few_inside(self, inside):
+        """Per task: fewer labelled residuals inside the band than coefficients ``k``
+        (a hook: a fit from Dask counts them over every partition)."""
+        layout = self.layout
+        k = layout.n_features + int(layout.fit_intercept)
+        return layout._task_sums((inside & (layout.c > 0)).astype(float)) < k
+
     def quadratic_model(self, W, b):
         """Model at ``(W, b)`` in Gram form: ``H_t = sum_i c_i 1{|r_i| <= epsilon} a_i
         a_i^T`` (the generalised Hessian; the majoriser's weights ``min(1, epsilon /
@@ -114,8 +121,7 @@ class Huber(_LinearDatafit):
         Z = self.linear_predictor(W, b)
         r = np.abs(layout.y - Z)
         inside = r <= self.epsilon
-        k = layout.n_features + int(layout.fit_intercept)
-        few = layout._task_sums((inside & (layout.c > 0)).astype(float)) < k
+        few = self._few_inside(inside)
         weights = inside.astype(float)
         if few.any():  # the majoriser's weights on those tasks (module docstring)
             with np.errstate(divide="ignore"):

@@ -121,20 +121,14 @@ class MultiTaskLinearModel(BaseEstimator):
         if any(is_dask_collection(a) for a in (X, y, sample_weight)):
             from .._dask import fit as _dask
 
-            if getattr(self, "loss", "squared_error") != "squared_error":
-                raise ValueError(
-                    f"{type(self).__name__}(loss={self.loss!r}) cannot fit from a Dask "
-                    "collection: a fit from Dask takes the squared loss (sufficient "
-                    "statistics) or a classifier's logistic loss. Fit in memory.")
+            offset = getattr(self, "_offset", None)
+            if offset is not None and self._loss != "poisson":
+                loss_datafit(self, None, offset, False)  # its error: offset is Poisson's
             layout, tasks, self._y_ndim, blocks = _dask.fit_statistics(
                 self, X, y, sample_weight, reset=reset)
             if self._loss == "squared":
                 return layout, self._make_datafit(GramQuadratic(layout)), tasks
-            from .._dask.logistic import DistributedLogistic
-
-            self._check_task_classes(layout.target_means(), tasks)
-            datafit = DistributedLogistic(layout, blocks, self.classes_[1])
-            return layout, self._make_datafit(datafit), tasks
+            return self._dask_datafit(_dask, layout, tasks, blocks, X, offset)
         X, task_ids, col_max = check_X(self, X, reset=reset, keep_float32=True, scan=True)
         y = self._check_y(y, X.shape[0], per_task=task_ids is not None)
         sample_weight = _check_sample_weight(
@@ -168,6 +162,35 @@ class MultiTaskLinearModel(BaseEstimator):
         _warn_single_sample_tasks(layout, tasks, self.fit_intercept and not self._shrinks())
         datafit = self._loss_datafit(layout, self._coordinate_descent_ahead(
             self._n_variable_rows(layout.n_features)))
+        return layout, self._make_datafit(datafit), tasks
+
+    def _dask_datafit(self, _dask, layout, tasks, blocks, X, offset):
+        """``(layout, datafit, tasks)`` of a per-row loss from Dask blocks
+        (:mod:`mtlreg._dask.rows`; the binary logistic loss: :mod:`mtlreg._dask.logistic`)."""
+        from .._dask import rows
+
+        if self._loss == "logistic" and self._n_classes > 2:
+            datafit = rows.multinomial_datafit(layout, blocks, self.classes_)
+            counts = datafit.layout.counts  # (T, K): the task / class table, checked
+            K = counts.shape[1]  # as the rows are in memory
+            self._check_layout(_CountTable(np.repeat(np.arange(len(tasks)), K),
+                                           counts.ravel(), np.tile(np.arange(K), len(tasks)),
+                                           len(tasks)), tasks)
+            self._task_lambdas = np.asarray(layout.lambdas, dtype=np.float64)
+            return datafit.layout, self._make_datafit(datafit), tasks
+        if self._loss == "logistic":
+            from .._dask.logistic import DistributedLogistic
+
+            self._check_task_classes(layout.target_means(), tasks)
+            datafit = DistributedLogistic(layout, blocks, self.classes_[1])
+            return layout, self._make_datafit(datafit), tasks
+        offsets = _dask.offset_blocks(self, X, offset, len(blocks))
+        datafit = rows.DistributedRows(layout, blocks, self._loss, offsets=offsets,
+                                       epsilon=getattr(self, "epsilon", None))
+        if self._loss == "poisson":  # the zero-count tasks (free intercepts), as in memory
+            Y, _ = datafit._task_totals()
+            self._check_layout(_CountTable(np.arange(len(tasks)), np.ones(len(tasks)), Y,
+                                           len(tasks)), tasks)
         return layout, self._make_datafit(datafit), tasks
 
     def _loss_datafit(self, layout, for_coordinate_descent):
@@ -454,6 +477,17 @@ class MultiTaskLinearModel(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
         return tags
+
+
+class _CountTable:
+    """Per-task totals in the shape of a layout's rows for ``_check_layout`` (a fit from
+    Dask): row ``i`` of task ``codes[i]`` with weight ``c[i]`` and value ``y[i]``."""
+
+    def __init__(self, codes, c, y, n_tasks):
+        self.codes, self.c, self.y, self.n_tasks = codes, c, y, n_tasks
+
+    def _task_sums(self, values):
+        return np.bincount(self.codes, weights=values, minlength=self.n_tasks)
 
 
 def _rescaled_weights(sample_weight):

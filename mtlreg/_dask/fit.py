@@ -11,8 +11,9 @@ What is computed where:
   same per-task Gram matrices as the in-memory fit are formed, and the same
   solvers run on them (:class:`mtlreg.datafits.GramQuadratic`).
 
-For the logistic loss the statistics pass gives the weights, the centring and the
-step size; the solve then makes one pass per evaluation (:mod:`mtlreg._dask.logistic`).
+For the other losses (logistic, softmax, Poisson, Huber) the statistics pass gives the
+weights, the centring and the step size (and the classes: one pass over the targets
+first); the solve then makes one pass per evaluation (:mod:`mtlreg._dask.rows`).
 ``predict`` maps the fitted coefficients over the partitions: a lazy result.
 """
 
@@ -139,16 +140,6 @@ def _block_statistics(block, classes, loss="squared"):
     if task_ids is None:
         return shared_block_statistics(features, y, s)
     return per_task_block_statistics(features, task_ids, y, s)
-
-
-def as_binary(y, positive):
-    """``y`` unchanged (``positive=None``), else 1.0 for ``positive``, 0.0 for the other
-    class, NaN where missing."""
-    if positive is None:
-        return np.asarray(y, dtype=np.float64)
-    y = np.asarray(y)
-    missing = _missing(y)
-    return np.where(missing, np.nan, y == positive).astype(np.float64)
 
 
 def class_codes(y, classes):
@@ -409,4 +400,4 @@ def _predict_partition(block, position, tasks, coef, intercept, unseen=("error",
                      index=block.index, dtype=np.float64)
 
 
-__all__ = ["as_binary", "class_codes", "decision", "fit_statistics", "map_result", "offset_blocks"]
+__all__ = ["class_codes", "decision", "fit_statistics", "map_result", "offset_blocks"]

@@ -11,7 +11,8 @@ in-memory number of Newton steps (raw School: 6; FISTA, one pass per iteration, 
 
 FISTA (``solver="fista"``) needs ``value`` and ``gradient`` at points that
 are linear in the coefficients. Here a "prediction" is the point ``(W, b)`` itself
-(:class:`_Point`, with the vector-space operations FISTA applies to predictions);
+(:class:`mtlreg._dask.rows._Point`, with the vector-space operations FISTA applies to
+predictions);
 ``value`` and ``gradient`` at a point are computed together, in one map-reduce over
 the partitions (each partition: its rows' predictions, losses and the per-task
 gradient sums; then a tree sum), and cached on the point. One FISTA iteration is
@@ -32,26 +33,8 @@ from scipy.special import expit
 from .._kernels import dense as _kernels
 from .._tasks.layout import task_codes
 from ..datafits import QuadraticModel, _stack
-from .fit import _FAN_IN, as_binary
-
-
-class _Point:
-    """``(W, b)`` as FISTA's prediction: supports ``+``, ``-`` and scalar ``*``."""
-
-    def __init__(self, W, b):
-        self.W, self.b = W, b
-        self.cache = None
-
-    def __add__(self, other):
-        return _Point(self.W + other.W, self.b + other.b)
-
-    def __sub__(self, other):
-        return _Point(self.W - other.W, self.b - other.b)
-
-    def __mul__(self, scalar):
-        return _Point(scalar * self.W, scalar * self.b)
-
-    __rmul__ = __mul__
+from .fit import _FAN_IN, class_codes
+from .rows import _Point
 
 
 class DistributedLogistic:
@@ -59,10 +42,10 @@ class DistributedLogistic:
 
     curvature = 0.25
 
-    def __init__(self, layout, blocks, positive):
+    def __init__(self, layout, blocks, classes):
         self.layout = layout
         self.blocks = blocks
-        self.positive = positive
+        self.classes = classes
         self.scale = layout.lambdas / layout._n_t  # c_it = s_i * scale_t
         self.tasks = None if layout.layout == "shared" else layout.labels
         self.n_passes = 0
@@ -76,7 +59,7 @@ class DistributedLogistic:
             offset = Z.b - np.einsum("tj,jt->t", mu, Z.W)  # intercepts in raw coordinates
             part = dask.delayed(_block_pass, pure=True)
             args = (np.ascontiguousarray(Z.W.T), offset, self.scale, self.tasks,
-                    self.positive)
+                    self.classes)
             parts = [part(block, *args) for block in self.blocks]
             add = dask.delayed(_sum, pure=True)
             while len(parts) > 1:
@@ -127,7 +110,7 @@ class DistributedLogistic:
         offset = Z.b - np.einsum("tj,jt->t", mu, Z.W)
         part = dask.delayed(_block_hessian, pure=True)
         parts = [part(block, np.ascontiguousarray(Z.W.T), offset, self.scale, self.tasks,
-                      self.positive) for block in self.blocks]
+                      self.classes) for block in self.blocks]
         add = dask.delayed(_sum, pure=True)
         while len(parts) > 1:
             parts = [add(parts[i:i + _FAN_IN]) for i in range(0, len(parts), _FAN_IN)]
@@ -151,15 +134,24 @@ class DistributedLogistic:
         return QuadraticModel(self.layout, H, HV - g, const)
 
 
+    def separation_summary(self, W, b):
+        """The rows' verdict for the estimators' separation check (one pass):
+        :meth:`mtlreg._dask.rows.DistributedRows.separation_summary`."""
+        from .rows import DistributedRows
+
+        return DistributedRows(self.layout, self.blocks, "logistic",
+                               classes=self.classes).separation_summary(W, b)
+
+
 def _sum(parts):
     return (sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts))
 
 
-def _block_hessian(block, coefT, offset, scale, tasks, positive):
+def _block_hessian(block, coefT, offset, scale, tasks, classes):
     """Per task ``sum v x x^T``, ``sum v x``, ``sum v`` over one row block, with the
     Newton weights ``v = c p (1 - p)`` at the linear predictor ``X W + offset``."""
     features, task_ids, y, s = block
-    y = as_binary(y, positive)
+    y = class_codes(y, classes)
     T, d = coefT.shape
     Xd = features.toarray() if sp.issparse(features) else np.asarray(features)
     Xd = Xd.astype(np.float64, copy=False)
@@ -184,10 +176,10 @@ def _block_hessian(block, coefT, offset, scale, tasks, positive):
     return Sxx, Sx, S
 
 
-def _block_pass(block, coefT, offset, scale, tasks, positive):
+def _block_pass(block, coefT, offset, scale, tasks, classes):
     """Loss sum, ``raw^T R`` (as ``(T, d)``) and ``sum R`` per task on one row block."""
     features, task_ids, y, s = block
-    y = as_binary(y, positive)
+    y = class_codes(y, classes)
     T, d = coefT.shape
     if task_ids is None:  # shared design: Z = X W + offset
         Y = y.reshape(features.shape[0], -1)

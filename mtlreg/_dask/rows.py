@@ -1,9 +1,11 @@
-r"""The per-row datafits on Dask data: Poisson (with an offset), Huber and the multinomial
-(softmax) loss, every evaluation one distributed pass.
+r"""The per-row datafits on Dask data: the multinomial (softmax) loss, Poisson (with an
+offset) and Huber, every evaluation one distributed pass. (The binary logistic loss
+has its own kernels, :mod:`mtlreg._dask.logistic`; here it serves that fit's check of
+separated classes.)
 
 One source of truth: each partition builds the in-memory datafit of the loss
-(:class:`mtlreg.datafits.Poisson`, :class:`~mtlreg.datafits.Huber`,
-:class:`~mtlreg.datafits.Multinomial`) on a layout of its own rows
+(:class:`mtlreg.datafits.Logistic`, :class:`~mtlreg.datafits.Multinomial`,
+:class:`~mtlreg.datafits.Poisson`, :class:`~mtlreg.datafits.Huber`) on a layout of its own rows
 (:class:`_RowsOfTasks`, :class:`_RowsShared`) that carries the weights and the centring
 of the whole fit -- ``c_it = lambda_t s_i / n_t`` and ``mu`` from the statistics pass
 (:mod:`mtlreg._dask.fit`), exactly those of the in-memory layout -- and returns what
@@ -12,7 +14,8 @@ partitions (tree-summed, fan-in ``_FAN_IN``):
 
 * the value ``F``, the gradient ``A^T R`` (``(d, T)`` and ``(T,)``): one pass per
   evaluation point (FISTA: one per iteration and backtracking step, cached on the
-  point, :class:`mtlreg._dask.logistic._Point`);
+  point, :class:`_Point`: FISTA's "prediction" is the point ``(W, b)`` itself, with
+  the vector-space operations FISTA applies to predictions);
 * proximal Newton's quadratic model: the Hessian blocks ``H_t`` (``K x K`` blocks of
   ``k x k`` for the softmax, ``k = d + 1``), ``r_t = H_t v_t - g_t`` and the constant,
   each a sum over the partitions' rows; the subproblems are solved in memory on those
@@ -26,7 +29,9 @@ partitions (tree-summed, fan-in ``_FAN_IN``):
   root finding on them.
 
 ``solver="auto"`` decides as in memory (Poisson and the softmax: proximal Newton
-unless the softmax's coupled Hessians are too large; Huber: FISTA). The Lipschitz
+unless the softmax's coupled Hessians are too large; Huber: FISTA). A Newton step
+costs about two passes (the model, the line search's evaluations), and a fit takes
+the in-memory number of Newton steps. The Lipschitz
 bound of FISTA's first step is ``curvature * max_t lambda_max(H_t)`` from the
 statistics (exact for the per-task layout's bound; for the shared design it can be
 smaller than the in-memory bound taken through the mask, a different start of the
@@ -44,7 +49,25 @@ from ..datafits import Huber, Logistic, Multinomial, Poisson, QuadraticModel
 from ..datafits._intercepts import broadcast_intercepts
 from ..datafits._multinomial import CoupledQuadratic
 from .fit import _FAN_IN, class_codes
-from .logistic import _Point
+
+
+class _Point:
+    """``(W, b)`` as FISTA's prediction: supports ``+``, ``-`` and scalar ``*``."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.cache = None
+
+    def __add__(self, other):
+        return _Point(self.W + other.W, self.b + other.b)
+
+    def __sub__(self, other):
+        return _Point(self.W - other.W, self.b - other.b)
+
+    def __mul__(self, scalar):
+        return _Point(scalar * self.W, scalar * self.b)
+
+    __rmul__ = __mul__
 
 
 # ------------------------------------------------------ a partition's layout
@@ -167,6 +190,19 @@ def _huber_intercept(df, b):
     return np.stack(df._intercept_problem(b))
 
 
+def _wrong_counts(df, W, b):
+    """Per task: the labelled rows that ``(W, b)`` does not classify strictly right (the
+    estimators' test of perfectly separated classes)."""
+    layout = df.layout
+    if isinstance(layout, ClassLayout):
+        Zs = layout.by_class(layout.matvec(W, b))
+        runner_up = np.sort(Zs, axis=1)[:, -2]
+        right = (np.argmax(Zs, axis=1) == layout.labels) & (np.max(Zs, axis=1) > runner_up)
+        return layout.task_sums(((~right) & (layout.weights > 0)).astype(float))
+    margin = (2.0 * layout.y - 1.0) * layout.matvec(W, b)
+    return layout._task_sums(((margin <= 0) & (layout.c > 0)).astype(float))
+
+
 def _add(parts):
     return tuple(sum(p[i] for p in parts) for i in range(len(parts[0]))) \
         if isinstance(parts[0], tuple) else sum(parts)
@@ -271,6 +307,14 @@ class DistributedRows:
         top = float(np.max(self.stats.lambdas, initial=0.0))
         return self.epsilon * top if self.kind == "huber" else top
 
+    def separation_summary(self, W, b):
+        """The rows' verdict for the estimators' separation check: one row per task,
+        classified right (a margin of one) when every labelled row of the task is, wrong
+        otherwise (:class:`SeparationSummary`; one pass)."""
+        wrong = self._map(_wrong_counts, np.asarray(W, dtype=np.float64),
+                          np.asarray(b, dtype=np.float64))
+        return SeparationSummary(wrong == 0, getattr(self.layout, "n_classes", 2))
+
     # -------------------------------------------------- intercept-only problems
     def initial_intercept(self):
         if self.kind == "poisson":
@@ -340,6 +384,34 @@ class StatsClassLayout(ClassLayout):
         raise NotImplementedError("a fit from Dask holds no rows in memory")
 
 
+class SeparationSummary:
+    """One row per task, as the estimators' separation checks read a layout: label 0 (or
+    1, binary), weight 1, score ``+1`` for class 0 where ``right``, else all scores 0
+    (a tie: not right); ``matvec`` returns those scores whatever its arguments."""
+
+    def __init__(self, right, n_classes):
+        self.right, self.n_classes = np.asarray(right, dtype=bool), n_classes
+        T = len(self.right)
+        self.y, self.c = np.ones(T), np.ones(T)  # binary: label 1, margin +-1
+        self.labels, self.weights = np.zeros((T, 1), np.intp), np.ones((T, 1))
+
+    def matvec(self, W, b, once=False):
+        if self.n_classes == 2:
+            return np.where(self.right, 1.0, -1.0)
+        Z = np.zeros((len(self.right), self.n_classes))
+        Z[:, 0] = self.right
+        return Z
+
+    def by_class(self, Z):
+        return Z[:, :, None]
+
+    def task_sums(self, values):
+        return values[:, 0]
+
+    def _task_sums(self, values):
+        return values
+
+
 def _class_counts(df):
     """``(T, K)``: the weighted count of each class in each task (one partition)."""
     layout = df.layout
@@ -355,4 +427,4 @@ def multinomial_datafit(layout, blocks, classes):
     return datafit
 
 
-__all__ = ["DistributedRows", "StatsClassLayout", "multinomial_datafit"]
+__all__ = ["DistributedRows", "SeparationSummary", "StatsClassLayout", "multinomial_datafit"]

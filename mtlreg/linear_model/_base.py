@@ -182,7 +182,7 @@ class MultiTaskLinearModel(BaseEstimator):
             from .._dask.logistic import DistributedLogistic
 
             self._check_task_classes(layout.target_means(), tasks)
-            datafit = DistributedLogistic(layout, blocks, self.classes_[1])
+            datafit = DistributedLogistic(layout, blocks, self.classes_)
             return layout, self._make_datafit(datafit), tasks
         offsets = _dask.offset_blocks(self, X, offset, len(blocks))
         datafit = rows.DistributedRows(layout, blocks, self._loss, offsets=offsets,
@@ -350,6 +350,9 @@ class MultiTaskLinearModel(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.stop_crit_ = result.stop_crit
         self.objective_ = result.objective
+        rows = getattr(datafit, "datafit", datafit)  # from Dask: the rows' verdict, one pass
+        if hasattr(rows, "separation_summary") and not self._penalty_is_coercive():
+            layout = rows.separation_summary(W, result.b)
         self._check_solution(layout, W, result.b, tasks)
         return self
 

@@ -383,13 +383,6 @@ def test_fista_with_backtracking_reaches_newton_solution():
     np.testing.assert_allclose(fista.coef_, newton.coef_, atol=1e-5)
 
 
-def test_dask_input_is_refused():
-    dask_array = pytest.importorskip("dask.array")
-    X, Y, _, _, _ = count_data("shared", seed=11)
-    with pytest.raises(ValueError, match="loss='poisson'.*cannot fit from a Dask"):
-        mtlreg.GroupLassoRegressor(loss="poisson").fit(dask_array.from_array(X),
-                                                       dask_array.from_array(Y))
-
 
 # ------------------------------------------------------------------ scikit-learn
 # check_regressor_multioutput draws its targets with make_regression, negative ones

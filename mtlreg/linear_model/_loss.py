@@ -25,8 +25,8 @@ Each enters the objective as ``sum_t lambda_t / n_t sum_{i in t} s_i l(y_it, x_i
 + b_t)`` (:mod:`mtlreg._tasks.layout`). The Poisson and Huber losses are solved by
 proximal Newton (``"newton"``; ``"auto"`` for Poisson) or FISTA (``"fista"``; ``"auto"``
 for Huber); ADMM and BCD, and the direct solve of the quadratic penalties, need the
-squared loss. Fits from Dask
-collections take the squared loss only.
+squared loss. Fits from Dask collections take every loss (:mod:`mtlreg._dask.rows`;
+the ``offset`` partitioned like ``X``); the ``*CV`` twins from Dask the squared loss only.
 """
 
 import inspect
@@ -52,7 +52,7 @@ LOSS_DOC = """loss : {"squared_error", "poisson", "huber"}, default="squared_err
         the ``offset`` of ``fit``; ``predict`` returns the mean ``exp(z + o)`` and
         ``score`` is ``D^2``, as :class:`~sklearn.linear_model.PoissonRegressor`).
         ``"huber"``: ``r^2 / 2`` for ``|r| <= epsilon``, ``epsilon |r| - epsilon^2 / 2``
-        beyond (``r = y - z``). ADMM and BCD need the squared loss; fits from Dask too.
+        beyond (``r = y - z``). ADMM and BCD need the squared loss.
     epsilon : float, default=1.35
         The Huber threshold, in the units of ``y`` (``loss="huber"`` only): not scale
         invariant, scale it with ``y`` (or standardise ``y``).

@@ -165,7 +165,15 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", default=OUT)
     args = parser.parse_args()
+    # threadpoolctl limits only the libraries loaded when it is called: import scikit-learn's
+    # compiled losses (its OpenMP runtime) and mtlreg first, or PoissonRegressor runs its
+    # OpenMP loops on every core (one 40 x 10 fit: 0.28-0.42 s instead of 3-7 ms on this
+    # loaded 2-core machine)
+    import sklearn.linear_model  # noqa: F401
+    from sklearn._loss import _loss  # noqa: F401
     from threadpoolctl import threadpool_limits
+
+    import mtlreg  # noqa: F401
 
     with threadpool_limits(1):
         run(args)

@@ -382,6 +382,42 @@ def map_result(Z, fn, *args, ndim_out=None, dtype=np.float64):
     return Z.map_blocks(fn, *args, dtype=dtype)
 
 
+def poisson_mean(Z, offset):
+    """The lazy mean ``exp(Z + offset)`` of a Poisson model's decision ``Z`` on Dask input;
+    ``offset`` a Dask collection partitioned like ``X`` (added partition by partition,
+    by position), ``(n_samples,)`` or, in the shared layout, ``Z``'s shape."""
+    if offset is None:
+        return map_result(Z, np.exp)
+    if not hasattr(offset, "__dask_graph__"):
+        raise TypeError("With X a Dask collection, offset must be a Dask collection "
+                        f"partitioned like X; got {type(offset).__name__}.")
+    if _is_series(Z):
+        import dask.dataframe as dd
+
+        add = dask.delayed(_exp_add_partition, pure=True)
+        parts = _partitions(offset, Z.npartitions, "offset")
+        return dd.from_delayed([add(z, o) for z, o in zip(Z.to_delayed(), parts)],
+                               meta=Z._meta, verify_meta=False)
+    off = _to_array(offset, "offset")
+    if off.shape[0] != Z.shape[0] or not (off.ndim == 1 or off.shape == Z.shape):
+        raise ValueError(f"offset has shape {off.shape}: expected ({Z.shape[0]},)"
+                         + (f" or {Z.shape}" if Z.ndim == 2 else "") + ".")
+    off = off.rechunk((Z.chunks[0],) + tuple((s,) for s in off.shape[1:]))
+    if off.ndim == 1 and Z.ndim == 2:
+        off = off[:, None]
+    return np.exp(Z + off)
+
+
+def _exp_add_partition(z, o):
+    import pandas as pd
+
+    o = np.asarray(o.to_numpy() if hasattr(o, "to_numpy") else o, dtype=np.float64).ravel()
+    if o.shape != (len(z),):
+        raise ValueError(f"offset has a partition of {o.shape[0]} rows where X has {len(z)}: "
+                         "offset must be partitioned like X.")
+    return pd.Series(np.exp(z.to_numpy() + o), index=z.index, dtype=np.float64)
+
+
 def _predict_shared(block, coef, intercept, ravel):
     Z = np.asarray(block @ coef.T) + intercept
     return Z.ravel() if ravel else Z
@@ -400,4 +436,5 @@ def _predict_partition(block, position, tasks, coef, intercept, unseen=("error",
                      index=block.index, dtype=np.float64)
 
 
-__all__ = ["class_codes", "decision", "fit_statistics", "map_result", "offset_blocks"]
+__all__ = ["class_codes", "decision", "fit_statistics", "map_result", "offset_blocks",
+           "poisson_mean"]

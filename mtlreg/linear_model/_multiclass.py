@@ -40,7 +40,9 @@ Classes: ``classes_`` is the union of the labels of every task. With free interc
 ``b_tk = -inf``): else a ``ValueError`` names the tasks. ``intercept_reg = s > 0`` fits
 them: it adds ``s / 2 sum_k sum_t lambda_t (b_tk - b_bar_k)^2`` with ``b_bar_k`` free
 (:class:`ClassShrunk`), the binary term of every class. ``fit_intercept=False`` fits
-them too. Dask input is binary only.
+them too. From Dask input the fit is the same (:mod:`mtlreg._dask.rows`: the classes found
+by one pass over the partitions, the ``K x K`` Hessian blocks summed partition by
+partition); predictions with ``K > 2`` classes need in-memory input.
 
 Unseen tasks (``unseen_tasks="shared"``, where the estimator has it): the binary rule
 per class. Class ``k`` of a task not seen in ``fit`` gets the score ``x . w_bar_k +
@@ -163,7 +165,8 @@ def doc_section(kind, has_notes, unseen=False):
     fits a task that lacks a class: with :math:`s` = ``intercept_reg`` the term
     :math:`\frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2` shrinks each
     class's intercepts toward their own :math:`\bar b_k` (``shared_intercept_[k]``).
-    Dask input is for two classes only.""" + (_UNSEEN_DOC if unseen else "") + """ ``K = 2`` is
+    Fits from Dask input take ``K > 2`` classes too; their predictions need in-memory
+    input.""" + (_UNSEEN_DOC if unseen else "") + """ ``K = 2`` is
     the binary model above, unchanged.
 """
 

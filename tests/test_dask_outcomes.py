@@ -112,9 +112,11 @@ def test_per_task_frame_equals_in_memory(Est, params, loss, extra):
     fit_kw = {k: _dd(v) for k, v in fit_kw.items()}
     got = Est(**kw).fit(_dd(X), _dd(y), sample_weight=_dd(frame["w"]), **fit_kw)
     _assert_same(ref, got)
-    # the lazy prediction (the mean exp(z) for Poisson) equals the in-memory one
-    np.testing.assert_allclose(np.asarray(got.predict(_dd(X)).compute()), ref.predict(X),
-                               rtol=1e-8)
+    # the lazy prediction (Poisson: the mean exp(z + offset), the offset partitioned like
+    # X) equals the in-memory one (observed 1e-13 relative)
+    pred_kw = dict(offset=frame["offset"]) if loss == "poisson" else {}
+    lazy = got.predict(_dd(X), **{k: _dd(v) for k, v in pred_kw.items()})
+    np.testing.assert_allclose(np.asarray(lazy.compute()), ref.predict(X, **pred_kw), rtol=1e-8)
 
 
 @pytest.mark.parametrize("loss, extra", LOSSES, ids=[name for name, _ in LOSSES])
@@ -127,6 +129,9 @@ def test_shared_array_with_missing_labels_equals_in_memory(Est, params, loss, ex
     fit_kw = {k: _chunks(v) for k, v in fit_kw.items()}
     got = Est(**kw).fit(_chunks(X), _chunks(Ys[loss]), sample_weight=_chunks(w), **fit_kw)
     _assert_same(ref, got)
+    lazy = got.predict(_chunks(X), **fit_kw).compute()  # (n, T); Poisson: offset (n,)
+    np.testing.assert_allclose(lazy, ref.predict(X, **({"offset": offset} if fit_kw else {})),
+                               rtol=1e-8)
 
 
 @pytest.mark.parametrize("Est, params", CLASSIFIERS, ids=[c.__name__ for c, _ in CLASSIFIERS])
@@ -154,6 +159,10 @@ def test_shared_offset_per_task_column():
     ref = GroupLassoRegressor(**kw).fit(X, Ys["poisson"], offset=offsets)
     got = GroupLassoRegressor(**kw).fit(_chunks(X), _chunks(Ys["poisson"]), offset=_chunks(offsets))
     _assert_same(ref, got)
+    np.testing.assert_allclose(got.predict(_chunks(X), offset=_chunks(offsets)).compute(),
+                               ref.predict(X, offset=offsets), rtol=1e-8)
+    with pytest.raises(TypeError, match="offset must be a Dask collection partitioned like X"):
+        got.predict(_chunks(X), offset=offsets)
 
 
 def test_multiclass_task_lacking_a_class():

@@ -39,7 +39,7 @@ from ..datafits import make_datafit
 from ..datafits._huber import Huber
 from ..datafits._poisson import Poisson
 from ..utils._messages import format_tasks
-from ..utils.validation import Interval, StrOptions
+from ..utils.validation import Interval, StrOptions, is_dask_collection
 
 LOSSES = {"squared_error": "squared", "poisson": "poisson", "huber": "huber"}
 FIRST_AND_SECOND_ORDER = ("auto", "fista", "newton")
@@ -177,6 +177,10 @@ def mean_of(Z, offset, loss):
         if offset is not None:
             raise ValueError("offset is an argument of loss='poisson' only.")
         return Z
+    if is_dask_collection(Z):  # lazy, from Dask input (offset: partitioned like X)
+        from .._dask.fit import poisson_mean
+
+        return poisson_mean(Z, offset)
     if offset is not None:
         offset = check_offset(offset, Z.shape, "shared" if Z.ndim == 2 else "blocks")
         Z = Z + (offset[:, None] if offset.ndim == 1 and Z.ndim == 2 else offset)

@@ -233,3 +233,19 @@ def test_refusals_name_what_is_refused():
     clf = GroupLassoClassifier(task_column="task").fit(Xd, _dd(frame["label"]))
     with pytest.raises(ValueError, match="predictions from Dask collections are binary only"):
         clf.predict(Xd)
+
+
+def test_empty_partitions():
+    """Partitions without rows (e.g. after a filter) add nothing: the softmax layout of an
+    empty partition could not be built (ValueError from a (0, -1) reshape) before."""
+    frame = _per_task(seed=10)
+    X = frame[["task"] + [f"x{j}" for j in range(D)]]
+    ddf = _dd(frame).map_partitions(lambda part: part[part.index < 80])  # 80, 0, 0 rows
+    ddf = dd.concat([ddf, dd.from_pandas(frame.iloc[80:], npartitions=2)])
+    Xd = ddf[["task"] + [f"x{j}" for j in range(D)]]
+    kw = dict(task_column="task", alpha=0.01, **TIGHT)
+    ref = GroupLassoClassifier(**kw).fit(X, frame["label"])
+    _assert_same(ref, GroupLassoClassifier(**kw).fit(Xd, ddf["label"]))
+    kw = dict(kw, loss="poisson")
+    ref = GroupLassoRegressor(**kw).fit(X, frame["count"], offset=frame["offset"])
+    _assert_same(ref, GroupLassoRegressor(**kw).fit(Xd, ddf["count"], offset=ddf["offset"]))

@@ -113,6 +113,11 @@ def _datafit_of(block, offset, spec, few=None):
     """The in-memory datafit of ``spec``'s loss on the rows of ``block``."""
     kind, tasks, scale, mu, lambdas, fit_intercept, classes, epsilon = spec
     features, task_ids, y, s = block
+    if features.shape[0] == 0:  # an empty partition: one row of weight zero, adding nothing
+        features, s = np.zeros((1, features.shape[1])), np.zeros(1)
+        y = np.full((1,) + np.shape(y)[1:], np.nan)
+        task_ids = None if task_ids is None else np.asarray(tasks[:1])
+        offset = None if offset is None else np.zeros((1,) + np.shape(offset)[1:])
     y = class_codes(y, classes)
     w = np.ones(features.shape[0]) if s is None else s
     if task_ids is None:

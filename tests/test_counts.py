@@ -304,9 +304,9 @@ def test_predict_score_and_cv_deviance():
     assert 0.05 < est.score(X, y) < 1
     cv = mtlreg.GroupLassoRegressorCV(loss="poisson", n_alphas=5, cv=3, **est_kw).fit(X, y)
     assert cv.estimator_.loss == "poisson"
-    assert cv.mse_path_.shape == (5, 3)
+    assert cv.deviance_path_.shape == (5, 3)  # named after the loss (test_cv_outcomes)
     # the path holds mean Poisson deviances: recompute the chosen one on a fold
-    assert np.all(cv.mse_path_ > 0)
+    assert np.all(cv.deviance_path_ > 0)
     ref = mean_poisson_deviance(y, cv.predict(X))
     assert cv.estimator_._test_loss(X, y) == pytest.approx(ref, rel=1e-12)
 

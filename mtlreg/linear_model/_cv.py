@@ -17,11 +17,17 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..model_selection import default_cv
 from ..utils.validation import Interval, _fit_context, fit_or_restore, is_dask_collection
+from ._loss import check_offset, internal_loss, refuse_offset
 from ._path import _check_grid_args, _grid, regularization_path
+
+# the name of the path of test losses, after what it holds (the classifiers':
+# log_loss_path_); mse_path_ as scikit-learn's LassoCV for the squared error
+_PATH_NAMES = {"squared": "mse_path_", "poisson": "deviance_path_", "huber": "huber_path_"}
+_ALL_PATHS = (*_PATH_NAMES.values(), "log_loss_path_")
 
 _CV_PARAMS = {
     "alphas": None,
@@ -56,13 +62,13 @@ class _MultiTaskCVBase(BaseEstimator):
         return self._estimator_class(**{n: getattr(self, n) for n in names
                                         if n not in ("self", "verbose") and hasattr(self, n)})
 
-    def _second_grid(self, base, X, y, sample_weight):
+    def _second_grid(self, base, X, y, sample_weight, offset):
         if self._second is None:
             return None
         name, cv_name, default = self._second
         values = getattr(self, cv_name)
         if values is None and callable(default):
-            values = default(base, X, y, sample_weight)
+            values = default(base, X, y, sample_weight, offset)
         elif values is None:
             values = default
         values = np.atleast_1d(values)
@@ -73,13 +79,21 @@ class _MultiTaskCVBase(BaseEstimator):
         return name, [float(v) for v in values]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Choose the parameters by cross-validation, then refit on all the data."""
-        return fit_or_restore(self, self._fit, X, y, sample_weight)
+    def fit(self, X, y, sample_weight=None, offset=None):
+        """Choose the parameters by cross-validation, then refit on all the data.
 
-    def _fit(self, X, y, sample_weight):
+        ``X``, ``y``, ``sample_weight`` and ``offset`` as for the estimator's ``fit``;
+        ``offset`` (``loss="poisson"`` only) is sliced per fold like ``sample_weight``:
+        each fold's path is fitted with its training rows' offset and scored (mean
+        Poisson deviance of ``exp(z + offset)``) with its test rows' offset; the grids
+        of ``alpha`` and the refit use it on all the rows.
+        """
+        return fit_or_restore(self, self._fit, X, y, sample_weight, offset)
+
+    def _fit(self, X, y, sample_weight, offset=None):
         base = self._base_estimator()
-        dask_input = any(is_dask_collection(a) for a in (X, y, sample_weight))
+        refuse_offset(base, offset, type(self).__name__)
+        dask_input = any(is_dask_collection(a) for a in (X, y, sample_weight, offset))
         if dask_input:
             self._check_dask_support(base)
             from .._dask import cv as _dask_cv
@@ -90,14 +104,15 @@ class _MultiTaskCVBase(BaseEstimator):
             Xg, yg, swg = data, None, None
         else:
             X, y, sample_weight = _indexable(X), _indexable(y), _indexable(sample_weight)
+            offset = _checked_offset(base, X, y, offset)
             Xg, yg, swg = X, y, sample_weight
             folds = _Folds(self, base, X, y)  # split once, after the first validation
         # intercept_regs: one search per value (the same folds), the best of all kept
         regs = self._intercept_reg_grid(base)
         runs = [base] if regs is None else [clone(base).set_params(intercept_reg=v)
                                             for v in regs]
-        searches = [self._search(run, X, y, sample_weight, (Xg, yg, swg), folds, dask_input)
-                    for run in runs]
+        searches = [self._search(run, X, y, sample_weight, offset, (Xg, yg, swg), folds,
+                                 dask_input) for run in runs]
         r = int(np.argmin([path.mean(axis=-1).min() for _, _, _, path in searches]))
         base, (grids, second, values, path) = runs[r], searches[r]
         mean = path.mean(axis=-1)
@@ -111,7 +126,8 @@ class _MultiTaskCVBase(BaseEstimator):
                 if hasattr(base, name):
                     setattr(self.estimator_, name, getattr(base, name))
         else:
-            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight)
+            self.estimator_ = clone(base).set_params(**best).fit(X, y, sample_weight,
+                                                                 offset=offset)
         self.alpha_ = best["alpha"]
         if second is None:
             grids, path = grids[0], path[0]
@@ -146,10 +162,10 @@ class _MultiTaskCVBase(BaseEstimator):
             est._check_intercept_reg()
         return [float(v) for v in values]
 
-    def _search(self, base, X, y, sample_weight, data, folds, dask_input):
+    def _search(self, base, X, y, sample_weight, offset, data, folds, dask_input):
         """``(grids (G, A), second, its values, test losses (G, A, n_folds))`` for ``base``."""
         Xg, yg, swg = data
-        second = self._second_grid(base, Xg, yg, swg)
+        second = self._second_grid(base, Xg, yg, swg, offset)
         values = [None] if second is None else second[1]
         # the grids come from the full data (as in scikit-learn's LinearModelCV)
         if self.alphas is None:
@@ -157,6 +173,7 @@ class _MultiTaskCVBase(BaseEstimator):
             for value in values:
                 est = clone(base) if second is None else clone(base).set_params(
                     **{second[0]: value})
+                est._offset = offset  # alpha_max with the offset (read by the datafit)
                 layout, datafit, _ = est._prepare(Xg, yg, swg)
                 G0 = est._null_model(layout, datafit)[2]
                 grids.append(_grid(est, datafit, G0, self.n_alphas, self.eps))
@@ -172,7 +189,7 @@ class _MultiTaskCVBase(BaseEstimator):
         else:
             losses = Parallel(n_jobs=self.n_jobs, verbose=self.verbose)(
                 delayed(_fold_losses)(base, X, y, sample_weight, train, test, grids,
-                                      second, self.verbose)
+                                      second, self.verbose, offset)
                 for train, test in folds.get()
             )
         return grids, second, values, np.stack(losses, axis=-1)
@@ -183,7 +200,10 @@ class _MultiTaskCVBase(BaseEstimator):
         if base._loss == "squared" and (self.cv is None or (
                 isinstance(self.cv, Integral) and not isinstance(self.cv, bool))):
             return
-        reason = ("the logistic loss has no sufficient statistics"
+        loss = (f"loss={base.loss!r}" if hasattr(base, "loss")
+                else f"the {base._loss} loss")
+        reason = (f"{loss} has no sufficient statistics (its test losses need the rows; "
+                  "from Dask the *CV twins take the squared loss only)"
                   if base._loss != "squared" else
                   "a custom cv splits rows held in memory (from Dask only cv=None or an "
                   "int, the default task-stratified / K-fold splits, are supported)")
@@ -196,7 +216,28 @@ class _MultiTaskCVBase(BaseEstimator):
         )
 
     def _set_path(self, path):
-        setattr(self, self._path_name, path)
+        for other in _ALL_PATHS:  # a previous fit's, under another loss's name
+            self.__dict__.pop(other, None)
+        setattr(self, self._path_name(), path)
+
+    def _path_name(self):
+        """The fitted attribute holding the test losses: ``mse_path_`` (squared error),
+        ``deviance_path_`` (``loss="poisson"``), ``huber_path_`` (``loss="huber"``),
+        ``log_loss_path_`` (classifiers)."""
+        if hasattr(self, "predict_proba"):
+            return "log_loss_path_"
+        return _PATH_NAMES[internal_loss(self)]
+
+    def __getattr__(self, name):
+        # only for attributes not found: the path under another loss's name gets an
+        # error saying where it is (e.g. mse_path_ after loss="poisson")
+        held = [n for n in _ALL_PATHS if n in self.__dict__] if name in _ALL_PATHS else []
+        if held:
+            loss = getattr(self, "loss", None)
+            raise AttributeError(f"{type(self).__name__} has no {name}: its test losses "
+                                 + (f"(loss={loss!r}) " if loss is not None else "")
+                                 + f"are in {held[0]}.")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def predict(self, X):
         """Predict with the refitted model ``estimator_``."""
@@ -208,9 +249,22 @@ class _MultiTaskCVBase(BaseEstimator):
         check_is_fitted(self)
         return self.estimator_.score(X, y, sample_weight)
 
-    def __sklearn_tags__(self):
-        tags = self._estimator_class().__sklearn_tags__()
-        return tags
+    def __sklearn_tags__(self):  # the tuned estimator's, with these parameters (its loss)
+        return self._base_estimator().__sklearn_tags__()
+
+
+class _RegressorCVMethods:
+    def predict(self, X, offset=None):
+        """Predict with the refitted model ``estimator_`` (``loss="poisson"``: the mean
+        ``exp(z + offset)``; ``offset`` as for the estimator's ``predict``)."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X, offset)
+
+    def score(self, X, y, sample_weight=None, offset=None):
+        """Score of the refitted model ``estimator_``: R^2 (``loss="poisson"``: D^2, with
+        the ``offset``)."""
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, sample_weight, offset)
 
 
 class _ClassifierCVMethods:
@@ -250,6 +304,18 @@ class _Folds:
         return self.folds
 
 
+def _checked_offset(base, X, y, offset):
+    """The ``offset`` as a float array, its shape checked against all the rows (before
+    any split: a fold would see a slice of the wrong shape)."""
+    if offset is None:
+        return None
+    n, y_shape = _num_samples(X), np.shape(y)
+    if getattr(base, "task_column", None) is not None:
+        return check_offset(offset, (n,), "blocks")
+    T = y_shape[1] if len(y_shape) == 2 else 1
+    return check_offset(offset, (n, T), "shared")
+
+
 def _indexable(a):
     """Something ``_safe_indexing`` can split by rows: arrays, DataFrames, CSR matrices."""
     if a is None or hasattr(a, "iloc"):
@@ -269,18 +335,24 @@ def _statistics_fold_losses(base, train, test, grids, second, verbose=0):
     return test_losses(path, test, grids)
 
 
-def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=0):
-    """Loss on the test part of every solution of the path fitted on the train part."""
+def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=0,
+                 offset=None):
+    """Loss on the test part of every solution of the path fitted on the train part
+    (``offset``, ``loss="poisson"``: sliced as ``sample_weight``)."""
     sw_train = None if sample_weight is None else _safe_indexing(sample_weight, train)
     X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
     sw_test = None if sample_weight is None else np.asarray(
         _safe_indexing(sample_weight, test), dtype=float)
+    off_train, off_test = (None, None) if offset is None else (offset[train], offset[test])
     path = regularization_path(
         base, _safe_indexing(X, train), _safe_indexing(y, train),
-        sample_weight=sw_train, alphas=grids, second=second, verbose=verbose,
+        sample_weight=sw_train, offset=off_train, alphas=grids, second=second,
+        verbose=verbose,
     )
     est = clone(base)
+    est._offset = off_train
     est._prepare(_safe_indexing(X, train), _safe_indexing(y, train), sw_train)
+    del est._offset
     est.tasks_ = path.tasks
     est.n_tasks_ = len(path.tasks)
     losses = np.empty(grids.shape)
@@ -289,7 +361,8 @@ def _fold_losses(base, X, y, sample_weight, train, test, grids, second, verbose=
             # through _set_coef: the dirty model's parts too (its shared model for
             # unseen tasks)
             est._set_coef(path.extra["variables"][g, a], path.intercepts[g, a])
-            losses[g, a] = est._test_loss(X_test, y_test, sw_test)
+            losses[g, a] = (est._test_loss(X_test, y_test, sw_test) if off_test is None
+                            else est._test_loss(X_test, y_test, sw_test, offset=off_test))
     return losses
 
 
@@ -324,7 +397,8 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
         constraints[second[1]] = ["array-like", None]
     name = estimator_class.__name__ + "CV"
     __init__.__qualname__ = f"{name}.__init__"
-    path_name = "log_loss_path_" if is_classifier else "mse_path_"
+    path_doc = ("log_loss_path_ : ndarray" if is_classifier else
+                "mse_path_, deviance_path_, huber_path_ : ndarray")
     tuned_doc = "``alpha``" + (f" and ``{second[0]}``" if second else "")
     second_attr = (f"\n    {second[0]}_ : float\n        The chosen ``{second[0]}``."
                    if second else "")
@@ -382,17 +456,22 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
         ``alphas_`` and the path.
     alphas_ : ndarray
         The grid(s) of ``alpha`` ({grid_doc}).
-    {path_name} : ndarray of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)
-        Test loss of every solution on every fold.
+    {path_doc} of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)
+        Test loss of every solution on every fold{'' if is_classifier else
+        ', named after the loss (one of the three is set): mean squared error in '
+        '``mse_path_`` (``loss="squared_error"``, as :class:`~sklearn.linear_model.LassoCV`), '
+        'mean Poisson deviance in ``deviance_path_`` (``loss="poisson"``), mean Huber loss '
+        'in ``huber_path_`` (``loss="huber"``)'}.
     estimator_ : {estimator_class.__name__}
         The model refitted on all the data; ``coef_``, ``intercept_`` and the other
         fitted attributes are also set on this object.
     """
-    bases = (_ClassifierCVMethods, _MultiTaskCVBase) if is_classifier else (_MultiTaskCVBase,)
+    bases = ((_ClassifierCVMethods, _MultiTaskCVBase) if is_classifier
+             else (_RegressorCVMethods, _MultiTaskCVBase))
     namespace = {
         "__init__": __init__, "__doc__": doc, "__module__": "mtlreg",
         "_estimator_class": estimator_class, "_second": second,
-        "_parameter_constraints": constraints, "_path_name": path_name,
+        "_parameter_constraints": constraints,
     }
     return type(name, bases, namespace)
 
@@ -421,8 +500,22 @@ from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor  
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 
 
-def _relative_betas(base, X, y, sample_weight):
-    return base.compute_beta_max(X, y, sample_weight) * np.array([0.5, 0.1, 0.02])
+def _null_gradient(base, X, y, sample_weight, offset):
+    """The data term's gradient at ``W = 0`` with the ``offset`` (as ``_null_gradient`` of
+    the estimators, which takes none), on a clone: ``base`` is untouched."""
+    est = clone(base)
+    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
+    layout, datafit, _ = est._prepare(X, y, sample_weight)
+    return est._null_model(layout, datafit)[2]
+
+
+def _relative_betas(base, X, y, sample_weight, offset=None):
+    if offset is None:
+        beta_max = base.compute_beta_max(X, y, sample_weight)
+    else:  # compute_beta_max takes no offset (an offset: a regressor, loss="poisson")
+        beta_max = base._make_penalty().beta_max(
+            _null_gradient(base, X, y, sample_weight, offset))
+    return beta_max * np.array([0.5, 0.1, 0.02])
 
 
 _L1_RATIOS = ("l1_ratio", "l1_ratios", (0.2, 0.5, 0.8))
@@ -431,17 +524,24 @@ _L1_RATIOS_DOC = ("l1_ratios : array-like, default=None\n        Values of ``l1_
 _BETAS = ("beta", "betas", _relative_betas)
 _BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` to try "
               "(``None``: 0.5, 0.1 and 0.02 times ``compute_beta_max``).\n    ")
-def _relative_rhos(base, X, y, sample_weight):
+def _relative_rhos(base, X, y, sample_weight, offset=None):
     """Graph strengths relative to the curvature of the data term."""
-    layout, datafit, _ = clone(base)._prepare(X, y, sample_weight)
+    est = clone(base)
+    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
+    layout, datafit, _ = est._prepare(X, y, sample_weight)
     return datafit.lipschitz() * np.array([1.0, 0.1, 0.01])
 
 
 _RHOS = ("rho", "rhos", _relative_rhos)
 
 
-def _relative_fused_betas(base, X, y, sample_weight):
-    return base.compute_alpha_max(X, y, sample_weight) * np.array([0.3, 0.1, 0.03])
+def _relative_fused_betas(base, X, y, sample_weight, offset=None):
+    if offset is None:
+        alpha_max = base.compute_alpha_max(X, y, sample_weight)
+    else:  # compute_alpha_max takes no offset (an offset: a regressor, loss="poisson")
+        alpha_max = base._make_penalty().alpha_max(
+            _null_gradient(base, X, y, sample_weight, offset))
+    return alpha_max * np.array([0.3, 0.1, 0.03])
 
 
 _OUTLIER_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (outlier "

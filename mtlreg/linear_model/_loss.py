@@ -27,6 +27,11 @@ proximal Newton (``"newton"``; ``"auto"`` for Poisson) or FISTA (``"fista"``; ``
 for Huber); ADMM and BCD, and the direct solve of the quadratic penalties, need the
 squared loss. Fits from Dask collections take every loss (:mod:`mtlreg._dask.rows`;
 the ``offset`` partitioned like ``X``); the ``*CV`` twins from Dask the squared loss only.
+The ``*CV`` twins take the ``offset`` in memory (``fit``, ``predict``, ``score``): sliced
+per fold like ``sample_weight``, for the path fits and the test deviances, and in the
+grids of ``alpha`` (``alpha_max``) and the refit. Their path of test losses is named
+after what it holds: ``mse_path_`` (squared error), ``deviance_path_`` (mean Poisson
+deviance), ``huber_path_`` (mean Huber loss); the classifiers' ``log_loss_path_``.
 """
 
 import inspect
@@ -154,15 +159,22 @@ def check_offset(offset, shape, layout_name):
     return offset
 
 
-def loss_datafit(estimator, layout, offset, for_coordinate_descent):
-    """The datafit of the estimator's loss on ``layout``."""
+def refuse_offset(estimator, offset, name=None):
+    """An ``offset`` with a loss other than ``"poisson"`` is a ``ValueError`` naming the
+    loss (``name``: the class to name, by default the estimator's)."""
     loss = estimator._loss
     if offset is not None and loss != "poisson":
         has = (f"loss={estimator.loss!r}" if hasattr(estimator, "loss")
                else f"the {loss} loss")
         raise ValueError(
-            f"offset is an argument of loss='poisson' only; {type(estimator).__name__} has "
-            f"{has} (for weights of the rows, use sample_weight).")
+            f"offset is an argument of loss='poisson' only; {name or type(estimator).__name__} "
+            f"has {has} (for weights of the rows, use sample_weight).")
+
+
+def loss_datafit(estimator, layout, offset, for_coordinate_descent):
+    """The datafit of the estimator's loss on ``layout``."""
+    loss = estimator._loss
+    refuse_offset(estimator, offset)
     if loss == "poisson":
         shape = layout.y.shape
         return Poisson(layout, check_offset(offset, shape, layout.layout))

@@ -73,13 +73,13 @@ class MultiTaskRegressorMixin(RegressorMixin):
                                    None if sw is None else sw[seen]))
         return float(np.mean(scores))
 
-    def _test_loss(self, X, y, sample_weight=None):
+    def _test_loss(self, X, y, sample_weight=None, offset=None):
         """Mean test loss over the labelled entries (used by the ``*CV`` estimators):
-        squared error, Poisson deviance (``loss="poisson"``) or Huber loss at
-        ``epsilon`` (``loss="huber"``)."""
+        squared error, Poisson deviance (``loss="poisson"``, the mean ``exp(z + offset)``)
+        or Huber loss at ``epsilon`` (``loss="huber"``)."""
         y = self._check_y(y, len(y), per_task=self.task_column is not None)
         y = y.reshape(len(y), -1)
-        pred = self.predict(X).reshape(len(y), -1)
+        pred = self.predict(X, offset).reshape(len(y), -1)
         return _weighted_mean(pointwise_loss(y, pred, self._loss, getattr(self, "epsilon", None)),
                               sample_weight)
 

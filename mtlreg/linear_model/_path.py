@@ -29,8 +29,12 @@ class RegularizationPath:
     extra: dict = field(default_factory=dict)  # e.g. dirty model parts
 
 
-def alpha_grid(estimator, X, y, *, sample_weight=None, n_alphas=30, eps=1e-3, **params):
+def alpha_grid(estimator, X, y, *, sample_weight=None, offset=None, n_alphas=30, eps=1e-3,
+               **params):
     """Geometric grid from ``alpha_max`` down to ``eps * alpha_max`` (``n_alphas`` values).
+
+    ``offset`` (``loss="poisson"`` only) as for ``estimator.fit``: ``alpha_max`` is that
+    of the data with this offset.
 
     For quadratic penalties (mean-regularized, independent ridge), which never
     zero ``W``, the grid runs from 100 times the largest curvature of the data
@@ -39,6 +43,7 @@ def alpha_grid(estimator, X, y, *, sample_weight=None, n_alphas=30, eps=1e-3, **
     """
     est = _checked_estimator(estimator, params)
     _check_grid_args(None, n_alphas, eps)
+    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
     layout, datafit, _ = est._prepare(X, y, sample_weight)
     G0 = est._null_model(layout, datafit)[2]
     return _grid(est, datafit, G0, n_alphas, eps)
@@ -54,8 +59,8 @@ def _grid(est, datafit, G0, n_alphas, eps):
     return np.geomspace(top, top * bottom_ratio, n_alphas)
 
 
-def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_alphas=30,
-                        eps=1e-3, second=None, verbose=0):
+def regularization_path(estimator, X, y, *, sample_weight=None, offset=None, alphas=None,
+                        n_alphas=30, eps=1e-3, second=None, verbose=0):
     """Fit ``estimator`` along a grid of ``alpha`` with warm starts.
 
     The data are validated and laid out once; each solution starts from the
@@ -64,7 +69,8 @@ def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_a
     Parameters
     ----------
     estimator : an mtlreg estimator (unfitted; its other parameters are used as set).
-    X, y, sample_weight : as for ``estimator.fit``.
+    X, y, sample_weight, offset : as for ``estimator.fit`` (``offset``: ``loss="poisson"``
+        only, the grid's ``alpha_max`` then computed with it).
     alphas : array-like of shape (n_alphas,) or (n_second_values, n_alphas), optional
         Explicit grid (sorted decreasingly; one row per value of the second
         parameter if 2-D); by default ``n_alphas`` values from ``alpha_max`` down
@@ -83,6 +89,7 @@ def regularization_path(estimator, X, y, *, sample_weight=None, alphas=None, n_a
     est = _checked_estimator(estimator)
     name, values = (None, [None]) if second is None else _check_second(est, second)
     alphas = _check_grid_args(alphas, n_alphas, eps, len(values))
+    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
     layout, datafit, tasks = est._prepare(X, y, sample_weight)
     W_null, b_null, G0 = est._null_model(layout, datafit)
     scale = float(np.max(np.abs(G0), initial=0.0))

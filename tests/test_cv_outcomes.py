@@ -252,3 +252,15 @@ def test_sklearn_compatible_cv_with_other_losses(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_intercept_regs_search_with_offset():
+    """``intercept_regs`` adds a leading axis; its entry for ``intercept_reg=0`` is the
+    search without ``intercept_regs`` (same folds, same offset), exactly."""
+    X, y, off, _, _, _ = count_data(seed=10, n=150)
+    kw = dict(loss="poisson", task_column=0, n_alphas=3, cv=2)
+    both = mtlreg.GroupLassoRegressorCV(intercept_regs=[0.0, 1.0], **kw).fit(X, y, offset=off)
+    free = mtlreg.GroupLassoRegressorCV(**kw).fit(X, y, offset=off)
+    assert both.deviance_path_.shape == (2, 3, 2)
+    np.testing.assert_array_equal(both.deviance_path_[0], free.deviance_path_)
+    assert not np.allclose(both.deviance_path_[1], free.deviance_path_, rtol=1e-3)

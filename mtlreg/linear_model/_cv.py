@@ -28,6 +28,11 @@ from ._path import _check_grid_args, _grid, regularization_path
 # log_loss_path_); mse_path_ as scikit-learn's LassoCV for the squared error
 _PATH_NAMES = {"squared": "mse_path_", "poisson": "deviance_path_", "huber": "huber_path_"}
 _ALL_PATHS = (*_PATH_NAMES.values(), "log_loss_path_")
+_PATH_DOC = """, named after the loss (one of the three
+        is set): the mean squared error in ``mse_path_`` (``loss="squared_error"``, as
+        :class:`~sklearn.linear_model.LassoCV`), the mean Poisson deviance in
+        ``deviance_path_`` (``loss="poisson"``), the mean Huber loss in ``huber_path_``
+        (``loss="huber"``)"""
 
 _CV_PARAMS = {
     "alphas": None,
@@ -457,11 +462,7 @@ def _make_cv_class(estimator_class, second=None, doc_extra=""):
     alphas_ : ndarray
         The grid(s) of ``alpha`` ({grid_doc}).
     {path_doc} of shape ({'n_' + second[1] + ', ' if second else ''}n_alphas, n_folds)
-        Test loss of every solution on every fold{'' if is_classifier else
-        ', named after the loss (one of the three is set): mean squared error in '
-        '``mse_path_`` (``loss="squared_error"``, as :class:`~sklearn.linear_model.LassoCV`), '
-        'mean Poisson deviance in ``deviance_path_`` (``loss="poisson"``), mean Huber loss '
-        'in ``huber_path_`` (``loss="huber"``)'}.
+        Test loss of every solution on every fold{'' if is_classifier else _PATH_DOC}.
     estimator_ : {estimator_class.__name__}
         The model refitted on all the data; ``coef_``, ``intercept_`` and the other
         fitted attributes are also set on this object.

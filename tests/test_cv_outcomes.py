@@ -136,6 +136,32 @@ def test_log_exposure_offset_recovers_the_rates():
     assert abs(drift[0]) < 0.1 and abs(drift[1] - 0.8) < 0.1  # observed 0.006, 0.009
 
 
+@pytest.mark.parametrize("name, second", [
+    ("GroupLassoRegressorCV", None), ("DirtyRegressorCV", "betas_"),
+    ("FusedGroupLassoRegressorCV", "betas_"), ("GraphRegularizedRegressorCV", "rhos_"),
+    ("MeanRegularizedRegressorCV", "l2_regs_"), ("RobustMultiTaskRegressorCV", "betas_"),
+])
+def test_constant_offset_only_shifts_the_intercepts(name, second):
+    """Log link: an offset ``c`` on every row is the intercept ``b - c``, so the grids
+    (``alpha_max``; the default second grids: beta_max, rho from the curvature), the
+    test deviances and ``coef_`` are those without offset and ``intercept_`` moves by
+    ``-c``. Observed (tol 1e-10): grids equal to 6e-16, paths to 8.6e-8 relative
+    (dirty; others <= 3.3e-10), coef to 1.5e-11, intercepts to 4.7e-11."""
+    X, y, _, _, _, _ = count_data(seed=11, n=120)
+    kw = dict(loss="poisson", task_column=0, n_alphas=3, cv=2, tol=1e-10, max_iter=5000)
+    cls = getattr(mtlreg, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = cls(**kw).fit(X, y)
+        shifted = cls(**kw).fit(X, y, offset=np.full(len(y), 0.7))
+    np.testing.assert_allclose(shifted.alphas_, plain.alphas_, rtol=1e-12)
+    if second is not None:
+        np.testing.assert_allclose(getattr(shifted, second), getattr(plain, second), rtol=1e-12)
+    np.testing.assert_allclose(shifted.deviance_path_, plain.deviance_path_, rtol=1e-6)
+    np.testing.assert_allclose(shifted.coef_, plain.coef_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(shifted.intercept_, plain.intercept_ - 0.7, rtol=0, atol=1e-9)
+
+
 # ------------------------------------------------------------------- refusals
 @pytest.mark.parametrize("loss", ["squared_error", "huber"])
 def test_offset_with_another_loss_is_refused_and_keeps_the_previous_fit(loss):

@@ -86,8 +86,8 @@ def prefers_newton(datafit, penalty):
 
 def inner_solver(model, penalty):
     """``(name, function)`` of the solver of the penalised quadratic model."""
-    if supports_direct(model, penalty):  # ADMM from there if rounding defeats it
-        return "direct", functools.partial(direct, fallback=admm)
+    if supports_direct(model, penalty):  # ADMM (FISTA for the coupled model) if rounding defeats it
+        return "direct", functools.partial(direct, fallback=admm if supports_admm(model, penalty) else fista)
     if _split(penalty)[0] is not None:
         return "fista", fista
     if supports_admm(model, penalty):

@@ -130,8 +130,9 @@ class CoupledQuadratic:
     numbers, ``v_tk = [w_tk; b'_tk]``), ``H_t`` of shape ``(K k, K k)``. The model of
     :meth:`Multinomial.quadratic_model`; the "prediction" is ``U (T, K k)``, an
     iteration costs ``O(T K^2 k^2)``. It has no ``H`` of per-(virtual)-task blocks, so
-    the solvers that need them (ADMM, BCD, the direct solve) do not take it: proximal
-    Newton minimises it with FISTA (any penalty)."""
+    ADMM and BCD do not take it; proximal Newton solves it exactly for a quadratic
+    penalty (ridge, mean regularisation per class: :func:`mtlreg.solvers.direct.solve_coupled`,
+    one Cholesky per task) and with FISTA for any other."""
 
     exact_quadratic = True
     curvature = 1.0

@@ -9,7 +9,8 @@ one of them, warm-started at ``x`` (ADMM also at the scale of its penalty parame
 where the previous step's solve ended):
 
 * the direct solve (:mod:`.direct`) for a quadratic penalty (mean regularisation,
-  ridge): the subproblem is a linear system, solved exactly,
+  ridge): the subproblem is a linear system, solved exactly (also the softmax loss's
+  coupled model, ``K k`` unknowns per task, with the penalty per class),
 * ADMM (exact per-task solves, hardly sensitive to feature scaling) where it applies,
 * else BCD where it applies (row-separable penalties),
 * else FISTA on the Gram-form model (cheap iterations, ``O(T k^2)``; the only choice

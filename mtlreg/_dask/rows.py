@@ -25,17 +25,21 @@ partitions (tree-summed, fan-in ``_FAN_IN``):
 * the intercept-only problems (the null model, the shrunk intercepts): per task
   totals (Poisson ``sum c y``, ``sum c exp(o)``; Huber ``sum c psi(r)`` and the
   count inside the band, per Newton step of :func:`mtlreg.datafits._intercepts.task_roots`;
-  the softmax's class counts, from the classes pass), then the datafit's own scalar
-  root finding on them.
+  the softmax's weighted class counts, one pass when the datafit is built), then the
+  datafit's own scalar root finding on them. The softmax's shrunk intercepts
+  (``intercept_reg > 0``) start from FISTA on the intercepts alone, as in memory: one
+  pass per iteration.
+
+An empty partition is evaluated as one row of weight zero (it adds nothing).
 
 ``solver="auto"`` decides as in memory (Poisson and the softmax: proximal Newton
 unless the softmax's coupled Hessians are too large; Huber: FISTA). A Newton step
 costs about two passes (the model, the line search's evaluations), and a fit takes
-the in-memory number of Newton steps. The Lipschitz
-bound of FISTA's first step is ``curvature * max_t lambda_max(H_t)`` from the
-statistics (exact for the per-task layout's bound; for the shared design it can be
-smaller than the in-memory bound taken through the mask, a different start of the
-backtracking, the same minimiser); Poisson's is its null-model bound times that.
+the in-memory number of Newton steps. The Lipschitz bound of FISTA's first step is
+``curvature * max_t lambda_max(H_t)`` from the statistics (exact for the per-task
+layout's bound; for the shared design it can be smaller than the in-memory bound
+taken through the mask: a different start of the backtracking, the same minimiser);
+Poisson's is its null-model bound times that.
 Keep the data in the cluster's memory (``X = X.persist()``): every pass reads it.
 """
 

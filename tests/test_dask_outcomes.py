@@ -233,10 +233,9 @@ def test_refusals_name_what_is_refused():
     with pytest.raises(ValueError, match=r"Task\(s\) \[2\] have only zero counts"):
         est.fit(Xd, _dd(zero), sample_weight=wd)
     assert not hasattr(est, "coef_")  # failed fits leave the estimator unfitted
-    # multiclass predictions from Dask input stay refused (the fits are supported)
-    clf = GroupLassoClassifier(task_column="task").fit(Xd, _dd(frame["label"]))
-    with pytest.raises(ValueError, match="predictions from Dask collections are binary only"):
-        clf.predict(Xd)
+    with pytest.raises(TypeError, match="offset must be a Dask collection partitioned like X"):
+        GroupLassoRegressor(task_column="task", loss="poisson").fit(
+            Xd, _dd(frame["count"])).predict(Xd, offset=frame["offset"])
 
 
 def test_empty_partitions():
@@ -272,3 +271,31 @@ def test_on_local_cluster_with_worker_processes():
     _assert_same(GroupLassoClassifier(**kw).fit(X, frame["label"]), clf)
     _assert_same(GroupLassoRegressor(loss="poisson", **kw).fit(X, frame["count"],
                                                                offset=frame["offset"]), reg)
+
+
+def test_multiclass_predictions_from_dask_are_lazy_and_equal():
+    """decision_function, predict_proba, predict_log_proba, predict of a K = 3 fit on Dask
+    input: a Dask DataFrame (one column per class; predict: a Series) for a DataFrame,
+    Dask arrays otherwise, (n, T, K) in the shared layout; unseen tasks with
+    unseen_tasks="shared". Equal to the in-memory predictions (observed <= 9e-16)."""
+    frame = _per_task(seed=12)
+    X = frame[["task"] + [f"x{j}" for j in range(D)]]
+    clf = MeanRegularizedClassifier(task_column="task", unseen_tasks="shared").fit(
+        X, frame["label"])
+    X_new = X.assign(task=X["task"] + 1)  # task 3 unseen
+    for method in ("decision_function", "predict_proba", "predict_log_proba"):
+        lazy = getattr(clf, method)(_dd(X_new))
+        assert isinstance(lazy, dd.DataFrame)
+        np.testing.assert_allclose(lazy.compute().to_numpy(), getattr(clf, method)(X_new),
+                                   rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(clf.predict(_dd(X_new)).compute().to_numpy(), clf.predict(X_new))
+    Xa = X.to_numpy(dtype=float)
+    clf = GroupLassoClassifier(task_column=0).fit(Xa, frame["label"])
+    np.testing.assert_allclose(clf.predict_proba(_chunks(Xa)).compute(), clf.predict_proba(Xa),
+                               rtol=1e-12, atol=1e-15)
+    Xs, Ys, _, _ = _shared()
+    clf = GroupLassoClassifier().fit(Xs, Ys["multinomial"])
+    lazy = clf.predict_proba(_chunks(Xs))
+    assert lazy.shape == (N, T, 3)
+    np.testing.assert_allclose(lazy.compute(), clf.predict_proba(Xs), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(clf.predict(_chunks(Xs)).compute(), clf.predict(Xs))

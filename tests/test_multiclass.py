@@ -384,16 +384,17 @@ def test_warm_start_and_unseen_tasks():
     assert mr.predict_proba(np.column_stack([np.full(3, 9.0), X[:3]])).shape == (3, K)
 
 
-def test_dask_multiclass_fits_and_predictions_need_memory():
+def test_dask_multiclass_fits_and_predicts():
     """Fits from Dask take K > 2 classes (equality with the in-memory fit:
-    tests/test_dask_outcomes.py); predictions from Dask input stay binary only."""
+    tests/test_dask_outcomes.py), and predict lazily."""
     da = pytest.importorskip("dask.array")
     X, t, y = _data()
     est = GroupLassoClassifier(alpha=0.03).fit(da.from_array(X, chunks=40),
                                                da.from_array(y, chunks=40))
     assert est.coef_.shape[1] == len(est.classes_) == len(np.unique(y))
-    with pytest.raises(ValueError, match="predictions from Dask collections are binary only"):
-        est.predict(da.from_array(X, chunks=40))
+    proba = est.predict_proba(da.from_array(X, chunks=40))
+    np.testing.assert_allclose(proba.compute(), est.predict_proba(X), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(est.predict(da.from_array(X, chunks=40)).compute(), est.predict(X))
 
 
 def test_sparse_and_float32_designs_give_the_same_fit():

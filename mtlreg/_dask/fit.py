@@ -362,10 +362,12 @@ def decision(estimator, X):
                         dtype=np.float64, drop_axis=1)
 
 
-def map_result(Z, fn, *args, ndim_out=None, dtype=np.float64):
-    """``fn(block, *args)`` on every block of a lazy decision ``Z`` (a Dask array, 1-D or
-    2-D, or a Dask Series); ``ndim_out=2`` for a 1-D ``Z`` mapped to 2 columns."""
-    if _is_series(Z):
+def map_result(Z, fn, *args, ndim_out=None, drop_last=False, dtype=np.float64):
+    """``fn(block, *args)`` on every block of a lazy decision ``Z`` (a Dask array, 1-D to
+    3-D, a Dask Series, or the Dask DataFrame of a multiclass fit's scores);
+    ``ndim_out=2`` for a 1-D ``Z`` mapped to 2 columns, ``drop_last`` for a map that
+    drops the last axis (the class of each row)."""
+    if _is_series(Z) or _is_dataframe(Z):
         import pandas as pd
 
         def on_partition(part):
@@ -374,12 +376,67 @@ def map_result(Z, fn, *args, ndim_out=None, dtype=np.float64):
                 return pd.Series(out, index=part.index)
             return pd.DataFrame(out, index=part.index)
 
-        meta = fn(np.zeros(1), *args)
+        meta = fn(np.zeros((1,) + tuple(Z._meta.shape[1:])), *args)
         meta = (pd.Series(meta[:0]) if meta.ndim == 1 else pd.DataFrame(meta[:0]))
         return Z.map_partitions(on_partition, meta=meta)
     if ndim_out == 2 and Z.ndim == 1:
         return Z.map_blocks(fn, *args, dtype=dtype, new_axis=1, chunks=(Z.chunks[0], (2,)))
+    if drop_last:
+        return Z.map_blocks(fn, *args, dtype=dtype, drop_axis=Z.ndim - 1)
     return Z.map_blocks(fn, *args, dtype=dtype)
+
+
+def decision_classes(estimator, X):
+    """Lazy scores ``x . w_tk + b_tk`` of a fit with ``K > 2`` classes: ``(n, K)`` in the
+    per-task layout (a Dask DataFrame with ``K`` columns for a DataFrame ``X``) or for a
+    1-D fit ``y``, ``(n, n_tasks, K)`` in the shared layout with a 2-D ``y``."""
+    _check_columns(estimator, X, reset=False)
+    coef = np.ascontiguousarray(estimator.coef_, dtype=np.float64)  # (T, K, d)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64)  # (T, K)
+    T, K, d = coef.shape
+    if estimator.task_column is None:
+        X = _to_array(X, "X").rechunk({1: -1})
+        flat, b = coef.reshape(T * K, d), intercept.ravel()
+        if estimator._y_ndim == 1:
+            return X.map_blocks(_scores_shared, flat, b, (K,), dtype=np.float64,
+                                chunks=(X.chunks[0], (K,)))
+        return X.map_blocks(_scores_shared, flat, b, (T, K), dtype=np.float64, new_axis=2,
+                            chunks=(X.chunks[0], (T,), (K,)))
+    position = _task_position(estimator, X)
+    unseen = (getattr(estimator, "unseen_tasks", "error"), estimator._unseen_hint())
+    if unseen[0] == "shared":  # the shared model per class, row len(tasks_)
+        w, b = estimator._shared_model()
+        coef, intercept = np.concatenate([coef, w[None]]), np.vstack([intercept, b])
+    tasks = estimator.tasks_
+    if _is_dataframe(X):
+        import pandas as pd
+
+        meta = pd.DataFrame({k: pd.Series([], dtype=np.float64) for k in range(K)})
+        return X.map_partitions(_scores_partition, position, tasks, coef, intercept, unseen,
+                                meta=meta)
+    X = X.rechunk({1: -1})
+    return X.map_blocks(_scores_rows, position, tasks, coef, intercept, unseen,
+                        dtype=np.float64, chunks=(X.chunks[0], (K,)))
+
+
+def _scores_shared(block, coef, intercept, shape):
+    Z = np.asarray(block @ coef.T) + intercept
+    return Z.reshape((Z.shape[0],) + shape)
+
+
+def _scores_rows(block, position, tasks, coef, intercept, unseen):
+    features, task_ids = _split_task_column(block, position)
+    features = features.astype(np.float64, copy=False)
+    codes = task_codes(tasks, task_ids, *unseen)
+    return np.column_stack([rowwise_predict(features, codes, coef[:, k, :], intercept[:, k])
+                            for k in range(coef.shape[1])]).reshape(len(codes), -1)
+
+
+def _scores_partition(block, position, tasks, coef, intercept, unseen):
+    import pandas as pd
+
+    return pd.DataFrame(_scores_rows(block, position, tasks, coef, intercept, unseen),
+                        index=block.index)
 
 
 def poisson_mean(Z, offset):
@@ -436,5 +493,5 @@ def _predict_partition(block, position, tasks, coef, intercept, unseen=("error",
                      index=block.index, dtype=np.float64)
 
 
-__all__ = ["class_codes", "decision", "fit_statistics", "map_result", "offset_blocks",
+__all__ = ["class_codes", "decision", "decision_classes", "fit_statistics", "map_result", "offset_blocks",
            "poisson_mean"]

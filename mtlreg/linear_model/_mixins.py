@@ -293,10 +293,10 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         layout, or a 1-D fit ``y``) or ``(n, n_tasks, K)`` (shared layout, 2-D ``y``)."""
         if not self._is_multiclass():
             return super()._decision(X)
-        if is_dask_collection(X):
-            raise ValueError(f"{type(self).__name__} was fitted with {len(self.classes_)} "
-                             "classes: predictions from Dask collections are binary only; "
-                             "pass a NumPy array, a DataFrame or a sparse matrix.")
+        if is_dask_collection(X):  # lazy, partition by partition
+            from .._dask.fit import decision_classes
+
+            return decision_classes(self, X)
         X, task_ids = check_X(self, X, reset=False, keep_float32=True)
         T, K, d = self.coef_.shape
         if task_ids is None:
@@ -343,7 +343,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         """
         Z = self._decision(X)
         if self._is_multiclass():
-            return softmax(Z, axis=-1)
+            return _on_scores(Z, _softmax_last)
         if is_dask_collection(Z):
             from .._dask.fit import map_result
 
@@ -354,7 +354,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         """Logarithm of :meth:`predict_proba`, computed stably."""
         z = self._decision(X)
         if self._is_multiclass():
-            return log_softmax(z, axis=-1)
+            return _on_scores(z, _log_softmax_last)
         log_p = -np.logaddexp(0.0, -z)
         return np.column_stack([-np.logaddexp(0.0, z), log_p]) if z.ndim == 1 else log_p
 
@@ -362,7 +362,8 @@ class MultiTaskClassifierMixin(ClassifierMixin):
         """Predicted class per row (and per task in the shared layout)."""
         Z = self._decision(X)
         if self._is_multiclass():
-            return self.classes_[np.argmax(Z, axis=-1)]
+            return _on_scores(Z, _class_of_scores, self.classes_, drop_last=True,
+                              dtype=self.classes_.dtype)
         if is_dask_collection(Z):
             from .._dask.fit import map_result
 
@@ -427,6 +428,28 @@ def _proba(z):
 
 def _classes_at(z, classes):
     return classes[(z > 0).astype(np.intp)]
+
+
+def _on_scores(Z, fn, *args, drop_last=False, dtype=np.float64):
+    """``fn(Z, *args)`` on a multiclass fit's scores (class on the last axis); lazy,
+    block by block, for scores from Dask input."""
+    if is_dask_collection(Z):
+        from .._dask.fit import map_result
+
+        return map_result(Z, fn, *args, drop_last=drop_last, dtype=dtype)
+    return fn(Z, *args)
+
+
+def _softmax_last(Z):
+    return softmax(Z, axis=-1)
+
+
+def _log_softmax_last(Z):
+    return log_softmax(Z, axis=-1)
+
+
+def _class_of_scores(Z, classes):
+    return classes[np.argmax(Z, axis=-1)]
 
 
 def _weighted_mean(values, sample_weight):

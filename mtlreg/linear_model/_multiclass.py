@@ -42,7 +42,7 @@ them: it adds ``s / 2 sum_k sum_t lambda_t (b_tk - b_bar_k)^2`` with ``b_bar_k``
 (:class:`ClassShrunk`), the binary term of every class. ``fit_intercept=False`` fits
 them too. From Dask input the fit is the same (:mod:`mtlreg._dask.rows`: the classes found
 by one pass over the partitions, the ``K x K`` Hessian blocks summed partition by
-partition); predictions with ``K > 2`` classes need in-memory input.
+partition), and so are the predictions, lazily (:func:`mtlreg._dask.fit.decision_classes`).
 
 Unseen tasks (``unseen_tasks="shared"``, where the estimator has it): the binary rule
 per class. Class ``k`` of a task not seen in ``fit`` gets the score ``x . w_bar_k +
@@ -165,8 +165,8 @@ def doc_section(kind, has_notes, unseen=False):
     fits a task that lacks a class: with :math:`s` = ``intercept_reg`` the term
     :math:`\frac{s}{2} \sum_k \sum_t \lambda_t (b_{tk} - \bar b_k)^2` shrinks each
     class's intercepts toward their own :math:`\bar b_k` (``shared_intercept_[k]``).
-    Fits from Dask input take ``K > 2`` classes too; their predictions need in-memory
-    input.""" + (_UNSEEN_DOC if unseen else "") + """ ``K = 2`` is
+    Fits and (lazy) predictions from Dask input take ``K > 2`` classes
+    too.""" + (_UNSEEN_DOC if unseen else "") + """ ``K = 2`` is
     the binary model above, unchanged.
 """
 

@@ -136,6 +136,7 @@ class CoupledQuadratic:
 
     exact_quadratic = True
     curvature = 1.0
+    POWER_STEPS = 20
 
     def __init__(self, layout, H, r, const):
         self.layout = layout
@@ -167,9 +168,25 @@ class CoupledQuadratic:
         return np.ascontiguousarray(g[:, :d].T), gb
 
     def lipschitz(self):
+        """An estimate of ``max_t lambda_max(H_t)``, not a bound: the largest Rayleigh
+        quotient after ``POWER_STEPS`` batched power iterations, times 1.05. FISTA
+        (the solver of this model) doubles its ``L`` whenever the sufficient decrease
+        fails, so an estimate below the true value costs a backtracking step, never
+        correctness. Measured on the multiclass study's data (20 tasks, ``K k = 124``):
+        within 0.90-1.0 of the top eigenvalue, 2 ms against 7 ms for ``eigvalsh`` (38%
+        of an ``IndependentClassifier`` fit when its inner solve was FISTA)."""
         if self._lipschitz is None:
-            top = np.linalg.eigvalsh(self.blocks)[:, -1] if self.blocks.size else np.zeros(1)
-            self._lipschitz = float(max(top.max(initial=0.0), 0.0)) * (1 + 1e-10)
+            H = self.blocks
+            if not H.size:
+                self._lipschitz = 0.0
+                return 0.0
+            n = H.shape[1]
+            v = np.broadcast_to(1.0 + np.arange(n) / n, H.shape[:2]).copy()  # not orthogonal to the top
+            for _ in range(self.POWER_STEPS):
+                v = np.matmul(H, v[:, :, None])[:, :, 0]
+                v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), np.finfo(float).tiny)
+            top = np.einsum("ti,tij,tj->t", v, H, v)
+            self._lipschitz = float(max(top.max(initial=0.0), 0.0)) * 1.05
         return self._lipschitz
 
     def initial_intercept(self):

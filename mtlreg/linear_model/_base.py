@@ -344,7 +344,7 @@ class MultiTaskLinearModel(BaseEstimator):
         self.n_tasks_ = len(tasks)
         W = self._model_coef(result.W)
         self._set_coef(result.W, layout.uncentre_intercept(W, result.b)
-                       if self.fit_intercept else np.zeros(len(tasks)))
+                       if self.fit_intercept else np.zeros(np.shape(result.b)))
         self.shared_intercept_ = (weighted_mean(layout, self.intercept_) if self.fit_intercept
                                   else 0.0)
         self.n_iter_ = result.n_iter

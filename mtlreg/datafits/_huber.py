@@ -38,9 +38,9 @@ Newton 7 iterations, FISTA 90.
 
 import numpy as np
 
-from ._base import _LinearDatafit, _stack
+from ._base import _LinearDatafit
 from ._intercepts import broadcast_intercepts, task_roots
-from ._squared import QuadraticModel
+from ._squared import second_order_model
 
 
 class Huber(_LinearDatafit):
@@ -128,13 +128,7 @@ class Huber(_LinearDatafit):
                 mm = np.minimum(1.0, self.epsilon / r)
             weights = np.where(broadcast_intercepts(layout, few.astype(float)) > 0, mm, weights)
         H = layout.weighted_gram(layout.c * weights)
-        G, gb = self.gradient(Z)
-        fit_intercept = layout.fit_intercept
-        V = _stack(W, b, fit_intercept)
-        g = _stack(G, gb, fit_intercept)
-        HV = np.matmul(H, V[:, :, None])[:, :, 0]
-        const = self.value(Z) - float(np.sum(g * V)) + 0.5 * float(np.sum(V * HV))
-        return QuadraticModel(layout, H, HV - g, const)
+        return second_order_model(self, W, b, Z, H)
 
     def intercept_gradient_bound(self):
         """``|grad_{b_t} F| = |sum_i c_i psi(r_i)| <= epsilon lambda_t``."""

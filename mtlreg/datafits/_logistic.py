@@ -3,8 +3,8 @@
 import numpy as np
 from scipy.special import expit
 
-from ._base import _LinearDatafit, _stack
-from ._squared import QuadraticModel
+from ._base import _LinearDatafit
+from ._squared import second_order_model
 
 
 class Logistic(_LinearDatafit):
@@ -42,13 +42,7 @@ class Logistic(_LinearDatafit):
         Z = self.linear_predictor(W, b)
         p = expit(Z)
         H = layout.weighted_gram(layout.c * p * (1.0 - p))
-        G, gb = self.gradient(Z)
-        fit_intercept = layout.fit_intercept
-        V = _stack(W, b, fit_intercept)
-        g = _stack(G, gb, fit_intercept)
-        HV = np.matmul(H, V[:, :, None])[:, :, 0]
-        const = self.value(Z) - float(np.sum(g * V)) + 0.5 * float(np.sum(V * HV))
-        return QuadraticModel(layout, H, HV - g, const)
+        return second_order_model(self, W, b, Z, H)
 
     def intercept_gradient_bound(self):
         """``|grad_{b_t} F| = |sum_i c_i (p_i - y_i)| <= sum_i c_i`` (= lambda_t)."""

@@ -27,9 +27,9 @@ problem with weights ``c_o exp(z_o + o_o)`` (IRLS).
 
 import numpy as np
 
-from ._base import _LinearDatafit, _stack
+from ._base import _LinearDatafit
 from ._intercepts import broadcast_intercepts, task_roots
-from ._squared import QuadraticModel
+from ._squared import second_order_model
 
 
 class Poisson(_LinearDatafit):
@@ -123,13 +123,7 @@ class Poisson(_LinearDatafit):
         layout = self.layout
         Z = self.linear_predictor(W, b)
         H = layout.weighted_gram(layout.c * self._mean(Z))
-        G, gb = self.gradient(Z)
-        fit_intercept = layout.fit_intercept
-        V = _stack(W, b, fit_intercept)
-        g = _stack(G, gb, fit_intercept)
-        HV = np.matmul(H, V[:, :, None])[:, :, 0]
-        const = self.value(Z) - float(np.sum(g * V)) + 0.5 * float(np.sum(V * HV))
-        return QuadraticModel(layout, H, HV - g, const)
+        return second_order_model(self, W, b, Z, H)
 
     def intercept_gradient_bound(self):
         return np.inf  # sum c (mu - y): unbounded in y, judged on the W scale alone

@@ -109,3 +109,17 @@ class QuadraticModel(GramQuadratic):
 
     def exact_value(self, W, b):
         return self.value(self.linear_predictor(W, b))
+
+
+def second_order_model(datafit, W, b, Z, H):
+    """The second-order model of ``datafit`` at ``(W, b)`` (``Z`` its prediction there),
+    given its per-task Hessians ``H`` in Gram form: ``r_t = H_t v_t - g_t`` and the
+    constant that make the model's value and gradient at ``v = [w_t; b_t]`` those of the
+    datafit (IRLS: the working response without the division by the curvature)."""
+    layout = datafit.layout
+    G, gb = datafit.gradient(Z)
+    V = _stack(W, b, layout.fit_intercept)
+    g = _stack(G, gb, layout.fit_intercept)
+    HV = np.matmul(H, V[:, :, None])[:, :, 0]
+    const = datafit.value(Z) - float(np.sum(g * V)) + 0.5 * float(np.sum(V * HV))
+    return QuadraticModel(layout, H, HV - g, const)

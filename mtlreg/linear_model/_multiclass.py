@@ -70,6 +70,7 @@ from ..penalties import (
 )
 from ..penalties._per_class import TaskStacked
 from ..utils._messages import format_tasks
+from ._intercept_reg import _Prediction  # (Z, u): the prediction with uncentred intercepts
 
 _PER_CLASS = (MeanRegularization, GraphSmoothness, FusedSparseGroup)
 _TASK_STACKED = (ClusteredMTL,)
@@ -246,25 +247,6 @@ def to_task_class(A, n_classes):
 
 
 # ---------------------------------------------------------------- shrunk intercepts
-class _Prediction:
-    """``(Z, u)``: the base datafit's prediction and the uncentred intercepts, closed
-    under ``+``, ``-`` and scalar ``*`` as the solvers use predictions."""
-
-    def __init__(self, z, u):
-        self.z, self.u = z, u
-
-    def __add__(self, other):
-        return _Prediction(self.z + other.z, self.u + other.u)
-
-    def __sub__(self, other):
-        return _Prediction(self.z - other.z, self.u - other.u)
-
-    def __mul__(self, scalar):
-        return _Prediction(scalar * self.z, scalar * self.u)
-
-    __rmul__ = __mul__
-
-
 class ClassShrunk:
     r"""A multiclass datafit plus the intercept term of ``intercept_reg = s > 0``,
 

@@ -130,3 +130,46 @@ def test_task_clusters_are_recovered(layout):
 ])
 def test_clustered_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_water_filling_satisfies_its_optimality_conditions():
+    """``_water_fill`` (exact breakpoint search since the bisection of 200 steps took
+    ~55 full evaluations a call): ``sum m = k``, ``0 <= m <= 1``, and one ``tau`` with
+    ``m_i = clip(tau s_i - eta, 0, 1)`` -- the KKT conditions of the convex problem,
+    checked directly on random cases with zeros, ties and scales over six decades; and
+    the value against cvxpy on a few."""
+    import cvxpy as cp
+
+    from mtlreg.penalties._cluster import _water_fill
+
+    rng = np.random.default_rng(0)
+    for trial in range(400):
+        T = int(rng.integers(2, 30))
+        k = int(rng.integers(1, T))
+        s = np.abs(rng.normal(size=T)) * 10 ** rng.uniform(-3, 3)
+        if trial % 3 == 0:
+            s[rng.random(T) < 0.3] = 0.0
+        if trial % 5 == 0:
+            s = np.round(s, 1)  # ties
+        eta = 10 ** rng.uniform(-3, 2)
+        m = _water_fill(s, eta, k)
+        assert abs(m.sum() - k) <= 1e-12 * k and m.min() >= 0 and m.max() <= 1
+        if np.count_nonzero(s) <= k:
+            assert np.all(m[s > 0] == 1)
+            continue
+        free = (m > 1e-12) & (m < 1 - 1e-12)
+        if free.any():
+            tau = (m[free] + eta) / s[free]
+            assert np.ptp(tau) <= 1e-9 * tau.mean()  # observed <= 2.4e-14
+            tau = tau.mean()
+            assert np.all(tau * s[m >= 1 - 1e-12] - eta >= 1 - 1e-9)
+            assert np.all(tau * s[m <= 1e-12] - eta <= 1e-9)
+        if trial < 12:
+            x = cp.Variable(T)
+            prob = cp.Problem(cp.Minimize(cp.sum(cp.multiply(s ** 2, cp.inv_pos(eta + x)))),
+                              [cp.sum(x) == k, x >= 0, x <= 1])
+            prob.solve()
+            ours = float(np.sum(s ** 2 / (eta + m)))
+            # cvxpy's interior point stops ~1e-8 from its optimum (observed: ours above its
+            # value by up to 1.1e-8 relative, within its own accuracy)
+            assert ours <= prob.value * (1 + 1e-6)

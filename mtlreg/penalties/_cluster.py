@@ -13,13 +13,15 @@ import numpy as np
 def _water_fill(s, eta, k):
     """``argmin_m sum_i s_i^2 / (eta + m_i)`` over ``{sum m = k, 0 <= m <= 1}``.
 
-    KKT: ``m_i = clip(tau s_i - eta, 0, 1)`` with ``tau`` such that ``sum m = k``
-    (increasing in ``tau``: bisection to machine precision, then the sum is
-    matched exactly by spreading the round-off over the free entries). With fewer
-    than ``k`` non-zero ``s_i`` the non-zero ones get 1 and the rest of the mass is
-    spread evenly over the others (any split is optimal there)."""
+    KKT: ``m_i = clip(tau s_i - eta, 0, 1)`` with ``tau`` such that ``sum m = k``.
+    ``f(tau) = sum_i clip(tau s_i - eta, 0, 1)`` is non-decreasing and piecewise linear,
+    with breakpoints ``eta / s_i`` (entry ``i`` leaves 0) and ``(1 + eta) / s_i`` (it
+    reaches 1): a binary search over the sorted breakpoints finds the segment where
+    ``f`` crosses ``k`` (``O(T log T)``), where ``tau`` solves a linear equation; the
+    sum is then matched exactly by spreading the round-off over the free entries.
+    With fewer than ``k`` non-zero ``s_i`` the non-zero ones get 1 and the rest of the
+    mass is spread evenly over the others (any split is optimal there)."""
     s = np.asarray(s, dtype=float)
-    T = len(s)
     nz = s > 0
     if nz.sum() <= k:
         m = np.where(nz, 1.0, 0.0)
@@ -27,21 +29,33 @@ def _water_fill(s, eta, k):
         if rest > 0:
             m[~nz] = rest / (~nz).sum()
         return m
-    lo, hi = 0.0, (1.0 + eta) / s[nz].min()  # at hi every non-zero entry is capped
-    for _ in range(200):
-        tau = 0.5 * (lo + hi)
-        if np.clip(tau * s - eta, 0.0, 1.0).sum() < k:
-            lo = tau
+    sp = s[nz]
+    bps = np.unique(np.concatenate([eta / sp, (1.0 + eta) / sp]))
+
+    def mass(tau):
+        return float(np.clip(tau * s - eta, 0.0, 1.0).sum())
+
+    lo, hi = 0, len(bps) - 1  # mass(bps[hi]) = number of non-zero entries > k
+    if mass(bps[0]) >= k:  # (k > 0 and mass(eta / max s) = 0: never, kept for safety)
+        hi = 0
+    while hi - lo > 1:  # invariant: mass(bps[lo]) < k <= mass(bps[hi])
+        mid = (lo + hi) // 2
+        if mass(bps[mid]) < k:
+            lo = mid
         else:
-            hi = tau
-        if hi - lo <= 1e-16 * hi:
-            break
-    m = np.clip(hi * s - eta, 0.0, 1.0)
+            hi = mid
+    a, b = (bps[lo], bps[hi]) if hi > 0 else (0.0, bps[0])
+    t = 0.5 * (a + b)  # inside the segment: which entries are free, which capped
+    z = t * s - eta
+    free = (z > 0) & (z < 1)
+    capped = float(np.sum(z >= 1))
+    tau = (k - capped + eta * free.sum()) / s[free].sum() if free.any() else b
+    m = np.clip(tau * s - eta, 0.0, 1.0)
     free = (m > 0) & (m < 1)
     if free.any():  # exact trace
         m[free] += (k - m.sum()) / free.sum()
         m = np.clip(m, 0.0, 1.0)
-    return m if T else m
+    return m
 
 
 class ClusteredMTL:

@@ -97,6 +97,9 @@ def test_grid_starts_at_alpha_max_of_the_data_with_the_offset():
     above = quiet_fit(mtlreg.GroupLassoRegressor(alpha=1.001 * top, **kw), X, y, offset=off)
     below = quiet_fit(mtlreg.GroupLassoRegressor(alpha=0.99 * top, **kw), X, y, offset=off)
     assert np.all(above.coef_ == 0) and np.any(below.coef_ != 0)
+    # the estimator's own compute_alpha_max takes the offset too: the same number
+    assert mtlreg.GroupLassoRegressor(**kw).compute_alpha_max(X, y, offset=off) == pytest.approx(
+        top, rel=1e-14)
     # without the offset alpha_max is another number (the exposure is tied to a feature)
     no_offset = mtlreg.GroupLassoRegressor(**kw).compute_alpha_max(X, y)
     assert abs(no_offset / top - 1) > 0.1
@@ -110,6 +113,8 @@ def test_default_betas_use_the_offset():
     cv = quiet_fit(mtlreg.DirtyRegressorCV(n_alphas=2, cv=2, **kw), X, y, offset=off)
     beta_max = cv.betas_[0] / 0.5
     np.testing.assert_allclose(cv.betas_, beta_max * np.array([0.5, 0.1, 0.02]), rtol=1e-15)
+    assert mtlreg.DirtyRegressor(**kw).compute_beta_max(X, y, offset=off) == pytest.approx(
+        beta_max, rel=1e-14)
     big = 1e3 * beta_max
     above = quiet_fit(mtlreg.DirtyRegressor(alpha=big, beta=1.001 * beta_max, **kw), X, y,
                       offset=off)

@@ -420,17 +420,25 @@ class MultiTaskLinearModel(BaseEstimator):
             and np.array_equal(self.tasks_, tasks)
         )
 
-    def compute_alpha_max(self, X, y, sample_weight=None):
-        """Smallest ``alpha`` for which every coefficient is zero, for this data and settings.
+    def compute_alpha_max(self, X, y, sample_weight=None, offset=None):
+        """Smallest ``alpha`` for which every coefficient is zero, for this data and settings
+        (``offset``: ``loss="poisson"`` only, as for ``fit``).
 
         Does not fit nor change the estimator.
         """
-        return self._make_penalty().alpha_max(self._null_gradient(X, y, sample_weight))
+        return self._make_penalty().alpha_max(self._null_gradient(X, y, sample_weight, offset))
 
-    def _null_gradient(self, X, y, sample_weight):
-        """Data-fit gradient at ``W = 0`` (optimal intercept), on a clone: self is untouched."""
+    def _prepared(self, X, y, sample_weight=None, offset=None):
+        """``(clone, layout, datafit)``: a clone of self with the data laid out (the
+        ``offset`` read by its datafit, ``_loss_datafit``); self is untouched."""
         est = clone(self)
+        est._offset = offset
         layout, datafit, _ = est._prepare(X, y, sample_weight)
+        return est, layout, datafit
+
+    def _null_gradient(self, X, y, sample_weight, offset=None):
+        """Data-fit gradient at ``W = 0`` (optimal intercept), on a clone: self is untouched."""
+        est, layout, datafit = self._prepared(X, y, sample_weight, offset)
         return est._null_model(layout, datafit)[2]
 
     # -------------------------------------------------------------- predict

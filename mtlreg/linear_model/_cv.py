@@ -501,22 +501,8 @@ from ._sparse_trace import SparseTraceNormClassifier, SparseTraceNormRegressor  
 from ._trace import TraceNormClassifier, TraceNormRegressor  # noqa: E402
 
 
-def _null_gradient(base, X, y, sample_weight, offset):
-    """The data term's gradient at ``W = 0`` with the ``offset`` (as ``_null_gradient`` of
-    the estimators, which takes none), on a clone: ``base`` is untouched."""
-    est = clone(base)
-    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
-    layout, datafit, _ = est._prepare(X, y, sample_weight)
-    return est._null_model(layout, datafit)[2]
-
-
 def _relative_betas(base, X, y, sample_weight, offset=None):
-    if offset is None:
-        beta_max = base.compute_beta_max(X, y, sample_weight)
-    else:  # compute_beta_max takes no offset (an offset: a regressor, loss="poisson")
-        beta_max = base._make_penalty().beta_max(
-            _null_gradient(base, X, y, sample_weight, offset))
-    return beta_max * np.array([0.5, 0.1, 0.02])
+    return base.compute_beta_max(X, y, sample_weight, offset=offset) * np.array([0.5, 0.1, 0.02])
 
 
 _L1_RATIOS = ("l1_ratio", "l1_ratios", (0.2, 0.5, 0.8))
@@ -527,9 +513,7 @@ _BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` to t
               "(``None``: 0.5, 0.1 and 0.02 times ``compute_beta_max``).\n    ")
 def _relative_rhos(base, X, y, sample_weight, offset=None):
     """Graph strengths relative to the curvature of the data term."""
-    est = clone(base)
-    est._offset = offset  # read by the datafit (MultiTaskLinearModel._loss_datafit)
-    layout, datafit, _ = est._prepare(X, y, sample_weight)
+    _, _, datafit = base._prepared(X, y, sample_weight, offset)
     return datafit.lipschitz() * np.array([1.0, 0.1, 0.01])
 
 
@@ -537,12 +521,7 @@ _RHOS = ("rho", "rhos", _relative_rhos)
 
 
 def _relative_fused_betas(base, X, y, sample_weight, offset=None):
-    if offset is None:
-        alpha_max = base.compute_alpha_max(X, y, sample_weight)
-    else:  # compute_alpha_max takes no offset (an offset: a regressor, loss="poisson")
-        alpha_max = base._make_penalty().alpha_max(
-            _null_gradient(base, X, y, sample_weight, offset))
-    return alpha_max * np.array([0.3, 0.1, 0.03])
+    return base.compute_alpha_max(X, y, sample_weight, offset=offset) * np.array([0.3, 0.1, 0.03])
 
 
 _OUTLIER_BETAS_DOC = ("betas : array-like, default=None\n        Values of ``beta`` (outlier "

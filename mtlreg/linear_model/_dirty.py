@@ -77,9 +77,10 @@ class _DirtyMixin:
         self.coef_shared_ = np.ascontiguousarray(B.T)
         self.coef_specific_ = np.ascontiguousarray(S.T)
 
-    def compute_beta_max(self, X, y, sample_weight=None):
-        """Smallest ``beta`` for which ``S = 0`` when ``B = 0``: ``max |G0|``."""
-        return self._make_penalty().beta_max(self._null_gradient(X, y, sample_weight))
+    def compute_beta_max(self, X, y, sample_weight=None, offset=None):
+        """Smallest ``beta`` for which ``S = 0`` when ``B = 0``: ``max |G0|`` (``offset``:
+        ``loss="poisson"`` only, as for ``fit``)."""
+        return self._make_penalty().beta_max(self._null_gradient(X, y, sample_weight, offset))
 
 
 _DIRTY_DOC = r"""Dirty multi-task {what} (Jalali et al. 2010): ``W = B + S``.

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
-from sklearn.base import ClassifierMixin, RegressorMixin, clone
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -237,8 +237,7 @@ class MultiTaskClassifierMixin(ClassifierMixin):
 
         Does not fit nor change the estimator.
         """
-        est = clone(self)
-        layout, datafit, _ = est._prepare(X, y, sample_weight)
+        est, layout, datafit = self._prepared(X, y, sample_weight)
         return est._make_penalty().alpha_max(est._null_model(layout, datafit)[2])
 
     def _check_layout(self, layout, tasks):

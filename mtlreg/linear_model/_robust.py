@@ -12,7 +12,6 @@ stacked variable ``[P; Q]``) with a :class:`mtlreg.penalties.TwoParts` penalty.
 from numbers import Real
 
 import numpy as np
-from sklearn.base import clone
 
 from ..datafits import SumOfParts
 from ..penalties import L21, ColumnL21, TraceNorm, TwoParts, with_ridge
@@ -76,11 +75,12 @@ class _OutlierTasksMixin:
         self.outlier_scores_ = np.sqrt((Q**2).sum(axis=0))
         self.outlier_tasks_ = self.tasks_[self.outlier_scores_ > 0]
 
-    def compute_beta_max(self, X, y, sample_weight=None):
+    def compute_beta_max(self, X, y, sample_weight=None, offset=None):
         """Smallest ``beta`` for which ``Q = 0`` when ``P = 0``: the largest column norm
-        of the data-fit gradient at ``W = 0``."""
-        est = clone(self)  # the penalty of this data (its number of classes), on a clone
-        layout, datafit, _ = est._prepare(X, y, sample_weight)
+        of the data-fit gradient at ``W = 0`` (``offset``: ``loss="poisson"`` only, as for
+        ``fit``)."""
+        # the penalty of this data (its number of classes), on the prepared clone
+        est, layout, datafit = self._prepared(X, y, sample_weight, offset)
         return est._make_penalty().beta_max(est._null_model(layout, datafit)[2])
 
 
